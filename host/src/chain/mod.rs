@@ -1,0 +1,291 @@
+//! The engine-agnostic chain: runs one hook through N guests.
+//!
+//! Ordering, stated once: guests run in config order. `before` runs from the first guest to
+//! the last, then the real call, then `after` from the last guest back to the first — the
+//! order of nested `next` calls in Temporal's SDKs, where the first interceptor registered
+//! is the outermost. A guest that rejects or responds in `before` stops the descent: the
+//! guests after it and the real call do not run, and the guests before it see that outcome
+//! in `after`, as they would see the result of `next`.
+//!
+//! Guests that did not declare a hook are skipped without any Wasm call (and, with
+//! per-call instances, without being instantiated).
+
+mod model;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub use model::*;
+
+use crate::config::{FailurePolicy, InstanceMode};
+use crate::error::{GuestError, GuestFailure};
+use crate::runtime::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
+use crate::runtime::instance::GuestInstance;
+use crate::runtime::{GuestInfo, GuestStats, LoadedGuest, Runtime};
+use crate::services::Scope;
+
+/// An ordered list of loaded guests. Cheap to clone; shared by every session.
+#[derive(Clone)]
+pub struct Chain {
+    inner: Arc<ChainInner>,
+}
+
+struct ChainInner {
+    _runtime: Runtime,
+    guests: Vec<Arc<LoadedGuest>>,
+    any: u64,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.inner.guests.iter().map(|g| &g.meta.name)).finish()
+    }
+}
+
+impl Chain {
+    pub(crate) fn new(runtime: Runtime, guests: Vec<Arc<LoadedGuest>>) -> Chain {
+        let any = guests.iter().fold(0, |m, g| m | g.interests);
+        Chain { inner: Arc::new(ChainInner { _runtime: runtime, guests, any }) }
+    }
+
+    /// Whether any guest wants `hook`. Adapters use this to skip building a [`Call`].
+    pub fn wants(&self, hook: Hook) -> bool {
+        self.inner.any & hook.bit() != 0
+    }
+
+    /// Whether any guest exports a category.
+    pub fn has_category(&self, cat: Category) -> bool {
+        self.inner.guests.iter().any(|g| g.exports[cat.index()].is_some())
+    }
+
+    /// The guests, in chain order.
+    pub fn guests(&self) -> impl Iterator<Item = &GuestInfo> {
+        self.inner.guests.iter().map(|g| &g.info)
+    }
+
+    /// Counters of the guest named `name`.
+    pub fn stats(&self, name: &str) -> Option<GuestStats> {
+        self.inner.guests.iter().find(|g| g.meta.name == name).map(|g| g.stats())
+    }
+
+    /// Idle instances kept for reuse by the guest named `name`.
+    pub fn idle_instances(&self, name: &str) -> usize {
+        self.inner
+            .guests
+            .iter()
+            .find(|g| g.meta.name == name)
+            .map_or(0, |g| g.idle.lock().map_or(0, |v| v.len()))
+    }
+
+    /// A session: one workflow run (`Scope::Workflow`, instances live as long as the
+    /// session) or one client or activity call (instances are per call, or reused where the
+    /// guest's config says `instances = "reuse"`).
+    pub fn session(&self, scope: Scope) -> Session {
+        Session {
+            chain: self.clone(),
+            slots: (0..self.inner.guests.len()).map(|_| Slot::Empty).collect(),
+            scope,
+        }
+    }
+}
+
+enum Slot {
+    Empty,
+    Live(GuestInstance),
+    Poisoned,
+}
+
+/// The guests whose `before` ran and who therefore see `after`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Entered(u64);
+
+impl Entered {
+    /// Number of guests that entered.
+    pub fn count(self) -> u32 {
+        self.0.count_ones()
+    }
+}
+
+/// Result of the `before` phase.
+#[derive(Debug)]
+#[must_use]
+pub enum Before {
+    /// Run the real call with the (possibly edited) call, then [`Session::after`].
+    Proceed(Entered),
+    /// A guest rejected or answered the call: do not run the real call; pass this outcome
+    /// to [`Session::after`].
+    Done(Entered, Outcome),
+}
+
+/// A chain bound to a scope, holding the guest instances of that scope.
+pub struct Session {
+    chain: Chain,
+    slots: Vec<Slot>,
+    scope: Scope,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("scope", &self.scope).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    fn workflow(&self) -> bool {
+        matches!(self.scope, Scope::Workflow(_))
+    }
+
+    /// The live instance of guest `i`, creating it if needed.
+    fn instance(&mut self, i: usize) -> Result<&mut GuestInstance, GuestFailure> {
+        let guest = &self.chain.inner.guests[i];
+        if matches!(self.slots[i], Slot::Empty) {
+            let reused = if !self.workflow() && guest.meta.instances == InstanceMode::Reuse {
+                guest.idle.lock().ok().and_then(|mut v| v.pop())
+            } else {
+                None
+            };
+            let inst = match reused {
+                Some(inst) => inst,
+                None => {
+                    let inst = GuestInstance::new(guest, &self.scope)?;
+                    guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
+                    inst
+                }
+            };
+            self.slots[i] = Slot::Live(inst);
+        }
+        match &mut self.slots[i] {
+            Slot::Live(inst) => Ok(inst),
+            Slot::Poisoned => Err(GuestFailure::Poisoned),
+            Slot::Empty => unreachable!("filled above"),
+        }
+    }
+
+    /// Handle a guest failure per its policy: `Ok(())` to skip the guest, `Err` to fail.
+    fn failed(&mut self, i: usize, hook: Hook, phase: Phase, cause: GuestFailure) -> Result<(), GuestError> {
+        let guest = &self.chain.inner.guests[i];
+        // A failed instance is never reused. In a workflow run the slot stays poisoned so the
+        // guest's per-run state cannot silently restart mid-run.
+        self.slots[i] = if self.workflow() { Slot::Poisoned } else { Slot::Empty };
+        let err = GuestError { guest: guest.meta.name.clone(), hook, phase, cause };
+        match guest.meta.policy {
+            FailurePolicy::FailClosed => {
+                tracing::error!(guest = %err.guest, hook = %hook, %phase, "{err}");
+                Err(err)
+            }
+            FailurePolicy::Skip => {
+                tracing::warn!(guest = %err.guest, hook = %hook, %phase, "skipping guest (on-failure = \"skip\"): {err}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Run `before` of every interested guest, in chain order.
+    pub fn before(&mut self, call: &mut Call) -> Result<Before, GuestError> {
+        let hook = call.hook();
+        let mut entered = 0u64;
+        if !self.chain.wants(hook) {
+            return Ok(Before::Proceed(Entered(0)));
+        }
+        let chain = self.chain.clone();
+        for (i, guest) in chain.inner.guests.iter().enumerate() {
+            if !guest.wants(hook) {
+                continue;
+            }
+            let _span = hook.span(&guest.meta.name, Phase::Before).entered();
+            let decision = self.instance(i).and_then(|inst| inst.before(guest, call));
+            match decision {
+                Ok(BeforeDecision::Proceed) => entered |= 1 << i,
+                Ok(BeforeDecision::Reject(f)) => {
+                    tracing::debug!(guest = %guest.meta.name, hook = %hook, "rejected: {}", f.message);
+                    return Ok(Before::Done(Entered(entered), Outcome::Err(f)));
+                }
+                Ok(BeforeDecision::Respond(p)) => {
+                    return Ok(Before::Done(Entered(entered), Outcome::Ok(p)));
+                }
+                Err(cause) => self.failed(i, hook, Phase::Before, cause)?,
+            }
+        }
+        Ok(Before::Proceed(Entered(entered)))
+    }
+
+    /// Run `after` of the guests that entered, in reverse chain order, and return the final
+    /// outcome.
+    pub fn after(&mut self, call: &mut Call, entered: Entered, mut outcome: Outcome) -> Result<Outcome, GuestError> {
+        let hook = call.hook();
+        let chain = self.chain.clone();
+        for (i, guest) in chain.inner.guests.iter().enumerate().rev() {
+            if entered.0 & (1 << i) == 0 {
+                continue;
+            }
+            let _span = hook.span(&guest.meta.name, Phase::After).entered();
+            let result = match self.instance(i) {
+                Ok(inst) => inst.after(guest, call, outcome.clone()),
+                Err(cause) => Err(cause),
+            };
+            match result {
+                Ok((AfterDecision::Keep, o)) => outcome = o,
+                Ok((AfterDecision::Replace(p), _)) => outcome = Outcome::Ok(p),
+                Ok((AfterDecision::Fail(f), _)) => outcome = Outcome::Err(f),
+                Err(cause) => self.failed(i, hook, Phase::After, cause)?,
+            }
+        }
+        self.release();
+        Ok(outcome)
+    }
+
+    /// Befores, the real call, afters: the whole hook in one go.
+    pub fn run(&mut self, call: &mut Call, real: impl FnOnce(&mut Call) -> Outcome) -> Result<Outcome, GuestError> {
+        match self.before(call)? {
+            Before::Proceed(entered) => {
+                let outcome = real(call);
+                self.after(call, entered, outcome)
+            }
+            Before::Done(entered, outcome) => self.after(call, entered, outcome),
+        }
+    }
+
+    /// Async form of [`Session::run`] for adapters whose real call is a future.
+    pub async fn run_async<F: Future<Output = Outcome>>(
+        &mut self,
+        call: &mut Call,
+        real: impl FnOnce(Call) -> F,
+    ) -> Result<Outcome, GuestError> {
+        match self.before(call)? {
+            Before::Proceed(entered) => {
+                let outcome = real(call.clone()).await;
+                self.after(call, entered, outcome)
+            }
+            Before::Done(entered, outcome) => self.after(call, entered, outcome),
+        }
+    }
+
+    /// End of a per-call session: return reusable instances to their pools. A workflow
+    /// session keeps its instances until it is dropped.
+    fn release(&mut self) {
+        if self.workflow() {
+            return;
+        }
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let guest = &self.chain.inner.guests[i];
+            if let Slot::Live(inst) = std::mem::replace(slot, Slot::Empty) {
+                if guest.meta.instances == InstanceMode::Reuse {
+                    if let Ok(mut idle) = guest.idle.lock() {
+                        idle.push(inst);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

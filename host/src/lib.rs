@@ -1,0 +1,47 @@
+//! # Interpose
+//!
+//! Interceptors for Temporal applications, written as WebAssembly components and run in a
+//! sandbox: fuel per call, memory caps, deadlines, and no ambient clock, randomness, files,
+//! network or environment.
+//!
+//! The crate is laid out as the data flows:
+//!
+//! - [`config`]: `interpose.toml`, parsed and validated;
+//! - [`runtime`]: the sandboxed component runtime (engine, compile cache, validation,
+//!   limits, virtual WASI, host imports) that turns a config into a chain;
+//! - [`chain`]: the engine-agnostic chain that runs a hook through the guests;
+//! - [`services`]: what the embedding provides to guests (metrics and log sinks, workflow
+//!   and activity contexts);
+//! - [`error`]: typed errors at the public boundary.
+//!
+//! ```no_run
+//! use interpose::chain::{Call, CallDetail, Outcome, Payload, WorkflowStart};
+//! use interpose::services::Scope;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = interpose::config::Config::from_file("interpose.toml")?;
+//! let runtime = interpose::runtime::Runtime::builder().for_config(&config).build()?;
+//! let chain = runtime.load(&config)?;
+//!
+//! let mut call = Call::new(
+//!     CallDetail::StartWorkflow(WorkflowStart {
+//!         workflow_id: "order-1".into(),
+//!         workflow_type: "Order".into(),
+//!         task_queue: "orders".into(),
+//!     }),
+//!     Some(vec![Payload::json(r#"{"sku":42}"#)]),
+//! );
+//! let outcome = chain.session(Scope::Client).run(&mut call, |_call| Outcome::Ok(vec![]))?;
+//! assert!(outcome.is_ok());
+//! # Ok(()) }
+//! ```
+
+pub mod chain;
+pub mod config;
+pub mod error;
+pub mod runtime;
+pub mod services;
+
+pub use chain::{Chain, Session};
+pub use error::{Error, GuestError, GuestFailure};
+pub use runtime::Runtime;

@@ -1,0 +1,319 @@
+//! One live guest instance: its store, its exported functions, and the mechanics of one
+//! guest call — limits set, call moved in, decision validated, edits rolled back on failure,
+//! the failure classified.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::SeedableRng as _;
+use rand_chacha::ChaCha8Rng;
+use wasmtime::Store;
+use wasmtime::component::{Resource, TypedFunc};
+
+use super::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
+use super::host::{CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo};
+use super::{LoadedGuest, wasi};
+use crate::chain::{Call, Category, Hook, Outcome, Payload, Phase};
+use crate::config::ClockMode;
+use crate::error::GuestFailure;
+use crate::services::Scope;
+
+type BeforeFn = TypedFunc<(Resource<CallRep>,), (BeforeDecision,)>;
+type AfterFn = TypedFunc<(Resource<CallRep>, Resource<OutcomeRep>), (AfterDecision,)>;
+type InterestsFn = TypedFunc<(), (Vec<Hook>,)>;
+
+struct Funcs {
+    interests: InterestsFn,
+    before: BeforeFn,
+    after: AfterFn,
+}
+
+/// A live instance of one guest.
+pub(crate) struct GuestInstance {
+    store: Store<HostState>,
+    funcs: [Option<Funcs>; 4],
+}
+
+fn now_nanos() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl GuestInstance {
+    /// Instantiate `guest` for `scope`.
+    pub(crate) fn new(guest: &LoadedGuest, scope: &Scope) -> Result<GuestInstance, GuestFailure> {
+        let meta = &guest.meta;
+        let shared = Arc::new(Shared::default());
+        // Workflow guests get streams seeded by run and guest: identical in replay and
+        // independent of the workflow's own random stream. Others get fresh entropy.
+        let (rng, wasi_rng, seed) = match scope {
+            Scope::Workflow(w) => {
+                let run = w.info().run_id;
+                let ctx = super::host::run_seed(&run, &meta.name, "workflow-context");
+                let wasi = super::host::run_seed(&run, &meta.name, "wasi");
+                let ins = super::host::run_seed(&run, &meta.name, "wasi-insecure-seed");
+                shared.now.store(w.now_nanos(), Ordering::Relaxed);
+                (
+                    ChaCha8Rng::from_seed(ctx),
+                    ChaCha8Rng::from_seed(wasi),
+                    u128::from_le_bytes(ins[..16].try_into().expect("16 bytes")),
+                )
+            }
+            _ => {
+                let mut os = rand::rng();
+                shared.now.store(now_nanos(), Ordering::Relaxed);
+                (
+                    ChaCha8Rng::from_rng(&mut os),
+                    ChaCha8Rng::from_rng(&mut os),
+                    rand::RngExt::random(&mut os),
+                )
+            }
+        };
+        let wasi = guest.uses_wasi.then(|| {
+            let real_clock = meta.clock == ClockMode::Real && !matches!(scope, Scope::Workflow(_));
+            let name: Arc<str> = meta.name.as_str().into();
+            wasi::build(
+                wasi::WasiSetup { real_clock, random: wasi_rng, insecure_seed: seed },
+                &name,
+                &meta.logs,
+                &shared,
+            )
+        });
+        let state = HostState {
+            guest: meta.clone(),
+            scope: scope.clone(),
+            limiter: Limiter::new(&meta.limits),
+            wasi,
+            shared,
+            rng,
+            cur: CallState::default(),
+        };
+        let mut store = Store::new(guest.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        let fail = |store: &mut Store<HostState>, e: wasmtime::Error| {
+            match classify(store, &e, guest) {
+                GuestFailure::Trap { message } => GuestFailure::Instantiate { message },
+                other => other,
+            }
+        };
+        store.set_fuel(meta.limits.fuel).map_err(|e| GuestFailure::Instantiate { message: e.to_string() })?;
+        store.set_epoch_deadline(meta.epoch_ticks);
+        let instance = match guest.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => return Err(fail(&mut store, e)),
+        };
+        let mut funcs: [Option<Funcs>; 4] = Default::default();
+        for cat in Category::ALL {
+            let Some(ex) = &guest.exports[cat.index()] else { continue };
+            let typed = (|| -> wasmtime::Result<Funcs> {
+                Ok(Funcs {
+                    interests: instance.get_typed_func(&mut store, &ex.interests)?,
+                    before: instance.get_typed_func(&mut store, &ex.before)?,
+                    after: instance.get_typed_func(&mut store, &ex.after)?,
+                })
+            })();
+            match typed {
+                Ok(f) => funcs[cat.index()] = Some(f),
+                Err(e) => {
+                    return Err(GuestFailure::Instantiate {
+                        message: format!("`{}` has the wrong type: {e:#}", cat.interface()),
+                    });
+                }
+            }
+        }
+        Ok(GuestInstance { store, funcs })
+    }
+
+    /// Ask the guest which hooks of `cat` it wants.
+    pub(crate) fn interests(
+        &mut self,
+        guest: &LoadedGuest,
+        cat: Category,
+    ) -> Result<Vec<Hook>, GuestFailure> {
+        let f = self.funcs[cat.index()].as_ref().expect("exported category").interests;
+        self.arm(guest, Hook::ExecuteActivity, Phase::Load);
+        let r = f.call(&mut self.store, ());
+        match r {
+            Ok((hooks,)) => Ok(hooks),
+            Err(e) => Err(classify(&mut self.store, &e, guest)),
+        }
+    }
+
+    /// Set fuel, deadline, clocks and flags for one call.
+    fn arm(&mut self, guest: &LoadedGuest, hook: Hook, phase: Phase) {
+        let data = self.store.data_mut();
+        data.limiter.hit = None;
+        let (now, suppress) = match &data.scope {
+            Scope::Workflow(w) => (w.now_nanos(), w.is_replaying()),
+            _ => (now_nanos(), false),
+        };
+        data.shared.now.store(now, Ordering::Relaxed);
+        data.shared.suppress.store(suppress, Ordering::Relaxed);
+        data.shared.hook.store(hook as u8, Ordering::Relaxed);
+        data.cur.hook = hook;
+        data.cur.phase = phase;
+        data.cur.output = 0;
+        data.cur.last_error_log = None;
+        // Setting fuel cannot fail: fuel is enabled on every engine Interpose builds.
+        let _ = self.store.set_fuel(guest.meta.limits.fuel);
+        self.store.set_epoch_deadline(guest.meta.epoch_ticks);
+    }
+
+    fn charge_fuel(&mut self, guest: &LoadedGuest) {
+        let left = self.store.get_fuel().unwrap_or(0);
+        let used = guest.meta.limits.fuel.saturating_sub(left);
+        guest.stats.fuel.fetch_add(used, Ordering::Relaxed);
+        guest.stats.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Run `before` for `call`. Edits stay in `call` only if the guest returns a valid
+    /// decision.
+    pub(crate) fn before(
+        &mut self,
+        guest: &LoadedGuest,
+        call: &mut Call,
+    ) -> Result<BeforeDecision, GuestFailure> {
+        let hook = call.hook();
+        let f = self.funcs[hook.category().index()].as_ref().expect("exported category").before;
+        self.arm(guest, hook, Phase::Before);
+        self.store.data_mut().cur.call = std::mem::take(call);
+        let r = f.call(&mut self.store, (Resource::new_borrow(0),));
+        self.charge_fuel(guest);
+        let result = match r {
+            Ok((d,)) => self.check_before(guest, hook, d),
+            Err(e) => Err(classify(&mut self.store, &e, guest)),
+        };
+        let cur = &mut self.store.data_mut().cur;
+        if result.is_err() {
+            rollback(cur);
+        }
+        cur.undo.clear();
+        *call = std::mem::take(&mut cur.call);
+        result
+    }
+
+    fn check_before(
+        &mut self,
+        guest: &LoadedGuest,
+        hook: Hook,
+        d: BeforeDecision,
+    ) -> Result<BeforeDecision, GuestFailure> {
+        match &d {
+            BeforeDecision::Proceed => {}
+            BeforeDecision::Reject(f) => self.charge_decision(guest, &f.details, f.message.len())?,
+            BeforeDecision::Respond(p) => {
+                if !hook.allows_respond() {
+                    return Err(GuestFailure::InvalidDecision {
+                        message: format!("`respond` is not allowed in hook `{hook}`"),
+                    });
+                }
+                self.charge_decision(guest, p, 0)?;
+            }
+        }
+        Ok(d)
+    }
+
+    fn charge_decision(
+        &mut self,
+        guest: &LoadedGuest,
+        payloads: &[Payload],
+        extra: usize,
+    ) -> Result<(), GuestFailure> {
+        let bytes = payloads.iter().map(|p| p.size() as u64).sum::<u64>() + extra as u64;
+        self.store.data_mut().charge_output(bytes).map_err(|e| classify(&mut self.store, &e, guest))
+    }
+
+    /// Run `after` for `call` with `outcome`.
+    pub(crate) fn after(
+        &mut self,
+        guest: &LoadedGuest,
+        call: &mut Call,
+        outcome: Outcome,
+    ) -> Result<(AfterDecision, Outcome), GuestFailure> {
+        let hook = call.hook();
+        let f = self.funcs[hook.category().index()].as_ref().expect("exported category").after;
+        self.arm(guest, hook, Phase::After);
+        {
+            let cur = &mut self.store.data_mut().cur;
+            cur.call = std::mem::take(call);
+            cur.outcome = Some(outcome);
+        }
+        let r = f.call(&mut self.store, (Resource::new_borrow(0), Resource::new_borrow(0)));
+        self.charge_fuel(guest);
+        let result = match r {
+            Ok((d,)) => match &d {
+                AfterDecision::Keep => Ok(d),
+                AfterDecision::Replace(p) => {
+                    if !hook.result_is_payloads() {
+                        Err(GuestFailure::InvalidDecision {
+                            message: format!(
+                                "`replace` is not allowed in hook `{hook}`: its result is not a \
+                                 payload list"
+                            ),
+                        })
+                    } else {
+                        self.charge_decision(guest, p, 0).map(|()| d)
+                    }
+                }
+                AfterDecision::Fail(f) => {
+                    let (details, len) = (f.details.clone(), f.message.len());
+                    self.charge_decision(guest, &details, len).map(|()| d)
+                }
+            },
+            Err(e) => Err(classify(&mut self.store, &e, guest)),
+        };
+        let cur = &mut self.store.data_mut().cur;
+        *call = std::mem::take(&mut cur.call);
+        let outcome = cur.outcome.take().expect("outcome set above");
+        result.map(|d| (d, outcome))
+    }
+}
+
+fn rollback(cur: &mut CallState) {
+    while let Some(u) = cur.undo.pop() {
+        match u {
+            Undo::Header(k, Some(v)) => {
+                cur.call.headers.insert(k, v);
+            }
+            Undo::Header(k, None) => {
+                cur.call.headers.remove(&k);
+            }
+            Undo::Args(a) => cur.call.args = a,
+            Undo::Detail(d) => cur.call.detail = d,
+        }
+    }
+}
+
+/// Turn a wasmtime error into the cause an operator can act on.
+fn classify(store: &mut Store<HostState>, e: &wasmtime::Error, guest: &LoadedGuest) -> GuestFailure {
+    guest.stats.failures.fetch_add(1, Ordering::Relaxed);
+    let data = store.data_mut();
+    if let Some(o) = e.downcast_ref::<OutputLimitExceeded>() {
+        return GuestFailure::OutputLimit { size: o.size, limit: o.limit };
+    }
+    if let Some(detail) = data.limiter.hit.take() {
+        return GuestFailure::MemoryLimit { detail };
+    }
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        match trap {
+            wasmtime::Trap::OutOfFuel => {
+                return GuestFailure::OutOfFuel { limit: guest.meta.limits.fuel };
+            }
+            wasmtime::Trap::Interrupt => {
+                return GuestFailure::Deadline { limit: guest.meta.limits.deadline };
+            }
+            wasmtime::Trap::StackOverflow => return GuestFailure::StackOverflow,
+            _ => {}
+        }
+    }
+    let mut message = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(t) => t.to_string(),
+        None => e.root_cause().to_string(),
+    };
+    if let Some(log) = data.cur.last_error_log.take() {
+        message = format!("{message}; the guest logged: {log}");
+    }
+    tracing::debug!(guest = %guest.meta.name, "guest failure detail: {e:?}");
+    GuestFailure::Trap { message }
+}

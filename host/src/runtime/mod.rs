@@ -1,0 +1,497 @@
+//! The sandboxed component runtime: one Wasm engine, compiled guests, and instances that run
+//! with fuel, a deadline, memory limits and no ambient authority.
+//!
+//! Data flows one way: a [`Config`](crate::config::Config) goes in, a
+//! [`Chain`](crate::chain::Chain) of loaded guests comes out.
+
+pub(crate) mod bindings;
+mod cache;
+pub(crate) mod host;
+pub(crate) mod instance;
+pub mod validate;
+pub(crate) mod wasi;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
+
+use crate::chain::{Category, Chain, Hook};
+use crate::config::{ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits};
+use crate::error::{Error, GuestFailure, LoadError};
+use crate::services::{LogSink, MetricsSink, NoMetrics, Scope, TracingLogs};
+use host::HostState;
+use instance::GuestInstance;
+
+/// Interval of the epoch ticker that enforces deadlines.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Everything about a guest that its instances need, shared by all of them.
+pub(crate) struct GuestMeta {
+    pub(crate) name: String,
+    pub(crate) config: BTreeMap<String, String>,
+    pub(crate) limits: Limits,
+    pub(crate) policy: FailurePolicy,
+    pub(crate) instances: InstanceMode,
+    pub(crate) clock: ClockMode,
+    pub(crate) metrics: Arc<dyn MetricsSink>,
+    pub(crate) logs: Arc<dyn LogSink>,
+    pub(crate) epoch_ticks: u64,
+}
+
+/// Export indices of one category's interface.
+#[derive(Clone)]
+pub(crate) struct CategoryExports {
+    pub(crate) interests: ComponentExportIndex,
+    pub(crate) before: ComponentExportIndex,
+    pub(crate) after: ComponentExportIndex,
+}
+
+/// Counters per guest, for tests, `interpose check` and the demo summary.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) calls: AtomicU64,
+    pub(crate) instantiations: AtomicU64,
+    pub(crate) fuel: AtomicU64,
+    pub(crate) failures: AtomicU64,
+}
+
+/// A snapshot of a guest's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GuestStats {
+    /// Wasm calls into the guest (`before` and `after`; not `interests`).
+    pub calls: u64,
+    /// Instances created (including the one used to ask for interests at load).
+    pub instantiations: u64,
+    /// Fuel consumed by all calls.
+    pub fuel: u64,
+    /// Calls that failed (trap, fuel, deadline, memory, output, invalid decision).
+    pub failures: u64,
+}
+
+/// What is known about a loaded guest.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct GuestInfo {
+    /// Name from the config.
+    pub name: String,
+    /// Component file.
+    pub path: PathBuf,
+    /// SHA-256 of the component, hex: the guest's version identity.
+    pub hash: String,
+    /// Size of the component file in bytes.
+    pub size: u64,
+    /// Every import of the component.
+    pub imports: Vec<String>,
+    /// Whether it imports WASI (and so gets the virtualized WASI).
+    pub uses_wasi: bool,
+    /// Exported categories with the hooks the guest declared for each.
+    pub interests: BTreeMap<Category, Vec<Hook>>,
+    /// Time to compile (or load from cache).
+    pub compile_time: Duration,
+    /// Whether the compiled artifact came from the cache.
+    pub cache: CacheStatus,
+    /// Time to create the instance that declared the interests.
+    pub instantiate_time: Duration,
+    /// Failure policy.
+    pub on_failure: FailurePolicy,
+}
+
+/// A guest compiled and checked, ready to be instantiated.
+pub(crate) struct LoadedGuest {
+    pub(crate) meta: Arc<GuestMeta>,
+    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) exports: [Option<CategoryExports>; 4],
+    pub(crate) uses_wasi: bool,
+    pub(crate) interests: u64,
+    pub(crate) info: GuestInfo,
+    pub(crate) idle: Mutex<Vec<GuestInstance>>,
+    pub(crate) stats: Stats,
+}
+
+impl LoadedGuest {
+    pub(crate) fn wants(&self, hook: Hook) -> bool {
+        self.interests & hook.bit() != 0
+    }
+
+    pub(crate) fn stats(&self) -> GuestStats {
+        GuestStats {
+            calls: self.stats.calls.load(Ordering::Relaxed),
+            instantiations: self.stats.instantiations.load(Ordering::Relaxed),
+            fuel: self.stats.fuel.load(Ordering::Relaxed),
+            failures: self.stats.failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.weak();
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("interpose-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engine: Engine,
+    linker: Linker<HostState>,
+    wasi_linker: Linker<HostState>,
+    cache: Option<cache::ArtifactCache>,
+    metrics: Arc<dyn MetricsSink>,
+    logs: Arc<dyn LogSink>,
+    _ticker: EpochTicker,
+}
+
+/// The Wasm engine and linkers shared by every guest. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+/// Builds a [`Runtime`]: sinks for guest metrics and logs, cache and pool settings.
+#[must_use]
+pub struct RuntimeBuilder {
+    metrics: Arc<dyn MetricsSink>,
+    logs: Arc<dyn LogSink>,
+    cache_dir: Option<PathBuf>,
+    cache: bool,
+    max_instances: u32,
+    max_memory: u64,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            metrics: Arc::new(NoMetrics),
+            logs: Arc::new(TracingLogs),
+            cache_dir: None,
+            cache: true,
+            max_instances: 1000,
+            max_memory: Limits::default().memory,
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Where guest metrics go (default: dropped).
+    pub fn metrics(mut self, sink: Arc<dyn MetricsSink>) -> Self {
+        self.metrics = sink;
+        self
+    }
+
+    /// Where guest logs go (default: `tracing`).
+    pub fn logs(mut self, sink: Arc<dyn LogSink>) -> Self {
+        self.logs = sink;
+        self
+    }
+
+    /// Cache folder for compiled artifacts (default: [`default_cache_dir`]).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Turn the artifact cache on or off (default: on).
+    pub fn cache(mut self, on: bool) -> Self {
+        self.cache = on;
+        self
+    }
+
+    /// Most guest instances alive at once (default: 1000).
+    pub fn max_instances(mut self, n: u32) -> Self {
+        self.max_instances = n.max(1);
+        self
+    }
+
+    /// The largest memory limit any guest will have (sizes the instance pool's slots).
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Take cache and pool settings from a config and size memory slots for its guests.
+    pub fn for_config(mut self, config: &Config) -> Self {
+        self.cache_dir = config.runtime.cache_dir.clone().or(self.cache_dir);
+        self.cache = config.runtime.cache;
+        self.max_instances = config.runtime.max_instances;
+        self.max_memory = config.guests.iter().map(|g| g.limits.memory).max().unwrap_or(self.max_memory);
+        self
+    }
+
+    /// Create the engine, linkers and epoch ticker.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let engine_err = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
+        let mut cfg = wasmtime::Config::new();
+        cfg.wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
+        let slot = self.max_memory.next_multiple_of(64 * 1024);
+        let mut pool = PoolingAllocationConfig::default();
+        let n = self.max_instances;
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(4))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .max_core_instances_per_component(32)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_core_instance_size(4 << 20)
+            .max_component_instance_size(4 << 20)
+            .max_memory_size(slot as usize);
+        cfg.memory_reservation(slot)
+            .memory_guard_size(64 * 1024)
+            .memory_reservation_for_growth(0)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&cfg).map_err(engine_err)?;
+
+        let mut linker = Linker::new(&engine);
+        bindings::Interceptor::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(engine_err)?;
+        let mut wasi_linker = linker.clone();
+        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(engine_err)?;
+
+        let cache = if self.cache {
+            self.cache_dir.or_else(cache::default_dir).map(|d| cache::ArtifactCache::new(d, &engine))
+        } else {
+            None
+        };
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                wasi_linker,
+                cache,
+                metrics: self.metrics,
+                logs: self.logs,
+                _ticker: ticker,
+            }),
+        })
+    }
+}
+
+impl Runtime {
+    /// A builder with defaults.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// The Wasm engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Load every guest of `config`, in order, into a chain. The first guest that fails to
+    /// load stops the whole load: nothing is registered with a partial chain.
+    pub fn load(&self, config: &Config) -> Result<Chain, Error> {
+        let mut guests = Vec::with_capacity(config.guests.len());
+        for g in &config.guests {
+            let started = Instant::now();
+            let guest = self.load_guest(g)?;
+            tracing::info!(
+                guest = %g.name,
+                hash = %&guest.info.hash[..12],
+                cache = ?guest.info.cache,
+                elapsed = ?started.elapsed(),
+                "loaded guest"
+            );
+            guests.push(Arc::new(guest));
+        }
+        Ok(Chain::new(self.clone(), guests))
+    }
+
+    /// Load, validate and ask one guest for its interests.
+    pub(crate) fn load_guest(&self, g: &GuestConfig) -> Result<LoadedGuest, LoadError> {
+        let name = g.name.clone();
+        let path = g.path.clone();
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            guest: name.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        let not_component = |message: String| LoadError::NotAComponent {
+            guest: name.clone(),
+            path: path.clone(),
+            message,
+        };
+        if wasmparser::Parser::is_core_wasm(&bytes) {
+            return Err(not_component(
+                "it is a core Wasm module; turn it into a component (the interpose guest SDK \
+                 build, `wasm-tools component new`, componentize-py or componentize-js do this)"
+                    .into(),
+            ));
+        }
+        if !wasmparser::Parser::is_component(&bytes) {
+            return Err(not_component("it does not start with the Wasm component header".into()));
+        }
+        let hash = content_hash(&bytes);
+        let engine = &self.inner.engine;
+        let started = Instant::now();
+        let (component, cache) = match &self.inner.cache {
+            Some(c) => c.load_or_compile(engine, &bytes, &hash),
+            None => Component::new(engine, &bytes)
+                .map(|c| (c, CacheStatus::Disabled))
+                .map_err(anyhow::Error::from),
+        }
+        .map_err(|e| not_component(format!("{e:#}")))?;
+        let compile_time = started.elapsed();
+
+        let shape = validate::check(engine, &component).map_err(|e| match e {
+            validate::ShapeError::Forbidden { import, reason } => LoadError::ForbiddenImport {
+                guest: name.clone(),
+                path: path.clone(),
+                import,
+                reason,
+            },
+            validate::ShapeError::NoExport(message) => LoadError::NoInterceptorExport {
+                guest: name.clone(),
+                path: path.clone(),
+                message,
+            },
+        })?;
+        let incompatible = |message: String| LoadError::Incompatible {
+            guest: name.clone(),
+            path: path.clone(),
+            message,
+        };
+        let linker = if shape.uses_wasi { &self.inner.wasi_linker } else { &self.inner.linker };
+        let pre = linker.instantiate_pre(&component).map_err(|e| incompatible(format!("{e:#}")))?;
+
+        let mut exports: [Option<CategoryExports>; 4] = Default::default();
+        for cat in Category::ALL {
+            let Some(export) = &shape.exports[cat.index()] else { continue };
+            let inst = component
+                .get_export_index(None, export)
+                .ok_or_else(|| incompatible(format!("export `{export}` not found")))?;
+            let func = |f: &str| {
+                component.get_export_index(Some(&inst), f).ok_or_else(|| {
+                    incompatible(format!("`{export}` does not export function `{f}`"))
+                })
+            };
+            exports[cat.index()] = Some(CategoryExports {
+                interests: func("interests")?,
+                before: func("before")?,
+                after: func("after")?,
+            });
+        }
+
+        let meta = Arc::new(GuestMeta {
+            name: name.clone(),
+            config: g.config.clone(),
+            limits: g.limits.clone(),
+            policy: g.on_failure,
+            instances: g.instances,
+            clock: g.clock,
+            metrics: self.inner.metrics.clone(),
+            logs: self.inner.logs.clone(),
+            epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
+        });
+        let size = bytes.len() as u64;
+        let mut guest = LoadedGuest {
+            meta,
+            pre,
+            exports,
+            uses_wasi: shape.uses_wasi,
+            interests: 0,
+            info: GuestInfo {
+                name: name.clone(),
+                path: path.clone(),
+                hash,
+                size,
+                imports: shape.imports,
+                uses_wasi: shape.uses_wasi,
+                interests: BTreeMap::new(),
+                compile_time,
+                cache,
+                instantiate_time: Duration::ZERO,
+                on_failure: g.on_failure,
+            },
+            idle: Mutex::new(Vec::new()),
+            stats: Stats::default(),
+        };
+
+        // Ask for interests on a throwaway instance, with the guest's own limits.
+        let started = Instant::now();
+        let mut inst = GuestInstance::new(&guest, &Scope::Client).map_err(|f| match f {
+            GuestFailure::Instantiate { message } if message.contains("type mismatch") || message.contains("expected") => {
+                incompatible(message)
+            }
+            cause => LoadError::Interests { guest: name.clone(), path: path.clone(), cause },
+        })?;
+        guest.info.instantiate_time = started.elapsed();
+        guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
+        let mut mask = 0u64;
+        for cat in Category::ALL {
+            if guest.exports[cat.index()].is_none() {
+                continue;
+            }
+            let hooks = inst.interests(&guest, cat).map_err(|cause| match cause {
+                GuestFailure::Instantiate { message } => incompatible(message),
+                cause => LoadError::Interests { guest: name.clone(), path: path.clone(), cause },
+            })?;
+            let mut list = Vec::new();
+            for hook in hooks {
+                if hook.category() != cat {
+                    return Err(LoadError::InvalidInterest {
+                        guest: name.clone(),
+                        path: path.clone(),
+                        hook,
+                        category: cat,
+                    });
+                }
+                if mask & hook.bit() == 0 {
+                    list.push(hook);
+                }
+                mask |= hook.bit();
+            }
+            guest.info.interests.insert(cat, list);
+        }
+        guest.interests = mask;
+        Ok(guest)
+    }
+
+    /// Load a single component with default limits and report what it is: the engine of
+    /// `interpose check`.
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<GuestInfo, LoadError> {
+        let path = path.as_ref();
+        let name = path.file_stem().map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
+        Ok(self.load_guest(&GuestConfig::new(name, path))?.info)
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,121 @@
+//! What a component must look like to be loaded: it exports at least one interface of
+//! `interpose:interceptor` at a compatible version and imports only what the host provides.
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
+
+use crate::chain::Category;
+
+/// The WIT package guests are built against.
+pub const PACKAGE: &str = "interpose:interceptor";
+/// The version of the WIT package this host implements.
+pub const VERSION: &str = "0.1.0";
+
+/// Host interfaces a guest may import.
+const HOST_INTERFACES: &[&str] =
+    &["types", "log", "metrics", "config", "workflow-context", "activity-context"];
+
+/// Whether `version` is semver-compatible with [`VERSION`] (same 0.minor).
+pub(crate) fn compatible(version: &str) -> bool {
+    let ours = VERSION.rsplit_once('.').map(|(mm, _)| mm).unwrap_or(VERSION);
+    version.rsplit_once('.').map(|(mm, _)| mm) == Some(ours)
+}
+
+/// Split `interpose:interceptor/<iface>@<version>`.
+fn ours(name: &str) -> Option<(&str, Option<&str>)> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    Some(match rest.split_once('@') {
+        Some((iface, v)) => (iface, Some(v)),
+        None => (rest, None),
+    })
+}
+
+/// What a component imports and exports, after validation.
+#[derive(Clone, Debug)]
+pub(crate) struct Shape {
+    /// Every import name.
+    pub(crate) imports: Vec<String>,
+    /// Whether any WASI interface is imported (the instance then gets a virtual WASI).
+    pub(crate) uses_wasi: bool,
+    /// The exact export name per category, where exported.
+    pub(crate) exports: [Option<String>; 4],
+}
+
+/// Why a component's shape is refused.
+pub(crate) enum ShapeError {
+    Forbidden { import: String, reason: String },
+    NoExport(String),
+}
+
+pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, ShapeError> {
+    let ty = component.component_type();
+    let mut imports = Vec::new();
+    let mut uses_wasi = false;
+    for (name, _) in ty.imports(engine) {
+        imports.push(name.to_owned());
+        if let Some((iface, version)) = ours(name) {
+            if !HOST_INTERFACES.contains(&iface) {
+                return Err(ShapeError::Forbidden {
+                    import: name.into(),
+                    reason: format!(
+                        "`{iface}` is not a host interface (the host provides {})",
+                        HOST_INTERFACES.join(", ")
+                    ),
+                });
+            }
+            if !version.is_some_and(compatible) {
+                return Err(ShapeError::Forbidden {
+                    import: name.into(),
+                    reason: format!("this host implements {PACKAGE}@{VERSION}"),
+                });
+            }
+        } else if name.starts_with("wasi:") {
+            super::wasi::allowed_wasi(name).map_err(|reason| ShapeError::Forbidden {
+                import: name.into(),
+                reason: reason.into(),
+            })?;
+            uses_wasi = true;
+        } else {
+            return Err(ShapeError::Forbidden {
+                import: name.into(),
+                reason: "guests may import only interpose:interceptor host interfaces and the \
+                         virtualized WASI"
+                    .into(),
+            });
+        }
+    }
+    let mut exports: [Option<String>; 4] = Default::default();
+    let mut seen = Vec::new();
+    let mut wrong_version = Vec::new();
+    for (name, item) in ty.exports(engine) {
+        seen.push(name.to_owned());
+        let Some((iface, version)) = ours(name) else { continue };
+        let Some(cat) = Category::ALL.iter().find(|c| c.interface() == iface) else { continue };
+        if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+            continue;
+        }
+        if version.is_some_and(compatible) {
+            exports[cat.index()] = Some(name.to_owned());
+        } else {
+            wrong_version.push(name.to_owned());
+        }
+    }
+    if exports.iter().all(Option::is_none) {
+        let message = if !wrong_version.is_empty() {
+            format!(
+                "exports {} at an incompatible version; this host implements {PACKAGE}@{VERSION}",
+                wrong_version.join(", ")
+            )
+        } else if seen.is_empty() {
+            format!("exports nothing; an interceptor exports at least one of {PACKAGE}/{{client, workflow-inbound, workflow-outbound, activity-inbound}}@{VERSION}")
+        } else {
+            format!(
+                "exports no interface of {PACKAGE}@{VERSION} (it exports: {})",
+                seen.join(", ")
+            )
+        };
+        return Err(ShapeError::NoExport(message));
+    }
+    Ok(Shape { imports, uses_wasi, exports })
+}

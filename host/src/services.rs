@@ -1,0 +1,332 @@
+//! What the host gives guests, as traits the embedding implements: metrics sinks and the
+//! workflow and activity contexts. The Temporal adapters implement these on top of the SDK;
+//! tests and the chain demo use the simple implementations here.
+
+use std::sync::{Arc, Mutex};
+
+use crate::chain::Payload;
+
+/// Kinds of metric samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// Monotonic counter increment.
+    Counter,
+    /// Histogram observation.
+    Histogram,
+    /// Gauge value.
+    Gauge,
+}
+
+/// One metric sample recorded by a guest.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MetricSample {
+    /// The guest that recorded it.
+    pub guest: String,
+    /// Kind.
+    pub kind: MetricKind,
+    /// Metric name.
+    pub name: String,
+    /// Value (counters: the increment).
+    pub value: f64,
+    /// Unit, for histograms (may be empty).
+    pub unit: String,
+    /// Attributes (labels).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Where guest metrics go. Samples from replaying workflow hooks never reach a sink.
+pub trait MetricsSink: Send + Sync + 'static {
+    /// Record one sample.
+    fn record(&self, sample: MetricSample);
+}
+
+/// A sink that drops everything.
+#[derive(Debug, Default)]
+pub struct NoMetrics;
+
+impl MetricsSink for NoMetrics {
+    fn record(&self, _: MetricSample) {}
+}
+
+/// A sink that keeps samples in memory (tests, the chain demo).
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    samples: Mutex<Vec<MetricSample>>,
+}
+
+impl MemoryMetrics {
+    /// All samples so far.
+    pub fn samples(&self) -> Vec<MetricSample> {
+        self.samples.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl MetricsSink for MemoryMetrics {
+    fn record(&self, sample: MetricSample) {
+        self.samples.lock().unwrap_or_else(|p| p.into_inner()).push(sample);
+    }
+}
+
+/// Identity of a workflow run, as guests see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkflowInfo {
+    /// Namespace.
+    pub namespace: String,
+    /// Workflow id.
+    pub workflow_id: String,
+    /// Run id: also seeds the guest's deterministic random stream.
+    pub run_id: String,
+    /// Workflow type.
+    pub workflow_type: String,
+    /// Task queue.
+    pub task_queue: String,
+}
+
+impl WorkflowInfo {
+    /// Info with the given ids.
+    pub fn new(
+        namespace: impl Into<String>,
+        workflow_id: impl Into<String>,
+        run_id: impl Into<String>,
+        workflow_type: impl Into<String>,
+        task_queue: impl Into<String>,
+    ) -> WorkflowInfo {
+        WorkflowInfo {
+            namespace: namespace.into(),
+            workflow_id: workflow_id.into(),
+            run_id: run_id.into(),
+            workflow_type: workflow_type.into(),
+            task_queue: task_queue.into(),
+        }
+    }
+}
+
+/// The workflow run a workflow guest instance belongs to. Implemented by the Temporal
+/// adapter over the SDK's workflow context; everything here must be replay-safe.
+pub trait WorkflowHost: Send + Sync + 'static {
+    /// Identity of the run.
+    fn info(&self) -> WorkflowInfo;
+    /// Workflow time, nanoseconds since the Unix epoch.
+    fn now_nanos(&self) -> u64;
+    /// Whether the workflow is replaying history now.
+    fn is_replaying(&self) -> bool;
+    /// Number of history events so far.
+    fn history_length(&self) -> u32;
+}
+
+/// A fixed workflow context (tests, the chain demo): time and replay flag set by hand.
+#[derive(Debug)]
+pub struct FixedWorkflow {
+    info: WorkflowInfo,
+    now: std::sync::atomic::AtomicU64,
+    replaying: std::sync::atomic::AtomicBool,
+}
+
+impl FixedWorkflow {
+    /// A run at `now_nanos`, not replaying.
+    pub fn new(info: WorkflowInfo, now_nanos: u64) -> Arc<FixedWorkflow> {
+        Arc::new(FixedWorkflow {
+            info,
+            now: now_nanos.into(),
+            replaying: false.into(),
+        })
+    }
+
+    /// Set workflow time.
+    pub fn set_now(&self, nanos: u64) {
+        self.now.store(nanos, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Set the replay flag.
+    pub fn set_replaying(&self, replaying: bool) {
+        self.replaying.store(replaying, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl WorkflowHost for FixedWorkflow {
+    fn info(&self) -> WorkflowInfo {
+        self.info.clone()
+    }
+    fn now_nanos(&self) -> u64 {
+        self.now.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn is_replaying(&self) -> bool {
+        self.replaying.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn history_length(&self) -> u32 {
+        0
+    }
+}
+
+/// Identity and timing of an activity attempt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActivityInfo {
+    /// Activity id.
+    pub activity_id: String,
+    /// Activity type.
+    pub activity_type: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Task queue.
+    pub task_queue: String,
+    /// Scheduling workflow's id.
+    pub workflow_id: String,
+    /// Scheduling workflow's run id.
+    pub workflow_run_id: String,
+    /// Scheduling workflow's type.
+    pub workflow_type: String,
+    /// Attempt, from 1.
+    pub attempt: u32,
+    /// Local activity.
+    pub is_local: bool,
+    /// First scheduled, ns since the Unix epoch.
+    pub scheduled_time: u64,
+    /// Current attempt scheduled, ns since the Unix epoch.
+    pub current_attempt_scheduled_time: u64,
+    /// Current attempt started, ns since the Unix epoch.
+    pub started_time: u64,
+}
+
+/// The activity attempt an activity guest runs in. Implemented by the Temporal adapter.
+pub trait ActivityHost: Send + Sync + 'static {
+    /// Identity and timing.
+    fn info(&self) -> ActivityInfo;
+    /// Record a heartbeat.
+    fn heartbeat(&self, details: Vec<Payload>);
+}
+
+/// A fixed activity context that records heartbeats (tests, the chain demo).
+#[derive(Debug, Default)]
+pub struct FixedActivity {
+    info: ActivityInfo,
+    heartbeats: Mutex<Vec<Vec<Payload>>>,
+}
+
+impl FixedActivity {
+    /// An attempt with this info.
+    pub fn new(info: ActivityInfo) -> Arc<FixedActivity> {
+        Arc::new(FixedActivity { info, heartbeats: Mutex::default() })
+    }
+
+    /// Heartbeats recorded so far.
+    pub fn heartbeats(&self) -> Vec<Vec<Payload>> {
+        self.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ActivityHost for FixedActivity {
+    fn info(&self) -> ActivityInfo {
+        self.info.clone()
+    }
+    fn heartbeat(&self, details: Vec<Payload>) {
+        self.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).push(details);
+    }
+}
+
+/// Where a chain session runs: decides which context imports work and what clocks and
+/// random streams a guest sees.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Scope {
+    /// A client call (not replayed).
+    Client,
+    /// A workflow run: one instance per guest for the whole run.
+    Workflow(Arc<dyn WorkflowHost>),
+    /// An activity attempt.
+    Activity(Arc<dyn ActivityHost>),
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Client => f.write_str("Client"),
+            Scope::Workflow(w) => write!(f, "Workflow({})", w.info().run_id),
+            Scope::Activity(a) => write!(f, "Activity({})", a.info().activity_id),
+        }
+    }
+}
+
+/// One log line emitted by a guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogLine {
+    /// The guest.
+    pub guest: String,
+    /// The hook it ran in.
+    pub hook: crate::chain::Hook,
+    /// Severity.
+    pub level: tracing::Level,
+    /// The message.
+    pub message: String,
+}
+
+/// Where guest log lines go (`log` import, and WASI stdout/stderr lines). Lines from
+/// replaying workflow hooks never reach a sink.
+pub trait LogSink: Send + Sync + 'static {
+    /// Whether a line at `level` would be kept.
+    fn enabled(&self, level: tracing::Level) -> bool;
+    /// Emit one line.
+    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str);
+}
+
+/// The default sink: `tracing` events with target `interpose::guest` and the fields
+/// `guest` and `hook`.
+#[derive(Debug, Default)]
+pub struct TracingLogs;
+
+impl LogSink for TracingLogs {
+    fn enabled(&self, level: tracing::Level) -> bool {
+        match level {
+            tracing::Level::TRACE => tracing::enabled!(target: "interpose::guest", tracing::Level::TRACE),
+            tracing::Level::DEBUG => tracing::enabled!(target: "interpose::guest", tracing::Level::DEBUG),
+            tracing::Level::INFO => tracing::enabled!(target: "interpose::guest", tracing::Level::INFO),
+            tracing::Level::WARN => tracing::enabled!(target: "interpose::guest", tracing::Level::WARN),
+            _ => tracing::enabled!(target: "interpose::guest", tracing::Level::ERROR),
+        }
+    }
+
+    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
+        let hook = hook.name();
+        match level {
+            tracing::Level::TRACE => tracing::trace!(target: "interpose::guest", guest, hook, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(target: "interpose::guest", guest, hook, "{message}"),
+            tracing::Level::INFO => tracing::info!(target: "interpose::guest", guest, hook, "{message}"),
+            tracing::Level::WARN => tracing::warn!(target: "interpose::guest", guest, hook, "{message}"),
+            _ => tracing::error!(target: "interpose::guest", guest, hook, "{message}"),
+        }
+    }
+}
+
+/// A sink that keeps lines in memory (tests, the chain demo) and forwards them to
+/// [`TracingLogs`].
+#[derive(Debug, Default)]
+pub struct MemoryLogs {
+    lines: Mutex<Vec<LogLine>>,
+}
+
+impl MemoryLogs {
+    /// All lines so far.
+    pub fn lines(&self) -> Vec<LogLine> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl LogSink for MemoryLogs {
+    fn enabled(&self, _: tracing::Level) -> bool {
+        true
+    }
+
+    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
+        TracingLogs.log(guest, hook, level, message);
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(LogLine {
+            guest: guest.to_owned(),
+            hook,
+            level,
+            message: message.to_owned(),
+        });
+    }
+}
