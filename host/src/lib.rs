@@ -37,6 +37,7 @@
 //! ```
 
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod runtime;

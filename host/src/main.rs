@@ -1,1 +1,5 @@
-fn main() {}
+//! The `interpose` command line.
+
+fn main() -> std::process::ExitCode {
+    interpose::cli::main()
+}

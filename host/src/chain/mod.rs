@@ -197,10 +197,19 @@ impl Session {
             if !guest.wants(hook) {
                 continue;
             }
+            if !guest.wants_before(hook) {
+                // Only `after` declared: no Wasm call now, but the guest sees the outcome.
+                entered |= 1 << i;
+                continue;
+            }
             let _span = hook.span(&guest.meta.name, Phase::Before).entered();
             let decision = self.instance(i).and_then(|inst| inst.before(guest, call));
             match decision {
-                Ok(BeforeDecision::Proceed) => entered |= 1 << i,
+                Ok(BeforeDecision::Proceed) => {
+                    if guest.wants_after(hook) {
+                        entered |= 1 << i;
+                    }
+                }
                 Ok(BeforeDecision::Reject(f)) => {
                     tracing::debug!(guest = %guest.meta.name, hook = %hook, "rejected: {}", f.message);
                     return Ok(Before::Done(Entered(entered), Outcome::Err(f)));

@@ -9,7 +9,7 @@ use std::fmt;
 
 pub use crate::runtime::bindings::interpose::interceptor::types::{
     ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart,
-    ContinueAsNewOptions, Failure, Handler, Hook, OutboundCancel, OutboundSignal, Payload,
+    ContinueAsNewOptions, Failure, Handler, Hook, Interest, OutboundCancel, Phases, OutboundSignal, Payload,
     ScheduleTarget, UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart,
     WorkflowStartWithMessage, WorkflowTarget,
 };

@@ -9,5 +9,5 @@ wasmtime::component::bindgen!({
         "interpose:interceptor/types.call": crate::runtime::host::CallRep,
         "interpose:interceptor/types.outcome": crate::runtime::host::OutcomeRep,
     },
-    additional_derives: [Hash],
+    additional_derives: [PartialEq, Eq],
 });

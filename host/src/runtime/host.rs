@@ -530,6 +530,18 @@ impl activity_context::Host for HostState {
         })
     }
 
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        if !matches!(self.scope, Scope::Activity(_)) {
+            return Err(self.context_misuse("activity-context", "now"));
+        }
+        Ok(match self.guest.clock {
+            crate::config::ClockMode::Real => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+            _ => self.shared.now.load(Ordering::Relaxed),
+        })
+    }
+
     fn heartbeat(&mut self, details: Vec<Payload>) -> wasmtime::Result<()> {
         let Scope::Activity(a) = &self.scope else {
             return Err(self.context_misuse("activity-context", "heartbeat"));

@@ -14,14 +14,14 @@ use wasmtime::component::{Resource, TypedFunc};
 use super::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
 use super::host::{CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo};
 use super::{LoadedGuest, wasi};
-use crate::chain::{Call, Category, Hook, Outcome, Payload, Phase};
+use crate::chain::{Call, Category, Hook, Interest, Outcome, Payload, Phase};
 use crate::config::ClockMode;
 use crate::error::GuestFailure;
 use crate::services::Scope;
 
 type BeforeFn = TypedFunc<(Resource<CallRep>,), (BeforeDecision,)>;
 type AfterFn = TypedFunc<(Resource<CallRep>, Resource<OutcomeRep>), (AfterDecision,)>;
-type InterestsFn = TypedFunc<(), (Vec<Hook>,)>;
+type InterestsFn = TypedFunc<(), (Vec<Interest>,)>;
 
 struct Funcs {
     interests: InterestsFn,
@@ -130,7 +130,7 @@ impl GuestInstance {
         &mut self,
         guest: &LoadedGuest,
         cat: Category,
-    ) -> Result<Vec<Hook>, GuestFailure> {
+    ) -> Result<Vec<Interest>, GuestFailure> {
         let f = self.funcs[cat.index()].as_ref().expect("exported category").interests;
         self.arm(guest, Hook::ExecuteActivity, Phase::Load);
         let r = f.call(&mut self.store, ());

@@ -22,7 +22,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
 
-use crate::chain::{Category, Chain, Hook};
+use crate::chain::{Category, Chain, Hook, Interest, Phases};
 use crate::config::{ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits};
 use crate::error::{Error, GuestFailure, LoadError};
 use crate::services::{LogSink, MetricsSink, NoMetrics, Scope, TracingLogs};
@@ -92,8 +92,8 @@ pub struct GuestInfo {
     pub imports: Vec<String>,
     /// Whether it imports WASI (and so gets the virtualized WASI).
     pub uses_wasi: bool,
-    /// Exported categories with the hooks the guest declared for each.
-    pub interests: BTreeMap<Category, Vec<Hook>>,
+    /// Exported categories with the hooks (and phases) the guest declared for each.
+    pub interests: BTreeMap<Category, Vec<Interest>>,
     /// Time to compile (or load from cache).
     pub compile_time: Duration,
     /// Whether the compiled artifact came from the cache.
@@ -110,7 +110,12 @@ pub(crate) struct LoadedGuest {
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) exports: [Option<CategoryExports>; 4],
     pub(crate) uses_wasi: bool,
+    /// Hooks with any phase declared.
     pub(crate) interests: u64,
+    /// Hooks whose `before` phase is declared.
+    pub(crate) before_mask: u64,
+    /// Hooks whose `after` phase is declared.
+    pub(crate) after_mask: u64,
     pub(crate) info: GuestInfo,
     pub(crate) idle: Mutex<Vec<GuestInstance>>,
     pub(crate) stats: Stats,
@@ -119,6 +124,14 @@ pub(crate) struct LoadedGuest {
 impl LoadedGuest {
     pub(crate) fn wants(&self, hook: Hook) -> bool {
         self.interests & hook.bit() != 0
+    }
+
+    pub(crate) fn wants_before(&self, hook: Hook) -> bool {
+        self.before_mask & hook.bit() != 0
+    }
+
+    pub(crate) fn wants_after(&self, hook: Hook) -> bool {
+        self.after_mask & hook.bit() != 0
     }
 
     pub(crate) fn stats(&self) -> GuestStats {
@@ -424,6 +437,8 @@ impl Runtime {
             exports,
             uses_wasi: shape.uses_wasi,
             interests: 0,
+            before_mask: 0,
+            after_mask: 0,
             info: GuestInfo {
                 name: name.clone(),
                 path: path.clone(),
@@ -451,17 +466,18 @@ impl Runtime {
         })?;
         guest.info.instantiate_time = started.elapsed();
         guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
-        let mut mask = 0u64;
+        let (mut before, mut after) = (0u64, 0u64);
         for cat in Category::ALL {
             if guest.exports[cat.index()].is_none() {
                 continue;
             }
-            let hooks = inst.interests(&guest, cat).map_err(|cause| match cause {
+            let declared = inst.interests(&guest, cat).map_err(|cause| match cause {
                 GuestFailure::Instantiate { message } => incompatible(message),
                 cause => LoadError::Interests { guest: name.clone(), path: path.clone(), cause },
             })?;
-            let mut list = Vec::new();
-            for hook in hooks {
+            let mut list: Vec<Interest> = Vec::new();
+            for interest in declared {
+                let hook = interest.hook;
                 if hook.category() != cat {
                     return Err(LoadError::InvalidInterest {
                         guest: name.clone(),
@@ -470,13 +486,23 @@ impl Runtime {
                         category: cat,
                     });
                 }
-                if mask & hook.bit() == 0 {
-                    list.push(hook);
+                if interest.phases.contains(Phases::BEFORE) {
+                    before |= hook.bit();
                 }
-                mask |= hook.bit();
+                if interest.phases.contains(Phases::AFTER) {
+                    after |= hook.bit();
+                }
+                match list.iter_mut().find(|i| i.hook == hook) {
+                    Some(i) => i.phases |= interest.phases,
+                    None if interest.phases != Phases::empty() => list.push(interest),
+                    None => {}
+                }
             }
             guest.info.interests.insert(cat, list);
         }
+        let mask = before | after;
+        guest.before_mask = before;
+        guest.after_mask = after;
         guest.interests = mask;
         Ok(guest)
     }

@@ -1,0 +1,122 @@
+//! Builds guest crates from source into Wasm components: a nested `cargo build` for a wasm
+//! target, then, for `wasm32-unknown-unknown`, `wit-component` to turn each core module into
+//! a component with no imports beyond Interpose's own (the pattern of wasmtime's
+//! `crates/test-programs/artifacts`). `wasm32-wasip2` builds are components already.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// The target for guests without WASI.
+pub const BARE: &str = "wasm32-unknown-unknown";
+/// The target for guests that use Rust std's WASI (clocks, random, stdout).
+pub const WASIP2: &str = "wasm32-wasip2";
+
+/// One built guest.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// Package name (e.g. `context-propagation`).
+    pub package: String,
+    /// The component file.
+    pub path: PathBuf,
+}
+
+/// Fail with a clear instruction when a wasm target's standard library is not installed.
+pub fn require_target(target: &str) -> anyhow::Result<()> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .with_context(|| format!("running `{rustc} --print sysroot`"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !sysroot.join("lib/rustlib").join(target).exists() {
+        bail!(
+            "the Rust target `{target}` is not installed, so Interpose guests cannot be built.\n\
+             Install it with:\n\n    rustup target add {target}\n\n\
+             (`cargo xtask test` and `cargo xtask demo` do this for you.)"
+        );
+    }
+    Ok(())
+}
+
+/// Build `packages` of the guest workspace at `manifest` for `target` (release profile)
+/// into `target_dir`, and write one component per package into `out_dir` as
+/// `<package>.wasm` (dashes kept).
+pub fn build(
+    manifest: &Path,
+    packages: &[&str],
+    target: &str,
+    target_dir: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<Built>> {
+    require_target(target)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(target)
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir);
+    for p in packages {
+        cmd.arg("-p").arg(p);
+    }
+    // A nested build must not inherit the outer build's flags or target.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().with_context(|| format!("running cargo for {}", manifest.display()))?;
+    if !status.success() {
+        bail!("building guests in {} for {target} failed ({status})", manifest.display());
+    }
+    std::fs::create_dir_all(out_dir)?;
+    let mut built = Vec::new();
+    for p in packages {
+        let artifact = target_dir.join(target).join("release").join(format!("{}.wasm", p.replace('-', "_")));
+        let bytes = std::fs::read(&artifact)
+            .with_context(|| format!("reading {} (is `{p}` a cdylib?)", artifact.display()))?;
+        let component = if wasmparser::Parser::is_component(&bytes) {
+            bytes
+        } else {
+            wit_component::ComponentEncoder::default()
+                .module(&bytes)
+                .with_context(|| format!("reading the component type embedded in {p}"))?
+                .validate(true)
+                .encode()
+                .with_context(|| format!("turning {p} into a component"))?
+        };
+        let path = out_dir.join(format!("{p}.wasm"));
+        write_if_changed(&path, &component)?;
+        built.push(Built { package: (*p).to_owned(), path });
+    }
+    Ok(built)
+}
+
+/// Write only when the content differs, so that unchanged guests keep their mtime.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Packages of the example workspace (`guest-examples/`).
+pub const EXAMPLES: &[&str] = &["context-propagation", "latency-metrics", "deny-list", "replay-logger"];
+
+/// Build every example guest into `out_dir`. `root` is the repository root.
+pub fn build_examples(root: &Path, target_dir: &Path, out_dir: &Path) -> anyhow::Result<Vec<Built>> {
+    build(&root.join("guest-examples/Cargo.toml"), EXAMPLES, BARE, target_dir, out_dir)
+}

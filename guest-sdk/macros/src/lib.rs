@@ -1,0 +1,138 @@
+//! The `#[interceptor]` attribute of `interpose-guest`: derives a guest's interests from the
+//! hook methods its `impl Interceptor` block defines, so they cannot drift apart.
+
+use proc_macro::TokenStream;
+use quote::{format_ident, quote};
+use syn::{ImplItem, ItemImpl, parse_macro_input};
+
+/// Hooks per category, as the snake-case names used in method names. Must match the WIT.
+const CATEGORIES: &[(&str, &[&str])] = &[
+    (
+        "client",
+        &[
+            "start_workflow",
+            "signal_with_start_workflow",
+            "signal_workflow",
+            "query_workflow",
+            "start_workflow_update",
+            "update_with_start_workflow",
+            "poll_workflow_update",
+            "cancel_workflow",
+            "terminate_workflow",
+            "describe_workflow",
+            "list_workflows",
+            "count_workflows",
+            "fetch_workflow_history",
+            "create_schedule",
+            "list_schedules",
+            "describe_schedule",
+            "update_schedule",
+            "send_schedule_update",
+            "delete_schedule",
+            "pause_schedule",
+            "unpause_schedule",
+            "trigger_schedule",
+            "backfill_schedule",
+            "complete_async_activity",
+            "fail_async_activity",
+            "report_async_activity_cancellation",
+            "heartbeat_async_activity",
+        ],
+    ),
+    (
+        "workflow_inbound",
+        &[
+            "initialize_workflow",
+            "execute_workflow",
+            "handle_signal",
+            "handle_query",
+            "validate_update",
+            "handle_update",
+        ],
+    ),
+    (
+        "workflow_outbound",
+        &[
+            "schedule_activity",
+            "schedule_local_activity",
+            "start_child_workflow",
+            "signal_external_workflow",
+            "cancel_external_workflow",
+            "continue_as_new",
+            "start_timer",
+        ],
+    ),
+    ("activity_inbound", &["execute_activity"]),
+];
+
+fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Put on `impl interpose_guest::Interceptor for YourType { ... }`.
+///
+/// The guest's interests become exactly the hooks it implements: `before_<hook>` or
+/// `after_<hook>` declares `<hook>`; `before_<category>` or `after_<category>` (e.g.
+/// `before_workflow_inbound`) declares every hook of that category. A method name that is
+/// neither is a compile error.
+#[proc_macro_attribute]
+pub fn interceptor(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut block = parse_macro_input!(item as ItemImpl);
+    // hook -> phase bits (1 = before, 2 = after)
+    let mut hooks: std::collections::BTreeMap<String, u8> = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    for item in &block.items {
+        let ImplItem::Fn(f) = item else { continue };
+        let name = f.sig.ident.to_string();
+        let (bit, rest) = match (name.strip_prefix("before_"), name.strip_prefix("after_")) {
+            (Some(rest), _) => (1u8, Some(rest)),
+            (_, Some(rest)) => (2u8, Some(rest)),
+            _ => (0, None),
+        };
+        let Some(rest) = rest else {
+            errors.push(syn::Error::new_spanned(
+                &f.sig.ident,
+                format!("`{name}` is not a hook method: hook methods are named `before_<hook>`, `after_<hook>`, `before_<category>` or `after_<category>`"),
+            ));
+            continue;
+        };
+        let mut found = false;
+        for (cat, list) in CATEGORIES {
+            if *cat == rest {
+                for h in list.iter() {
+                    *hooks.entry(h.to_string()).or_default() |= bit;
+                }
+                found = true;
+            } else if list.contains(&rest) {
+                *hooks.entry(rest.to_string()).or_default() |= bit;
+                found = true;
+            }
+        }
+        if !found {
+            errors.push(syn::Error::new_spanned(
+                &f.sig.ident,
+                format!("`{rest}` is neither a hook nor a category of interpose:interceptor"),
+            ));
+        }
+    }
+    if let Some(first) = errors.into_iter().reduce(|mut a, b| {
+        a.combine(b);
+        a
+    }) {
+        return first.to_compile_error().into();
+    }
+    let variants = hooks.keys().map(|h| format_ident!("{}", camel(h)));
+    let bits = hooks.values();
+    block.items.push(syn::parse_quote! {
+        fn __interests_from_the_interceptor_attribute() -> &'static [(::interpose_guest::Hook, u8)] {
+            &[#((::interpose_guest::Hook::#variants, #bits)),*]
+        }
+    });
+    quote!(#block).into()
+}

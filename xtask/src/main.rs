@@ -1,0 +1,72 @@
+//! `cargo xtask <command>`: the project's own commands, which install what they need.
+//!
+//! - `test`: install the wasm targets, then run every test of the workspace;
+//! - `demo`: install the wasm targets, build the example guests, run `interpose demo`;
+//! - `build-guests`: build the example guests into `target/guests/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Install the wasm targets guests are built for (no-op when present).
+fn ensure_targets() -> anyhow::Result<()> {
+    let targets = [interpose_build_support::BARE, interpose_build_support::WASIP2];
+    if targets.iter().all(|t| interpose_build_support::require_target(t).is_ok()) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing wasm targets with rustup");
+    run(Command::new("rustup").arg("target").arg("add").args(targets))
+        .context("installing wasm targets (is rustup on PATH?)")
+}
+
+fn build_guests() -> anyhow::Result<PathBuf> {
+    let root = root();
+    let out = root.join("target/guests");
+    let built = interpose_build_support::build_examples(&root, &root.join("target/guest-build"), &out)?;
+    for b in &built {
+        eprintln!("xtask: built {} -> {}", b.package, b.path.display());
+    }
+    Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    match args.first().map(String::as_str) {
+        Some("test") => {
+            ensure_targets()?;
+            run(Command::new(&cargo)
+                .current_dir(root())
+                .args(["test", "--workspace", "--locked"])
+                .args(&args[1..]))
+        }
+        Some("demo") => {
+            ensure_targets()?;
+            build_guests()?;
+            run(Command::new(&cargo)
+                .current_dir(root())
+                .args(["run", "--locked", "-p", "interpose", "--", "demo", "--config"])
+                .arg(root().join("guest-examples/interpose.toml"))
+                .args(&args[1..]))
+        }
+        Some("build-guests") => {
+            ensure_targets()?;
+            build_guests().map(|_| ())
+        }
+        _ => bail!("usage: cargo xtask <test | demo | build-guests> [args...]"),
+    }
+}
