@@ -180,6 +180,9 @@ pub(crate) struct RuntimeInner {
     linker: Linker<HostState>,
     wasi_linker: Linker<HostState>,
     cache: Option<cache::ArtifactCache>,
+    /// Components compiled by this runtime, by content hash: a guest named twice, or loaded
+    /// by several chains, is compiled once.
+    compiled: Mutex<std::collections::HashMap<String, Component>>,
     metrics: Arc<dyn MetricsSink>,
     logs: Arc<dyn LogSink>,
     _ticker: EpochTicker,
@@ -306,6 +309,7 @@ impl RuntimeBuilder {
                 linker,
                 wasi_linker,
                 cache,
+                compiled: Mutex::default(),
                 metrics: self.metrics,
                 logs: self.logs,
                 _ticker: ticker,
@@ -325,13 +329,25 @@ impl Runtime {
         &self.inner.engine
     }
 
-    /// Load every guest of `config`, in order, into a chain. The first guest that fails to
-    /// load stops the whole load: nothing is registered with a partial chain.
+    /// Load every guest of `config`, in order, into a chain, with the runtime's sinks. The
+    /// first guest that fails to load stops the whole load: nothing is registered with a
+    /// partial chain.
     pub fn load(&self, config: &Config) -> Result<Chain, Error> {
+        self.load_with(config, self.inner.metrics.clone(), self.inner.logs.clone())
+    }
+
+    /// Like [`Runtime::load`], with metrics and logs of this chain going to the given sinks
+    /// (several chains can share one runtime and keep their output apart).
+    pub fn load_with(
+        &self,
+        config: &Config,
+        metrics: Arc<dyn MetricsSink>,
+        logs: Arc<dyn LogSink>,
+    ) -> Result<Chain, Error> {
         let mut guests = Vec::with_capacity(config.guests.len());
         for g in &config.guests {
             let started = Instant::now();
-            let guest = self.load_guest(g)?;
+            let guest = self.load_guest(g, &metrics, &logs)?;
             tracing::info!(
                 guest = %g.name,
                 hash = %&guest.info.hash[..12],
@@ -345,7 +361,12 @@ impl Runtime {
     }
 
     /// Load, validate and ask one guest for its interests.
-    pub(crate) fn load_guest(&self, g: &GuestConfig) -> Result<LoadedGuest, LoadError> {
+    pub(crate) fn load_guest(
+        &self,
+        g: &GuestConfig,
+        metrics: &Arc<dyn MetricsSink>,
+        logs: &Arc<dyn LogSink>,
+    ) -> Result<LoadedGuest, LoadError> {
         let name = g.name.clone();
         let path = g.path.clone();
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
@@ -371,13 +392,23 @@ impl Runtime {
         let hash = content_hash(&bytes);
         let engine = &self.inner.engine;
         let started = Instant::now();
-        let (component, cache) = match &self.inner.cache {
-            Some(c) => c.load_or_compile(engine, &bytes, &hash),
-            None => Component::new(engine, &bytes)
-                .map(|c| (c, CacheStatus::Disabled))
-                .map_err(anyhow::Error::from),
-        }
-        .map_err(|e| not_component(format!("{e:#}")))?;
+        let memo = self.inner.compiled.lock().ok().and_then(|m| m.get(&hash).cloned());
+        let (component, cache) = match memo {
+            Some(c) => (c, CacheStatus::Hit),
+            None => {
+                let (c, status) = match &self.inner.cache {
+                    Some(c) => c.load_or_compile(engine, &bytes, &hash),
+                    None => Component::new(engine, &bytes)
+                        .map(|c| (c, CacheStatus::Disabled))
+                        .map_err(anyhow::Error::from),
+                }
+                .map_err(|e| not_component(format!("{e:#}")))?;
+                if let Ok(mut m) = self.inner.compiled.lock() {
+                    m.insert(hash.clone(), c.clone());
+                }
+                (c, status)
+            }
+        };
         let compile_time = started.elapsed();
 
         let shape = validate::check(engine, &component).map_err(|e| match e {
@@ -426,8 +457,8 @@ impl Runtime {
             policy: g.on_failure,
             instances: g.instances,
             clock: g.clock,
-            metrics: self.inner.metrics.clone(),
-            logs: self.inner.logs.clone(),
+            metrics: metrics.clone(),
+            logs: logs.clone(),
             epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
         });
         let size = bytes.len() as u64;
@@ -512,7 +543,8 @@ impl Runtime {
     pub fn inspect(&self, path: impl AsRef<Path>) -> Result<GuestInfo, LoadError> {
         let path = path.as_ref();
         let name = path.file_stem().map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
-        Ok(self.load_guest(&GuestConfig::new(name, path))?.info)
+        let (metrics, logs) = (self.inner.metrics.clone(), self.inner.logs.clone());
+        Ok(self.load_guest(&GuestConfig::new(name, path), &metrics, &logs)?.info)
     }
 }
 

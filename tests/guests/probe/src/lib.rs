@@ -1,0 +1,120 @@
+//! Test fixture for chain semantics. Interested in every hook, both phases. Config:
+//!
+//! - `tag`: this guest's name in trails (default `probe`);
+//! - `before`: `proceed` (default) | `reject` | `respond` | `set-args` | `edit-detail`;
+//! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail`;
+//! - `work`: iterations of deterministic busy work per call (for fuel tests).
+//!
+//! In `before` it appends its tag to the `trail` header and writes how many calls this
+//! instance has seen into the `seen-<tag>` header (per-run state).
+
+use interpose_guest::{
+    After, Before, Call, CallDetail, Failure, Interceptor, Outcome, Payload, config, interceptor,
+    log,
+};
+
+#[derive(Default)]
+struct Probe {
+    calls: u32,
+}
+
+fn tag() -> String {
+    config::get("tag").unwrap_or_else(|| "probe".into())
+}
+
+fn work() -> u64 {
+    let n: u64 = config::get("work").and_then(|w| w.parse().ok()).unwrap_or(0);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..n {
+        x = x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3);
+    }
+    x
+}
+
+impl Probe {
+    fn before(&mut self, call: &Call) -> Before {
+        self.calls += 1;
+        let tag = tag();
+        let _ = core::hint::black_box(work());
+        let trail = call.header_string("trail").unwrap_or_default();
+        let trail = if trail.is_empty() { tag.clone() } else { format!("{trail},{tag}") };
+        // Edits may be refused (read-only hooks); the probe proceeds either way.
+        let _ = call.set_header("trail", Payload::json_string(&trail));
+        let _ = call.set_header(&format!("seen-{tag}"), Payload::json_string(&self.calls.to_string()));
+        log::info(&format!("{tag} before {}", interpose_guest::hook_name(call.hook())));
+        match config::get("before").as_deref() {
+            Some("reject") => Before::Reject(Failure::new(format!("rejected by {tag}")).with_type("Rejected")),
+            Some("respond") => Before::Respond(vec![Payload::json_string(&format!("answered by {tag}"))]),
+            Some("set-args") => {
+                let _ = call.set_args(vec![Payload::json_string(&tag)]);
+                Before::Proceed
+            }
+            Some("edit-detail") => {
+                if let CallDetail::StartWorkflow(mut s) = call.detail() {
+                    s.task_queue = format!("{}-{tag}", s.task_queue);
+                    if let Err(e) = call.set_detail(CallDetail::StartWorkflow(s.clone())) {
+                        log::error(&format!("edit refused: {e:?}"));
+                    }
+                    s.workflow_type = "Other".into();
+                    if call.set_detail(CallDetail::StartWorkflow(s)).is_ok() {
+                        return Before::Reject(Failure::new("workflow type edit was accepted"));
+                    }
+                }
+                Before::Proceed
+            }
+            _ => Before::Proceed,
+        }
+    }
+
+    fn after(&mut self, call: &Call, outcome: &Outcome) -> After {
+        let tag = tag();
+        let _ = core::hint::black_box(work());
+        // Edits in `after` must be refused.
+        if call.set_header("late", Payload::json_string("x")).is_ok() {
+            return After::Fail(Failure::new("an edit in after was accepted"));
+        }
+        match config::get("after").as_deref() {
+            Some("append") => {
+                let prev = outcome
+                    .payloads()
+                    .first()
+                    .and_then(|p| p.as_json_string())
+                    .or_else(|| outcome.failure().map(|f| format!("failed:{}", f.message)))
+                    .unwrap_or_default();
+                After::Replace(vec![Payload::json_string(&format!("{prev}+{tag}"))])
+            }
+            Some("fail") => After::Fail(Failure::new(format!("failed by {tag}")).non_retryable()),
+            _ => After::Keep,
+        }
+    }
+}
+
+#[interceptor]
+impl Interceptor for Probe {
+    fn before_client(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_client(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
+    fn before_workflow_inbound(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_workflow_inbound(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
+    fn before_workflow_outbound(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_workflow_outbound(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
+    fn before_activity_inbound(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_activity_inbound(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
+}
+
+interpose_guest::export!(Probe);

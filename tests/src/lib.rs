@@ -1,0 +1,80 @@
+//! Helpers shared by the workspace tests: guest paths, one shared engine, chains from TOML.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use interpose::chain::{Call, CallDetail, Chain, Hook, Payload, WorkflowStart};
+use interpose::config::Config;
+use interpose::runtime::Runtime;
+use interpose::services::{MemoryLogs, MemoryMetrics};
+
+/// Component paths of every guest, built from source by `build.rs`.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// One engine for all the tests of a test binary: guests are compiled once per process.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        Runtime::builder()
+            .cache(false)
+            .max_instances(400)
+            .max_memory(64 * 1024 * 1024)
+            .build()
+            .expect("engine")
+    })
+}
+
+/// A chain loaded from TOML text, with its own log and metric sinks.
+pub struct TestChain {
+    /// The chain.
+    pub chain: Chain,
+    /// Guest logs.
+    pub logs: Arc<MemoryLogs>,
+    /// Guest metrics.
+    pub metrics: Arc<MemoryMetrics>,
+}
+
+/// Parse `toml` (paths may be absolute guest constants) and load it on the shared engine.
+pub fn load(toml: &str) -> Result<TestChain, interpose::Error> {
+    let config = Config::from_toml(toml, Path::new("/"), Path::new("test.toml"))?;
+    let logs = Arc::new(MemoryLogs::default());
+    let metrics = Arc::new(MemoryMetrics::default());
+    let chain = runtime().load_with(&config, metrics.clone(), logs.clone())?;
+    Ok(TestChain { chain, logs, metrics })
+}
+
+/// Like [`load`], panicking with the error.
+pub fn chain(toml: &str) -> TestChain {
+    load(toml).unwrap_or_else(|e| panic!("loading test chain: {e}"))
+}
+
+/// A `[[guest]]` table for `name` at `path` with extra TOML lines.
+pub fn guest(name: &str, path: &str, extra: &str) -> String {
+    format!("[[guest]]\nname = {name:?}\npath = {path:?}\n{extra}\n")
+}
+
+/// A client `start-workflow` call with one argument.
+pub fn start_call(workflow_type: &str) -> Call {
+    Call::new(
+        CallDetail::StartWorkflow(WorkflowStart {
+            workflow_id: "wf-1".into(),
+            workflow_type: workflow_type.into(),
+            task_queue: "queue".into(),
+        }),
+        Some(vec![Payload::json("{}")]),
+    )
+}
+
+/// A call for `hook` with empty detail and no arguments.
+pub fn call(hook: Hook) -> Call {
+    Call::new(hook.empty_detail(), Some(vec![]))
+}
+
+/// A header decoded as a JSON string.
+pub fn header(call: &Call, key: &str) -> Option<String> {
+    let p = call.headers().get(key)?;
+    let s = std::str::from_utf8(&p.data).ok()?;
+    Some(s.trim_matches('"').to_owned())
+}
