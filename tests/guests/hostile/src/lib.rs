@@ -3,7 +3,8 @@
 //!
 //! - `loop`: spins forever (out of fuel, or past its deadline when fuel is large);
 //! - `grow`: allocates until memory runs out;
-//! - `recurse`: unbounded recursion (stack overflow);
+//! - `recurse`: unbounded recursion on the Wasm stack (stack overflow);
+//! - `recurse-shadow`: unbounded recursion on Rust's shadow stack in linear memory;
 //! - `panic`: panics with a message;
 //! - `oversize`: writes a header larger than the output limit;
 //! - `respond`: answers hooks that cannot be answered (an invalid decision);
@@ -20,13 +21,22 @@ struct Hostile {
     hoard: Vec<Vec<u8>>,
 }
 
+/// Recursion on the Wasm call stack (small frames): ends in a stack overflow trap.
 #[inline(never)]
 #[expect(unconditional_recursion, reason = "unbounded recursion is the point of this guest")]
-fn recurse(n: u64, pad: &mut [u8; 256]) -> u64 {
+fn recurse(n: u64) -> u64 {
+    core::hint::black_box(recurse(core::hint::black_box(n + 1))) + 1
+}
+
+/// Recursion with address-taken locals, which live on Rust's shadow stack in linear memory:
+/// ends when the shadow stack runs below address 0 (an out-of-bounds access).
+#[inline(never)]
+#[expect(unconditional_recursion, reason = "unbounded recursion is the point of this guest")]
+fn recurse_shadow(n: u64, pad: &mut [u8; 256]) -> u64 {
     pad[(n % 256) as usize] = n as u8;
     let mut next = [0u8; 256];
     next[0] = pad[0];
-    core::hint::black_box(recurse(n + 1, &mut next)) + pad[1] as u64
+    core::hint::black_box(recurse_shadow(n + 1, &mut next)) + pad[1] as u64
 }
 
 impl Hostile {
@@ -47,8 +57,12 @@ impl Hostile {
                 self.hoard.push(vec![1u8; 1 << 20]);
             },
             Some("recurse") => {
+                let _ = recurse(0);
+                Before::Proceed
+            }
+            Some("recurse-shadow") => {
                 let mut pad = [0u8; 256];
-                let _ = recurse(0, &mut pad);
+                let _ = recurse_shadow(0, &mut pad);
                 Before::Proceed
             }
             Some("panic") => panic!("hostile guest panics on purpose"),

@@ -1,0 +1,186 @@
+//! Hostile guests in the fast tier: each failure is typed, names guest, hook, phase and
+//! cause, and the next call on the same chain still works.
+
+use std::time::{Duration, Instant};
+
+use interpose::GuestFailure;
+use interpose::chain::{Hook, Outcome};
+use interpose::services::{FixedWorkflow, Scope, WorkflowInfo};
+use interpose_tests::{TestChain, call, chain, guest, guests, header, start_call};
+
+/// A chain of one hostile guest: `limits` are guest keys, `only` restricts misbehaviour to
+/// one hook (empty: every hook).
+fn hostile(behavior: &str, limits: &str, only: &str) -> TestChain {
+    let only = if only.is_empty() { String::new() } else { format!("only = {only:?}") };
+    chain(&guest(
+        "hostile",
+        guests::HOSTILE,
+        &format!("{limits}\n[guest.config]\nbehavior = {behavior:?}\n{only}"),
+    ))
+}
+
+/// Run a client start through `t`, expecting a failure; return its cause.
+fn fails(t: &TestChain) -> GuestFailure {
+    let mut c = start_call("Order");
+    let err = t.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap_err();
+    assert_eq!(err.guest, "hostile");
+    assert_eq!(err.hook, Hook::StartWorkflow);
+    assert_eq!(err.phase, interpose::chain::Phase::Before);
+    err.cause
+}
+
+/// The chain still serves after a failure: a probe after the hostile guest (skip policy)
+/// or a fresh call on a hook the hostile guest is not restricted to.
+fn still_serves(t: &TestChain) {
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
+    let mut c = call(Hook::StartTimer);
+    // `only` restricts misbehaviour to start-workflow, so other hooks run normally.
+    let o = t.chain.session(Scope::Workflow(wf)).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    assert!(o.is_ok());
+}
+
+#[test]
+fn hostile_infinite_loop_runs_out_of_fuel() {
+    let t = hostile("loop", "fuel = 2_000_000", "");
+    assert_eq!(fails(&t), GuestFailure::OutOfFuel { limit: 2_000_000 });
+    assert_eq!(t.chain.stats("hostile").unwrap().failures, 1);
+}
+
+#[test]
+fn hostile_infinite_loop_hits_the_deadline_when_fuel_is_plenty() {
+    let t = hostile("loop", "fuel = 1_000_000_000_000\ndeadline = '50ms'", "start-workflow");
+    let started = Instant::now();
+    let cause = fails(&t);
+    let took = started.elapsed();
+    assert_eq!(cause, GuestFailure::Deadline { limit: Duration::from_millis(50) });
+    assert!(took < Duration::from_secs(2), "the deadline stopped the guest after {took:?}");
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_memory_growth_hits_the_memory_limit() {
+    let t = hostile("grow", "memory = '8MiB'\nfuel = 1_000_000_000", "start-workflow");
+    match fails(&t) {
+        GuestFailure::MemoryLimit { detail } => assert!(detail.contains("8.0 MiB"), "{detail}"),
+        other => panic!("expected memory limit, got {other}"),
+    }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_deep_recursion_overflows_the_stack() {
+    let t = hostile("recurse", "fuel = 1_000_000_000", "start-workflow");
+    assert_eq!(fails(&t), GuestFailure::StackOverflow);
+    still_serves(&t);
+    // Rust keeps address-taken locals on a shadow stack in linear memory; overflowing it
+    // is an out-of-bounds access, which must also be contained.
+    let t = hostile("recurse-shadow", "fuel = 1_000_000_000", "start-workflow");
+    match fails(&t) {
+        GuestFailure::Trap { message } => assert!(message.contains("out of bounds"), "{message}"),
+        other => panic!("expected an out-of-bounds trap, got {other}"),
+    }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_panic_is_a_trap_with_the_panic_message() {
+    let t = hostile("panic", "", "start-workflow");
+    match fails(&t) {
+        GuestFailure::Trap { message } => {
+            assert!(message.contains("unreachable"), "{message}");
+            assert!(message.contains("hostile guest panics on purpose"), "{message}");
+        }
+        other => panic!("expected a trap, got {other}"),
+    }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_oversized_output_hits_the_output_limit() {
+    let t = hostile("oversize", "max-output = '64KiB'\nfuel = 1_000_000_000", "start-workflow");
+    match fails(&t) {
+        GuestFailure::OutputLimit { size, limit } => {
+            assert_eq!(limit, 64 * 1024);
+            assert!(size > 4 << 20, "{size}");
+        }
+        other => panic!("expected output limit, got {other}"),
+    }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_invalid_decision_is_reported() {
+    let t = hostile("respond", "", "start-workflow");
+    assert!(matches!(fails(&t), GuestFailure::InvalidDecision { .. }));
+}
+
+#[test]
+fn hostile_guest_under_skip_policy_is_skipped_and_its_edits_rolled_back() {
+    let toml = guest("hostile", guests::HOSTILE, "on-failure = 'skip'\n[guest.config]\nbehavior = 'edit-then-panic'")
+        + &guest("probe", guests::PROBE, "[guest.config]\ntag = 'p'");
+    let t = chain(&toml);
+    let mut c = start_call("Order").with_header("trail", interpose::chain::Payload::json("\"x\""));
+    let mut real_ran = false;
+    let o = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |c| {
+            real_ran = true;
+            assert!(!c.headers().contains_key("tainted"), "edits of a failed guest must be rolled back");
+            assert_eq!(c.args().map(<[_]>::len), Some(1), "args restored");
+            Outcome::Ok(vec![])
+        })
+        .unwrap();
+    assert!(o.is_ok() && real_ran);
+    assert_eq!(header(&c, "trail").as_deref(), Some("x,p"), "removed header restored, next guest ran");
+    assert_eq!(t.chain.stats("hostile").unwrap().failures, 1);
+}
+
+#[test]
+fn hostile_guest_in_a_workflow_run_is_poisoned_for_the_rest_of_the_run() {
+    let t = hostile("panic", "", "execute-workflow");
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
+    let mut run = t.chain.session(Scope::Workflow(wf.clone()));
+    let e = run.run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![])).unwrap_err();
+    assert!(matches!(e.cause, GuestFailure::Trap { .. }));
+    let e = run.run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![])).unwrap_err();
+    assert_eq!(e.cause, GuestFailure::Poisoned, "the discarded instance is not silently replaced mid-run");
+    // A new run (the SDK rebuilds the interceptor after a task failure) gets a new instance.
+    let mut rebuilt = t.chain.session(Scope::Workflow(wf));
+    assert!(rebuilt.run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![])).is_ok());
+}
+
+#[test]
+fn hostile_reject_everything_rejects_in_every_category() {
+    let t = hostile("reject", "", "");
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
+    for (hook, scope) in [
+        (Hook::StartWorkflow, Scope::Client),
+        (Hook::ExecuteWorkflow, Scope::Workflow(wf.clone())),
+        (Hook::ScheduleActivity, Scope::Workflow(wf)),
+        (Hook::ExecuteActivity, Scope::Client),
+    ] {
+        let o = t.chain.session(scope).run(&mut call(hook), |_| panic!("must not run")).unwrap();
+        assert!(matches!(o, Outcome::Err(ref f) if f.message == "hostile guest rejects everything"), "{hook}: {o:?}");
+    }
+}
+
+#[test]
+fn fuel_is_deterministic_for_the_same_input() {
+    let t = chain(&guest("probe", guests::PROBE, "[guest.config]\ntag = 'p'\nwork = '5000'"));
+    let mut used = Vec::new();
+    for _ in 0..3 {
+        let before = t.chain.stats("probe").unwrap().fuel;
+        t.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap();
+        used.push(t.chain.stats("probe").unwrap().fuel - before);
+    }
+    assert!(used[0] > 5000, "work was metered: {used:?}");
+    assert!(used.windows(2).all(|w| w[0] == w[1]), "same input, same fuel: {used:?}");
+    // And a budget below what one phase needs traps every time (each call runs `before`
+    // and `after`, each doing the same work: one phase uses about half of `used`).
+    let tight = chain(&guest("probe", guests::PROBE, &format!("fuel = {}\n[guest.config]\nwork = '5000'", used[0] / 3)));
+    for _ in 0..2 {
+        let e = tight.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap_err();
+        assert!(matches!(e.cause, GuestFailure::OutOfFuel { .. }), "{e}");
+    }
+}
