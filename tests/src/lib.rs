@@ -27,6 +27,7 @@ pub fn runtime() -> &'static Runtime {
 }
 
 /// A chain loaded from TOML text, with its own log and metric sinks.
+#[derive(Debug)]
 pub struct TestChain {
     /// The chain.
     pub chain: Chain,
