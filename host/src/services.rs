@@ -161,9 +161,9 @@ impl WorkflowHost for FixedWorkflow {
     }
 }
 
-/// Identity and timing of an activity attempt.
+/// Identity and timing of an activity attempt. A plain record that adapters fill in:
+/// construct it with `ActivityInfo { .., ..Default::default() }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct ActivityInfo {
     /// Activity id.
     pub activity_id: String,
