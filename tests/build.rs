@@ -7,12 +7,21 @@ use interpose_build_support as guests;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest.parent().expect("tests/ is in the workspace").to_owned();
+    let root = manifest
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_owned();
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     let target_dir = root.join("target/guest-build");
     let components = out.join("guests");
 
-    for dir in ["wit", "guest-sdk", "guest-examples", "tests/guests", "build-support/src"] {
+    for dir in [
+        "wit",
+        "guest-sdk",
+        "guest-examples",
+        "tests/guests",
+        "build-support/src",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
@@ -26,7 +35,13 @@ fn main() {
     };
     run(guests::build_examples(&root, &target_dir, &components));
     let fixtures = root.join("tests/guests/Cargo.toml");
-    run(guests::build(&fixtures, &["probe", "hostile"], guests::BARE, &target_dir, &components));
+    run(guests::build(
+        &fixtures,
+        &["probe", "hostile"],
+        guests::BARE,
+        &target_dir,
+        &components,
+    ));
     run(guests::build(
         &fixtures,
         &["wasi-probe", "forbidden-import"],

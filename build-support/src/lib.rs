@@ -78,14 +78,22 @@ pub fn build(
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().with_context(|| format!("running cargo for {}", manifest.display()))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("running cargo for {}", manifest.display()))?;
     if !status.success() {
-        bail!("building guests in {} for {target} failed ({status})", manifest.display());
+        bail!(
+            "building guests in {} for {target} failed ({status})",
+            manifest.display()
+        );
     }
     std::fs::create_dir_all(out_dir)?;
     let mut built = Vec::new();
     for p in packages {
-        let artifact = target_dir.join(target).join("release").join(format!("{}.wasm", p.replace('-', "_")));
+        let artifact = target_dir
+            .join(target)
+            .join("release")
+            .join(format!("{}.wasm", p.replace('-', "_")));
         let bytes = std::fs::read(&artifact)
             .with_context(|| format!("reading {} (is `{p}` a cdylib?)", artifact.display()))?;
         let component = if wasmparser::Parser::is_component(&bytes) {
@@ -100,7 +108,10 @@ pub fn build(
         };
         let path = out_dir.join(format!("{p}.wasm"));
         write_if_changed(&path, &component)?;
-        built.push(Built { package: (*p).to_owned(), path });
+        built.push(Built {
+            package: (*p).to_owned(),
+            path,
+        });
     }
     Ok(built)
 }
@@ -114,9 +125,24 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Packages of the example workspace (`guest-examples/`).
-pub const EXAMPLES: &[&str] = &["context-propagation", "latency-metrics", "deny-list", "replay-logger"];
+pub const EXAMPLES: &[&str] = &[
+    "context-propagation",
+    "latency-metrics",
+    "deny-list",
+    "replay-logger",
+];
 
 /// Build every example guest into `out_dir`. `root` is the repository root.
-pub fn build_examples(root: &Path, target_dir: &Path, out_dir: &Path) -> anyhow::Result<Vec<Built>> {
-    build(&root.join("guest-examples/Cargo.toml"), EXAMPLES, BARE, target_dir, out_dir)
+pub fn build_examples(
+    root: &Path,
+    target_dir: &Path,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<Built>> {
+    build(
+        &root.join("guest-examples/Cargo.toml"),
+        EXAMPLES,
+        BARE,
+        target_dir,
+        out_dir,
+    )
 }

@@ -53,8 +53,9 @@ mod json;
 pub use bindings::interpose::interceptor::types::{
     ActivitySchedule, AfterDecision as After, AsyncActivity, AsyncActivityId,
     BeforeDecision as Before, CallDetail, ChildStart, ContinueAsNewOptions, EditError, Failure,
-    Handler, Hook, Interest, OutboundCancel, OutboundSignal, Phases, Payload, ScheduleTarget, UpdateTarget,
-    VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+    Handler, Hook, Interest, OutboundCancel, OutboundSignal, Payload, Phases, ScheduleTarget,
+    UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage,
+    WorkflowTarget,
 };
 pub use interpose_guest_macros::interceptor;
 
@@ -166,7 +167,10 @@ impl Payload {
 
     /// A `json/plain` payload holding raw JSON text.
     pub fn json(data: Vec<u8>) -> Payload {
-        Payload { metadata: alloc::vec![("encoding".into(), b"json/plain".to_vec())], data }
+        Payload {
+            metadata: alloc::vec![("encoding".into(), b"json/plain".to_vec())],
+            data,
+        }
     }
 
     /// The payload decoded as a JSON string, if it is one.
@@ -298,17 +302,47 @@ interceptor_trait! {
 /// The WIT name of a hook (e.g. `start-workflow`).
 pub fn hook_name(hook: Hook) -> &'static str {
     const NAMES: [&str; 41] = [
-        "start-workflow", "signal-with-start-workflow", "signal-workflow", "query-workflow",
-        "start-workflow-update", "update-with-start-workflow", "poll-workflow-update",
-        "cancel-workflow", "terminate-workflow", "describe-workflow", "list-workflows",
-        "count-workflows", "fetch-workflow-history", "create-schedule", "list-schedules",
-        "describe-schedule", "update-schedule", "send-schedule-update", "delete-schedule",
-        "pause-schedule", "unpause-schedule", "trigger-schedule", "backfill-schedule",
-        "complete-async-activity", "fail-async-activity", "report-async-activity-cancellation",
-        "heartbeat-async-activity", "initialize-workflow", "execute-workflow", "handle-signal",
-        "handle-query", "validate-update", "handle-update", "schedule-activity",
-        "schedule-local-activity", "start-child-workflow", "signal-external-workflow",
-        "cancel-external-workflow", "continue-as-new", "start-timer", "execute-activity",
+        "start-workflow",
+        "signal-with-start-workflow",
+        "signal-workflow",
+        "query-workflow",
+        "start-workflow-update",
+        "update-with-start-workflow",
+        "poll-workflow-update",
+        "cancel-workflow",
+        "terminate-workflow",
+        "describe-workflow",
+        "list-workflows",
+        "count-workflows",
+        "fetch-workflow-history",
+        "create-schedule",
+        "list-schedules",
+        "describe-schedule",
+        "update-schedule",
+        "send-schedule-update",
+        "delete-schedule",
+        "pause-schedule",
+        "unpause-schedule",
+        "trigger-schedule",
+        "backfill-schedule",
+        "complete-async-activity",
+        "fail-async-activity",
+        "report-async-activity-cancellation",
+        "heartbeat-async-activity",
+        "initialize-workflow",
+        "execute-workflow",
+        "handle-signal",
+        "handle-query",
+        "validate-update",
+        "handle-update",
+        "schedule-activity",
+        "schedule-local-activity",
+        "start-child-workflow",
+        "signal-external-workflow",
+        "cancel-external-workflow",
+        "continue-as-new",
+        "start-timer",
+        "execute-activity",
     ];
     NAMES[hook as usize]
 }
@@ -398,7 +432,10 @@ pub mod __private {
             .iter()
             .filter(|(h, _)| category_of(*h) == category)
             // Bit 1 is `before` and bit 2 is `after`, in WIT flag order.
-            .map(|&(hook, bits)| Interest { hook, phases: Phases::from_bits_retain(bits & 0b11) })
+            .map(|&(hook, bits)| Interest {
+                hook,
+                phases: Phases::from_bits_retain(bits & 0b11),
+            })
             .collect()
     }
 
@@ -458,7 +495,7 @@ macro_rules! export {
             __category!(workflow_outbound, "workflow-outbound");
             __category!(activity_inbound, "activity-inbound");
 
-            $crate::bindings::__export_bindings!(__InterposeGuest with_types_in $crate::bindings);
+    $crate::bindings::__export_bindings!(__InterposeGuest with_types_in $crate::bindings);
         };
     };
 }

@@ -41,7 +41,11 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { cache_dir: None, cache: true, max_instances: 1000 }
+        RuntimeConfig {
+            cache_dir: None,
+            cache: true,
+            max_instances: 1000,
+        }
     }
 }
 
@@ -184,8 +188,10 @@ impl Config {
     /// file's folder; guest files are not read here.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
         Config::from_toml(&text, &base, path)
     }
@@ -197,7 +203,10 @@ impl Config {
             path: origin.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })?;
-        let invalid = |message: String| ConfigError::Invalid { path: origin.to_owned(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_owned(),
+            message,
+        };
         if raw.guest.len() > MAX_GUESTS {
             return Err(invalid(format!(
                 "{} guests configured; at most {MAX_GUESTS} are supported in one chain",
@@ -212,7 +221,10 @@ impl Config {
         for g in raw.guest {
             let name = g.name.trim().to_owned();
             if name.is_empty() || name.chars().any(|c| c.is_control()) {
-                return Err(invalid(format!("guest name `{}` is empty or not printable", g.name)));
+                return Err(invalid(format!(
+                    "guest name `{}` is empty or not printable",
+                    g.name
+                )));
             }
             if !seen.insert(name.clone()) {
                 return Err(invalid(format!("duplicate guest name `{name}`")));
@@ -226,10 +238,14 @@ impl Config {
                 max_output: g.max_output.map_or(defaults.max_output, |b| b.as_u64()),
             };
             if limits.fuel == 0 {
-                return Err(invalid(format!("guest `{name}`: fuel must be greater than 0")));
+                return Err(invalid(format!(
+                    "guest `{name}`: fuel must be greater than 0"
+                )));
             }
             if limits.deadline.is_zero() {
-                return Err(invalid(format!("guest `{name}`: deadline must be greater than 0")));
+                return Err(invalid(format!(
+                    "guest `{name}`: deadline must be greater than 0"
+                )));
             }
             if limits.memory < 64 * 1024 {
                 return Err(invalid(format!(
@@ -253,7 +269,11 @@ impl Config {
                 };
                 config.insert(key, value);
             }
-            let path = if g.path.is_absolute() { g.path } else { base.join(g.path) };
+            let path = if g.path.is_absolute() {
+                g.path
+            } else {
+                base.join(g.path)
+            };
             guests.push(GuestConfig {
                 name,
                 path,
@@ -264,7 +284,10 @@ impl Config {
                 config,
             });
         }
-        Ok(Config { runtime: raw.runtime, guests })
+        Ok(Config {
+            runtime: raw.runtime,
+            guests,
+        })
     }
 }
 
@@ -273,7 +296,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::from_toml(text, Path::new("/etc/interpose"), Path::new("interpose.toml"))
+        Config::from_toml(
+            text,
+            Path::new("/etc/interpose"),
+            Path::new("interpose.toml"),
+        )
     }
 
     #[test]
@@ -328,8 +355,8 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_an_error() {
-        let e = parse("[[guest]]\nname='a'\npath='a'\n[[guest]]\nname='a'\npath='b'\n")
-            .unwrap_err();
+        let e =
+            parse("[[guest]]\nname='a'\npath='a'\n[[guest]]\nname='a'\npath='b'\n").unwrap_err();
         assert!(e.to_string().contains("duplicate guest name `a`"), "{e}");
     }
 

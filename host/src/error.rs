@@ -67,19 +67,26 @@ impl fmt::Display for GuestFailure {
                 write!(f, "out of fuel (budget {limit} units per call)")
             }
             GuestFailure::Deadline { limit } => {
-                write!(f, "deadline exceeded ({} per call)", humantime::format_duration(*limit))
+                write!(
+                    f,
+                    "deadline exceeded ({} per call)",
+                    humantime::format_duration(*limit)
+                )
             }
             GuestFailure::MemoryLimit { detail } => write!(f, "memory limit: {detail}"),
             GuestFailure::StackOverflow => f.write_str("stack overflow"),
             GuestFailure::OutputLimit { size, limit } => {
-                write!(f, "output of {size} bytes exceeds the limit of {limit} bytes per call")
+                write!(
+                    f,
+                    "output of {size} bytes exceeds the limit of {limit} bytes per call"
+                )
             }
             GuestFailure::Trap { message } => write!(f, "trap: {message}"),
             GuestFailure::InvalidDecision { message } => write!(f, "invalid decision: {message}"),
             GuestFailure::Instantiate { message } => write!(f, "instantiation failed: {message}"),
-            GuestFailure::Poisoned => f.write_str(
-                "instance was discarded after an earlier failure in this workflow run",
-            ),
+            GuestFailure::Poisoned => {
+                f.write_str("instance was discarded after an earlier failure in this workflow run")
+            }
         }
     }
 }
@@ -178,7 +185,9 @@ pub enum LoadError {
         message: String,
     },
     /// The component's exports or imports do not have the types this host expects.
-    #[error("guest `{guest}`: `{path}` does not match the interpose:interceptor contract: {message}")]
+    #[error(
+        "guest `{guest}`: `{path}` does not match the interpose:interceptor contract: {message}"
+    )]
     Incompatible {
         /// Guest name.
         guest: String,
@@ -198,7 +207,9 @@ pub enum LoadError {
         cause: GuestFailure,
     },
     /// The guest declared a hook of another category in an interest list.
-    #[error("guest `{guest}`: `{path}` declares hook `{hook}` in the interests of `{category}`, where it does not belong")]
+    #[error(
+        "guest `{guest}`: `{path}` declares hook `{hook}` in the interests of `{category}`, where it does not belong"
+    )]
     InvalidInterest {
         /// Guest name.
         guest: String,

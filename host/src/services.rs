@@ -59,13 +59,19 @@ pub struct MemoryMetrics {
 impl MemoryMetrics {
     /// All samples so far.
     pub fn samples(&self) -> Vec<MetricSample> {
-        self.samples.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
 impl MetricsSink for MemoryMetrics {
     fn record(&self, sample: MetricSample) {
-        self.samples.lock().unwrap_or_else(|p| p.into_inner()).push(sample);
+        self.samples
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sample);
     }
 }
 
@@ -142,7 +148,8 @@ impl FixedWorkflow {
 
     /// Set the replay flag.
     pub fn set_replaying(&self, replaying: bool) {
-        self.replaying.store(replaying, std::sync::atomic::Ordering::SeqCst);
+        self.replaying
+            .store(replaying, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -209,12 +216,18 @@ pub struct FixedActivity {
 impl FixedActivity {
     /// An attempt with this info.
     pub fn new(info: ActivityInfo) -> Arc<FixedActivity> {
-        Arc::new(FixedActivity { info, heartbeats: Mutex::default() })
+        Arc::new(FixedActivity {
+            info,
+            heartbeats: Mutex::default(),
+        })
     }
 
     /// Heartbeats recorded so far.
     pub fn heartbeats(&self) -> Vec<Vec<Payload>> {
-        self.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.heartbeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -223,7 +236,10 @@ impl ActivityHost for FixedActivity {
         self.info.clone()
     }
     fn heartbeat(&self, details: Vec<Payload>) {
-        self.heartbeats.lock().unwrap_or_else(|p| p.into_inner()).push(details);
+        self.heartbeats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(details);
     }
 }
 
@@ -281,10 +297,18 @@ pub struct TracingLogs;
 impl LogSink for TracingLogs {
     fn enabled(&self, level: tracing::Level) -> bool {
         match level {
-            tracing::Level::TRACE => tracing::enabled!(target: "interpose::guest", tracing::Level::TRACE),
-            tracing::Level::DEBUG => tracing::enabled!(target: "interpose::guest", tracing::Level::DEBUG),
-            tracing::Level::INFO => tracing::enabled!(target: "interpose::guest", tracing::Level::INFO),
-            tracing::Level::WARN => tracing::enabled!(target: "interpose::guest", tracing::Level::WARN),
+            tracing::Level::TRACE => {
+                tracing::enabled!(target: "interpose::guest", tracing::Level::TRACE)
+            }
+            tracing::Level::DEBUG => {
+                tracing::enabled!(target: "interpose::guest", tracing::Level::DEBUG)
+            }
+            tracing::Level::INFO => {
+                tracing::enabled!(target: "interpose::guest", tracing::Level::INFO)
+            }
+            tracing::Level::WARN => {
+                tracing::enabled!(target: "interpose::guest", tracing::Level::WARN)
+            }
             _ => tracing::enabled!(target: "interpose::guest", tracing::Level::ERROR),
         }
     }
@@ -292,10 +316,18 @@ impl LogSink for TracingLogs {
     fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
         let hook = hook.name();
         match level {
-            tracing::Level::TRACE => tracing::trace!(target: "interpose::guest", guest, hook, "{message}"),
-            tracing::Level::DEBUG => tracing::debug!(target: "interpose::guest", guest, hook, "{message}"),
-            tracing::Level::INFO => tracing::info!(target: "interpose::guest", guest, hook, "{message}"),
-            tracing::Level::WARN => tracing::warn!(target: "interpose::guest", guest, hook, "{message}"),
+            tracing::Level::TRACE => {
+                tracing::trace!(target: "interpose::guest", guest, hook, "{message}")
+            }
+            tracing::Level::DEBUG => {
+                tracing::debug!(target: "interpose::guest", guest, hook, "{message}")
+            }
+            tracing::Level::INFO => {
+                tracing::info!(target: "interpose::guest", guest, hook, "{message}")
+            }
+            tracing::Level::WARN => {
+                tracing::warn!(target: "interpose::guest", guest, hook, "{message}")
+            }
             _ => tracing::error!(target: "interpose::guest", guest, hook, "{message}"),
         }
     }
@@ -322,11 +354,14 @@ impl LogSink for MemoryLogs {
 
     fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
         TracingLogs.log(guest, hook, level, message);
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).push(LogLine {
-            guest: guest.to_owned(),
-            hook,
-            level,
-            message: message.to_owned(),
-        });
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(LogLine {
+                guest: guest.to_owned(),
+                hook,
+                level,
+                message: message.to_owned(),
+            });
     }
 }

@@ -43,7 +43,11 @@ pub fn load(toml: &str) -> Result<TestChain, interpose::Error> {
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
     let chain = runtime().load_with(&config, metrics.clone(), logs.clone())?;
-    Ok(TestChain { chain, logs, metrics })
+    Ok(TestChain {
+        chain,
+        logs,
+        metrics,
+    })
 }
 
 /// Like [`load`], panicking with the error.

@@ -8,21 +8,36 @@ fn probes(configs: &[(&str, &str)]) -> String {
     configs
         .iter()
         .map(|(tag, extra)| {
-            guest(tag, guests::PROBE, &format!("[guest.config]\ntag = {tag:?}\n{extra}"))
+            guest(
+                tag,
+                guests::PROBE,
+                &format!("[guest.config]\ntag = {tag:?}\n{extra}"),
+            )
         })
         .collect()
 }
 
 fn result(o: &Outcome) -> String {
     match o {
-        Outcome::Ok(p) => p.first().map(|p| String::from_utf8_lossy(&p.data).trim_matches('"').to_owned()).unwrap_or_default(),
+        Outcome::Ok(p) => p
+            .first()
+            .map(|p| {
+                String::from_utf8_lossy(&p.data)
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .unwrap_or_default(),
         Outcome::Err(f) => format!("err:{}", f.message),
     }
 }
 
 #[test]
 fn befores_run_in_order_and_afters_in_reverse() {
-    let t = chain(&probes(&[("a", "after = 'append'"), ("b", "after = 'append'"), ("c", "after = 'append'")]));
+    let t = chain(&probes(&[
+        ("a", "after = 'append'"),
+        ("b", "after = 'append'"),
+        ("c", "after = 'append'"),
+    ]));
     let mut c = call(Hook::QueryWorkflow);
     let mut real_saw = None;
     let outcome = t
@@ -33,13 +48,21 @@ fn befores_run_in_order_and_afters_in_reverse() {
             Outcome::Ok(vec![Payload::json("\"real\"")])
         })
         .unwrap();
-    assert_eq!(real_saw.as_deref(), Some("a,b,c"), "the real call sees every before's edit, in order");
+    assert_eq!(
+        real_saw.as_deref(),
+        Some("a,b,c"),
+        "the real call sees every before's edit, in order"
+    );
     assert_eq!(result(&outcome), "real+c+b+a", "afters run last-to-first");
 }
 
 #[test]
 fn reject_stops_the_descent_and_outer_guests_see_the_failure() {
-    let t = chain(&probes(&[("a", "after = 'append'"), ("b", "before = 'reject'"), ("c", "")]));
+    let t = chain(&probes(&[
+        ("a", "after = 'append'"),
+        ("b", "before = 'reject'"),
+        ("c", ""),
+    ]));
     let mut c = call(Hook::QueryWorkflow);
     let mut ran = false;
     let outcome = t
@@ -51,16 +74,35 @@ fn reject_stops_the_descent_and_outer_guests_see_the_failure() {
         })
         .unwrap();
     assert!(!ran, "the real call must not run after a reject");
-    assert_eq!(result(&outcome), "failed:rejected by b+a", "guest a's after saw b's rejection");
-    assert_eq!(t.chain.stats("c").unwrap().calls, 0, "guests after the rejecting one never run");
-    assert_eq!(t.chain.stats("b").unwrap().calls, 1, "the rejecting guest has no after");
+    assert_eq!(
+        result(&outcome),
+        "failed:rejected by b+a",
+        "guest a's after saw b's rejection"
+    );
+    assert_eq!(
+        t.chain.stats("c").unwrap().calls,
+        0,
+        "guests after the rejecting one never run"
+    );
+    assert_eq!(
+        t.chain.stats("b").unwrap().calls,
+        1,
+        "the rejecting guest has no after"
+    );
 }
 
 #[test]
 fn respond_short_circuits_where_allowed() {
-    let t = chain(&probes(&[("a", "after = 'append'"), ("b", "before = 'respond'")]));
+    let t = chain(&probes(&[
+        ("a", "after = 'append'"),
+        ("b", "before = 'respond'"),
+    ]));
     let mut q = call(Hook::QueryWorkflow);
-    let outcome = t.chain.session(Scope::Client).run(&mut q, |_| panic!("real call must not run")).unwrap();
+    let outcome = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut q, |_| panic!("real call must not run"))
+        .unwrap();
     assert_eq!(result(&outcome), "answered by b+a");
 }
 
@@ -68,11 +110,22 @@ fn respond_short_circuits_where_allowed() {
 fn respond_where_not_allowed_is_a_guest_failure() {
     let t = chain(&probes(&[("b", "before = 'respond'")]));
     let mut c = start_call("Order");
-    let err = t.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap_err();
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap_err();
     assert_eq!(err.guest, "b");
     assert_eq!(err.hook, Hook::StartWorkflow);
-    assert!(matches!(err.cause, interpose::GuestFailure::InvalidDecision { .. }), "{err}");
-    assert!(err.to_string().contains("`respond` is not allowed in hook `start-workflow`"), "{err}");
+    assert!(
+        matches!(err.cause, interpose::GuestFailure::InvalidDecision { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("`respond` is not allowed in hook `start-workflow`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -80,7 +133,11 @@ fn after_can_replace_and_fail_the_outcome() {
     let t = chain(&probes(&[("a", "after = 'fail'")]));
     let mut c = call(Hook::ExecuteActivity);
     let wf = Scope::Client;
-    let outcome = t.chain.session(wf).run(&mut c, |_| Outcome::Ok(vec![Payload::json("1")])).unwrap();
+    let outcome = t
+        .chain
+        .session(wf)
+        .run(&mut c, |_| Outcome::Ok(vec![Payload::json("1")]))
+        .unwrap();
     match outcome {
         Outcome::Err(f) => {
             assert_eq!(f.message, "failed by a");
@@ -90,15 +147,29 @@ fn after_can_replace_and_fail_the_outcome() {
     }
     // Replacing a result that is not a payload list (start-workflow) is refused.
     let t = chain(&probes(&[("a", "after = 'append'")]));
-    let err = t.chain.session(Scope::Client).run(&mut start_call("X"), |_| Outcome::Ok(vec![])).unwrap_err();
-    assert!(err.to_string().contains("`replace` is not allowed"), "{err}");
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut start_call("X"), |_| Outcome::Ok(vec![]))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`replace` is not allowed"),
+        "{err}"
+    );
 }
 
 #[test]
 fn args_and_detail_edits_apply_and_type_names_are_protected() {
-    let t = chain(&probes(&[("a", "before = 'set-args'"), ("b", "before = 'edit-detail'")]));
+    let t = chain(&probes(&[
+        ("a", "before = 'set-args'"),
+        ("b", "before = 'edit-detail'"),
+    ]));
     let mut c = start_call("Order");
-    let outcome = t.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    let outcome = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
     assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(c.args().unwrap()[0].data, b"\"a\"");
     match c.detail() {
@@ -115,31 +186,67 @@ fn read_only_hooks_refuse_edits() {
     let t = chain(&probes(&[("a", "")]));
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
     let mut q = call(Hook::HandleQuery);
-    let outcome = t.chain.session(Scope::Workflow(wf)).run(&mut q, |_| Outcome::Ok(vec![])).unwrap();
+    let outcome = t
+        .chain
+        .session(Scope::Workflow(wf))
+        .run(&mut q, |_| Outcome::Ok(vec![]))
+        .unwrap();
     assert!(outcome.is_ok());
-    assert!(q.headers().is_empty(), "a query must not be edited: {:?}", q.headers());
+    assert!(
+        q.headers().is_empty(),
+        "a query must not be edited: {:?}",
+        q.headers()
+    );
 }
 
 #[test]
 fn guests_not_interested_are_never_called_or_instantiated() {
     // deny-list wants client starts only; latency-metrics wants execute-activity only.
-    let toml = guest("deny", guests::DENY_LIST, "") + &guest("latency", guests::LATENCY_METRICS, "");
+    let toml =
+        guest("deny", guests::DENY_LIST, "") + &guest("latency", guests::LATENCY_METRICS, "");
     let t = chain(&toml);
-    let before = (t.chain.stats("deny").unwrap(), t.chain.stats("latency").unwrap());
-    for hook in [Hook::StartTimer, Hook::HandleSignal, Hook::ListWorkflows, Hook::ScheduleActivity] {
+    let before = (
+        t.chain.stats("deny").unwrap(),
+        t.chain.stats("latency").unwrap(),
+    );
+    for hook in [
+        Hook::StartTimer,
+        Hook::HandleSignal,
+        Hook::ListWorkflows,
+        Hook::ScheduleActivity,
+    ] {
         let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
         let mut c = call(hook);
-        t.chain.session(Scope::Workflow(wf)).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+        t.chain
+            .session(Scope::Workflow(wf))
+            .run(&mut c, |_| Outcome::Ok(vec![]))
+            .unwrap();
     }
-    let after = (t.chain.stats("deny").unwrap(), t.chain.stats("latency").unwrap());
-    assert_eq!(after.0.calls, before.0.calls, "no Wasm call for a hook nobody wants");
-    assert_eq!(after.0.instantiations, before.0.instantiations, "no instance either");
+    let after = (
+        t.chain.stats("deny").unwrap(),
+        t.chain.stats("latency").unwrap(),
+    );
+    assert_eq!(
+        after.0.calls, before.0.calls,
+        "no Wasm call for a hook nobody wants"
+    );
+    assert_eq!(
+        after.0.instantiations, before.0.instantiations,
+        "no instance either"
+    );
     assert_eq!(after.1.calls, before.1.calls);
     assert!(!t.chain.wants(Hook::StartTimer));
     assert!(t.chain.wants(Hook::StartWorkflow));
     // A before-only guest is not called after the call.
-    t.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap();
-    assert_eq!(t.chain.stats("deny").unwrap().calls, before.0.calls + 1, "before only, no after");
+    t.chain
+        .session(Scope::Client)
+        .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert_eq!(
+        t.chain.stats("deny").unwrap().calls,
+        before.0.calls + 1,
+        "before only, no after"
+    );
 }
 
 #[test]
@@ -148,13 +255,25 @@ fn workflow_sessions_keep_one_instance_per_run() {
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "run-1", "T", "q"), 1);
     let mut run = t.chain.session(Scope::Workflow(wf.clone()));
     let mut seen = Vec::new();
-    for hook in [Hook::ExecuteWorkflow, Hook::ScheduleActivity, Hook::StartTimer] {
+    for hook in [
+        Hook::ExecuteWorkflow,
+        Hook::ScheduleActivity,
+        Hook::StartTimer,
+    ] {
         let mut c = call(hook);
         run.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
         seen.push(header(&c, "seen-a").unwrap());
     }
-    assert_eq!(seen, ["1", "2", "3"], "one instance carries state across the run's hooks");
-    assert_eq!(t.chain.stats("a").unwrap().instantiations, 2, "one at load, one for the run");
+    assert_eq!(
+        seen,
+        ["1", "2", "3"],
+        "one instance carries state across the run's hooks"
+    );
+    assert_eq!(
+        t.chain.stats("a").unwrap().instantiations,
+        2,
+        "one at load, one for the run"
+    );
     // A new run gets a new instance.
     let mut other = t.chain.session(Scope::Workflow(wf));
     let mut c = call(Hook::ExecuteWorkflow);
@@ -167,19 +286,39 @@ fn client_calls_get_a_fresh_instance_unless_reuse_is_configured() {
     let fresh = chain(&probes(&[("a", "")]));
     for _ in 0..3 {
         let mut c = start_call("Order");
-        fresh.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
-        assert_eq!(header(&c, "seen-a").as_deref(), Some("1"), "nothing leaks between calls");
+        fresh
+            .chain
+            .session(Scope::Client)
+            .run(&mut c, |_| Outcome::Ok(vec![]))
+            .unwrap();
+        assert_eq!(
+            header(&c, "seen-a").as_deref(),
+            Some("1"),
+            "nothing leaks between calls"
+        );
     }
     assert_eq!(fresh.chain.stats("a").unwrap().instantiations, 4);
 
-    let reuse = chain(&guest("a", guests::PROBE, "instances = 'reuse'\n[guest.config]\ntag = 'a'"));
+    let reuse = chain(&guest(
+        "a",
+        guests::PROBE,
+        "instances = 'reuse'\n[guest.config]\ntag = 'a'",
+    ));
     let mut seen = Vec::new();
     for _ in 0..3 {
         let mut c = start_call("Order");
-        reuse.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+        reuse
+            .chain
+            .session(Scope::Client)
+            .run(&mut c, |_| Outcome::Ok(vec![]))
+            .unwrap();
         seen.push(header(&c, "seen-a").unwrap());
     }
-    assert_eq!(seen, ["1", "2", "3"], "reuse mode keeps the instance between calls");
+    assert_eq!(
+        seen,
+        ["1", "2", "3"],
+        "reuse mode keeps the instance between calls"
+    );
     assert_eq!(reuse.chain.stats("a").unwrap().instantiations, 2);
     assert_eq!(reuse.chain.idle_instances("a"), 1);
 }
@@ -189,20 +328,33 @@ fn before_and_after_of_one_call_share_an_instance() {
     let t = chain(&probes(&[("a", "after = 'append'")]));
     let mut s = t.chain.session(Scope::Client);
     let mut c = call(Hook::QueryWorkflow);
-    let Before::Proceed(entered) = s.before(&mut c).unwrap() else { panic!("expected proceed") };
+    let Before::Proceed(entered) = s.before(&mut c).unwrap() else {
+        panic!("expected proceed")
+    };
     assert_eq!(entered.count(), 1);
-    let o = s.after(&mut c, entered, Outcome::Ok(vec![Payload::json("\"r\"")])).unwrap();
+    let o = s
+        .after(&mut c, entered, Outcome::Ok(vec![Payload::json("\"r\"")]))
+        .unwrap();
     assert_eq!(result(&o), "r+a");
-    assert_eq!(t.chain.stats("a").unwrap().instantiations, 2, "load + one for the call");
+    assert_eq!(
+        t.chain.stats("a").unwrap().instantiations,
+        2,
+        "load + one for the call"
+    );
 }
 
 #[test]
 fn guest_logs_are_attributed_to_guest_and_hook() {
     let t = chain(&probes(&[("a", "")]));
-    t.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap();
+    t.chain
+        .session(Scope::Client)
+        .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+        .unwrap();
     let lines = t.logs.lines();
     assert!(
-        lines.iter().any(|l| l.guest == "a" && l.hook == Hook::StartWorkflow && l.message == "a before start-workflow"),
+        lines.iter().any(|l| l.guest == "a"
+            && l.hook == Hook::StartWorkflow
+            && l.message == "a before start-workflow"),
         "{lines:?}"
     );
 }

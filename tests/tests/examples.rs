@@ -2,23 +2,40 @@
 //! Temporal; the Temporal adapters run the same guests end to end).
 
 use interpose::chain::{Call, Hook, Outcome};
-use interpose::services::{ActivityInfo, FixedActivity, FixedWorkflow, MetricKind, Scope, WorkflowInfo};
+use interpose::services::{
+    ActivityInfo, FixedActivity, FixedWorkflow, MetricKind, Scope, WorkflowInfo,
+};
 use interpose_tests::{call, chain, guest, guests, header, start_call};
 
 fn propagation() -> interpose_tests::TestChain {
-    chain(&guest("ctx", guests::CONTEXT_PROPAGATION, "[guest.config]\nuser-id = 'alice'"))
+    chain(&guest(
+        "ctx",
+        guests::CONTEXT_PROPAGATION,
+        "[guest.config]\nuser-id = 'alice'",
+    ))
 }
 
 #[test]
 fn user_id_flows_from_client_to_workflow_to_every_outbound_command_and_activity() {
     let t = propagation();
     let mut start = start_call("Order");
-    t.chain.session(Scope::Client).run(&mut start, |_| Outcome::Ok(vec![])).unwrap();
-    assert_eq!(header(&start, "user-id").as_deref(), Some("alice"), "client stamps the user");
+    t.chain
+        .session(Scope::Client)
+        .run(&mut start, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert_eq!(
+        header(&start, "user-id").as_deref(),
+        Some("alice"),
+        "client stamps the user"
+    );
 
     // An application that set the header itself wins.
-    let mut own = start_call("Order").with_header("user-id", interpose::chain::Payload::json("\"bob\""));
-    t.chain.session(Scope::Client).run(&mut own, |_| Outcome::Ok(vec![])).unwrap();
+    let mut own =
+        start_call("Order").with_header("user-id", interpose::chain::Payload::json("\"bob\""));
+    t.chain
+        .session(Scope::Client)
+        .run(&mut own, |_| Outcome::Ok(vec![]))
+        .unwrap();
     assert_eq!(header(&own, "user-id").as_deref(), Some("bob"));
 
     // The workflow run: execute carries the header in; outbound commands start empty.
@@ -36,7 +53,11 @@ fn user_id_flows_from_client_to_workflow_to_every_outbound_command_and_activity(
     ] {
         let mut out = call(hook);
         run.run(&mut out, |_| Outcome::Ok(vec![])).unwrap();
-        assert_eq!(header(&out, "user-id").as_deref(), Some("alice"), "{hook} carries the user");
+        assert_eq!(
+            header(&out, "user-id").as_deref(),
+            Some("alice"),
+            "{hook} carries the user"
+        );
     }
     let mut timer = Call::new(Hook::StartTimer.empty_detail(), None);
     run.run(&mut timer, |_| Outcome::Ok(vec![])).unwrap();
@@ -44,21 +65,43 @@ fn user_id_flows_from_client_to_workflow_to_every_outbound_command_and_activity(
 
     // A signal handler sees the header the client signal carried.
     let mut signal = call(Hook::SignalWorkflow);
-    t.chain.session(Scope::Client).run(&mut signal, |_| Outcome::Ok(vec![])).unwrap();
+    t.chain
+        .session(Scope::Client)
+        .run(&mut signal, |_| Outcome::Ok(vec![]))
+        .unwrap();
     assert_eq!(header(&signal, "user-id").as_deref(), Some("alice"));
 
     // The activity sees it and logs it.
-    let act = FixedActivity::new(ActivityInfo { activity_type: "charge".into(), ..Default::default() });
+    let act = FixedActivity::new(ActivityInfo {
+        activity_type: "charge".into(),
+        ..Default::default()
+    });
     let mut exec_act = call(Hook::ExecuteActivity);
-    exec_act.headers_mut().insert("user-id".into(), interpose::chain::Payload::json("\"alice\""));
-    t.chain.session(Scope::Activity(act)).run(&mut exec_act, |_| Outcome::Ok(vec![])).unwrap();
-    assert!(t.logs.lines().iter().any(|l| l.message == "activity charge runs for user alice"), "{:?}", t.logs.lines());
+    exec_act.headers_mut().insert(
+        "user-id".into(),
+        interpose::chain::Payload::json("\"alice\""),
+    );
+    t.chain
+        .session(Scope::Activity(act))
+        .run(&mut exec_act, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert!(
+        t.logs
+            .lines()
+            .iter()
+            .any(|l| l.message == "activity charge runs for user alice"),
+        "{:?}",
+        t.logs.lines()
+    );
 }
 
 #[test]
 fn latency_metrics_records_schedule_to_start_and_schedule_to_close() {
     let t = chain(&guest("latency", guests::LATENCY_METRICS, ""));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     let act = FixedActivity::new(ActivityInfo {
         activity_type: "charge".into(),
         workflow_type: "Order".into(),
@@ -68,18 +111,31 @@ fn latency_metrics_records_schedule_to_start_and_schedule_to_close() {
         ..Default::default()
     });
     let mut c = call(Hook::ExecuteActivity);
-    t.chain.session(Scope::Activity(act)).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    t.chain
+        .session(Scope::Activity(act))
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
     let samples = t.metrics.samples();
     assert_eq!(samples.len(), 2, "{samples:?}");
     let s2s = &samples[0];
     assert_eq!(s2s.name, "custom_activity_schedule_to_start_latency");
     assert_eq!(s2s.kind, MetricKind::Histogram);
-    assert_eq!(s2s.value, 20.0, "started - current attempt scheduled, in ms");
+    assert_eq!(
+        s2s.value, 20.0,
+        "started - current attempt scheduled, in ms"
+    );
     assert_eq!(s2s.unit, "ms");
-    assert_eq!(s2s.attributes, vec![("workflow_type".to_string(), "Order".to_string())]);
+    assert_eq!(
+        s2s.attributes,
+        vec![("workflow_type".to_string(), "Order".to_string())]
+    );
     let s2c = &samples[1];
     assert_eq!(s2c.name, "custom_activity_schedule_to_close_latency");
-    assert!(s2c.value >= 50.0 && s2c.value < 60_000.0, "now - current attempt scheduled: {}", s2c.value);
+    assert!(
+        s2c.value >= 50.0 && s2c.value < 60_000.0,
+        "now - current attempt scheduled: {}",
+        s2c.value
+    );
 }
 
 #[test]
@@ -107,9 +163,13 @@ fn deny_list_rejects_listed_types_and_users_and_passes_the_rest() {
         Outcome::Ok(_) => panic!("denied type was started"),
     }
     assert!(!ran, "the real start never ran");
-    let mut by_mallory = start_call("Order").with_header("user-id", interpose::chain::Payload::json("\"mallory\""));
+    let mut by_mallory =
+        start_call("Order").with_header("user-id", interpose::chain::Payload::json("\"mallory\""));
     let (o, _) = run(&mut by_mallory);
-    assert!(matches!(o, Outcome::Err(ref f) if f.error_type == "DeniedUser"), "{o:?}");
+    assert!(
+        matches!(o, Outcome::Err(ref f) if f.error_type == "DeniedUser"),
+        "{o:?}"
+    );
     let (o, ran) = run(&mut start_call("Order"));
     assert!(o.is_ok() && ran);
 }
@@ -121,11 +181,21 @@ fn replay_logger_logs_live_hooks_once_and_nothing_during_replay() {
     // A replay of two hooks, then one live hook.
     wf.set_replaying(true);
     let mut run = t.chain.session(Scope::Workflow(wf.clone()));
-    run.run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![])).unwrap();
-    run.run(&mut call(Hook::ScheduleActivity), |_| Outcome::Ok(vec![])).unwrap();
-    assert!(t.logs.lines().is_empty(), "nothing is logged while replaying: {:?}", t.logs.lines());
+    run.run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    run.run(&mut call(Hook::ScheduleActivity), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert!(
+        t.logs.lines().is_empty(),
+        "nothing is logged while replaying: {:?}",
+        t.logs.lines()
+    );
     wf.set_replaying(false);
-    run.run(&mut Call::new(Hook::StartTimer.empty_detail(), None), |_| Outcome::Ok(vec![])).unwrap();
+    run.run(
+        &mut Call::new(Hook::StartTimer.empty_detail(), None),
+        |_| Outcome::Ok(vec![]),
+    )
+    .unwrap();
     let lines: Vec<String> = t.logs.lines().into_iter().map(|l| l.message).collect();
     assert_eq!(
         lines,

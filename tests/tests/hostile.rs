@@ -11,7 +11,11 @@ use interpose_tests::{TestChain, call, chain, guest, guests, header, start_call}
 /// A chain of one hostile guest: `limits` are guest keys, `only` restricts misbehaviour to
 /// one hook (empty: every hook).
 fn hostile(behavior: &str, limits: &str, only: &str) -> TestChain {
-    let only = if only.is_empty() { String::new() } else { format!("only = {only:?}") };
+    let only = if only.is_empty() {
+        String::new()
+    } else {
+        format!("only = {only:?}")
+    };
     chain(&guest(
         "hostile",
         guests::HOSTILE,
@@ -22,7 +26,11 @@ fn hostile(behavior: &str, limits: &str, only: &str) -> TestChain {
 /// Run a client start through `t`, expecting a failure; return its cause.
 fn fails(t: &TestChain) -> GuestFailure {
     let mut c = start_call("Order");
-    let err = t.chain.session(Scope::Client).run(&mut c, |_| Outcome::Ok(vec![])).unwrap_err();
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap_err();
     assert_eq!(err.guest, "hostile");
     assert_eq!(err.hook, Hook::StartWorkflow);
     assert_eq!(err.phase, interpose::chain::Phase::Before);
@@ -35,7 +43,11 @@ fn still_serves(t: &TestChain) {
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
     let mut c = call(Hook::StartTimer);
     // `only` restricts misbehaviour to start-workflow, so other hooks run normally.
-    let o = t.chain.session(Scope::Workflow(wf)).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    let o = t
+        .chain
+        .session(Scope::Workflow(wf))
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
     assert!(o.is_ok());
 }
 
@@ -48,18 +60,34 @@ fn hostile_infinite_loop_runs_out_of_fuel() {
 
 #[test]
 fn hostile_infinite_loop_hits_the_deadline_when_fuel_is_plenty() {
-    let t = hostile("loop", "fuel = 1_000_000_000_000\ndeadline = '50ms'", "start-workflow");
+    let t = hostile(
+        "loop",
+        "fuel = 1_000_000_000_000\ndeadline = '50ms'",
+        "start-workflow",
+    );
     let started = Instant::now();
     let cause = fails(&t);
     let took = started.elapsed();
-    assert_eq!(cause, GuestFailure::Deadline { limit: Duration::from_millis(50) });
-    assert!(took < Duration::from_secs(2), "the deadline stopped the guest after {took:?}");
+    assert_eq!(
+        cause,
+        GuestFailure::Deadline {
+            limit: Duration::from_millis(50)
+        }
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "the deadline stopped the guest after {took:?}"
+    );
     still_serves(&t);
 }
 
 #[test]
 fn hostile_memory_growth_hits_the_memory_limit() {
-    let t = hostile("grow", "memory = '8MiB'\nfuel = 1_000_000_000", "start-workflow");
+    let t = hostile(
+        "grow",
+        "memory = '8MiB'\nfuel = 1_000_000_000",
+        "start-workflow",
+    );
     match fails(&t) {
         GuestFailure::MemoryLimit { detail } => assert!(detail.contains("8.0 MiB"), "{detail}"),
         other => panic!("expected memory limit, got {other}"),
@@ -88,7 +116,10 @@ fn hostile_panic_is_a_trap_with_the_panic_message() {
     match fails(&t) {
         GuestFailure::Trap { message } => {
             assert!(message.contains("unreachable"), "{message}");
-            assert!(message.contains("hostile guest panics on purpose"), "{message}");
+            assert!(
+                message.contains("hostile guest panics on purpose"),
+                "{message}"
+            );
         }
         other => panic!("expected a trap, got {other}"),
     }
@@ -97,7 +128,11 @@ fn hostile_panic_is_a_trap_with_the_panic_message() {
 
 #[test]
 fn hostile_oversized_output_hits_the_output_limit() {
-    let t = hostile("oversize", "max-output = '64KiB'\nfuel = 1_000_000_000", "start-workflow");
+    let t = hostile(
+        "oversize",
+        "max-output = '64KiB'\nfuel = 1_000_000_000",
+        "start-workflow",
+    );
     match fails(&t) {
         GuestFailure::OutputLimit { size, limit } => {
             assert_eq!(limit, 64 * 1024);
@@ -116,8 +151,11 @@ fn hostile_invalid_decision_is_reported() {
 
 #[test]
 fn hostile_guest_under_skip_policy_is_skipped_and_its_edits_rolled_back() {
-    let toml = guest("hostile", guests::HOSTILE, "on-failure = 'skip'\n[guest.config]\nbehavior = 'edit-then-panic'")
-        + &guest("probe", guests::PROBE, "[guest.config]\ntag = 'p'");
+    let toml = guest(
+        "hostile",
+        guests::HOSTILE,
+        "on-failure = 'skip'\n[guest.config]\nbehavior = 'edit-then-panic'",
+    ) + &guest("probe", guests::PROBE, "[guest.config]\ntag = 'p'");
     let t = chain(&toml);
     let mut c = start_call("Order").with_header("trail", interpose::chain::Payload::json("\"x\""));
     let mut real_ran = false;
@@ -126,13 +164,20 @@ fn hostile_guest_under_skip_policy_is_skipped_and_its_edits_rolled_back() {
         .session(Scope::Client)
         .run(&mut c, |c| {
             real_ran = true;
-            assert!(!c.headers().contains_key("tainted"), "edits of a failed guest must be rolled back");
+            assert!(
+                !c.headers().contains_key("tainted"),
+                "edits of a failed guest must be rolled back"
+            );
             assert_eq!(c.args().map(<[_]>::len), Some(1), "args restored");
             Outcome::Ok(vec![])
         })
         .unwrap();
     assert!(o.is_ok() && real_ran);
-    assert_eq!(header(&c, "trail").as_deref(), Some("x,p"), "removed header restored, next guest ran");
+    assert_eq!(
+        header(&c, "trail").as_deref(),
+        Some("x,p"),
+        "removed header restored, next guest ran"
+    );
     assert_eq!(t.chain.stats("hostile").unwrap().failures, 1);
 }
 
@@ -141,13 +186,25 @@ fn hostile_guest_in_a_workflow_run_is_poisoned_for_the_rest_of_the_run() {
     let t = hostile("panic", "", "execute-workflow");
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
     let mut run = t.chain.session(Scope::Workflow(wf.clone()));
-    let e = run.run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![])).unwrap_err();
+    let e = run
+        .run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![]))
+        .unwrap_err();
     assert!(matches!(e.cause, GuestFailure::Trap { .. }));
-    let e = run.run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![])).unwrap_err();
-    assert_eq!(e.cause, GuestFailure::Poisoned, "the discarded instance is not silently replaced mid-run");
+    let e = run
+        .run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![]))
+        .unwrap_err();
+    assert_eq!(
+        e.cause,
+        GuestFailure::Poisoned,
+        "the discarded instance is not silently replaced mid-run"
+    );
     // A new run (the SDK rebuilds the interceptor after a task failure) gets a new instance.
     let mut rebuilt = t.chain.session(Scope::Workflow(wf));
-    assert!(rebuilt.run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![])).is_ok());
+    assert!(
+        rebuilt
+            .run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![]))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -160,27 +217,52 @@ fn hostile_reject_everything_rejects_in_every_category() {
         (Hook::ScheduleActivity, Scope::Workflow(wf)),
         (Hook::ExecuteActivity, Scope::Client),
     ] {
-        let o = t.chain.session(scope).run(&mut call(hook), |_| panic!("must not run")).unwrap();
-        assert!(matches!(o, Outcome::Err(ref f) if f.message == "hostile guest rejects everything"), "{hook}: {o:?}");
+        let o = t
+            .chain
+            .session(scope)
+            .run(&mut call(hook), |_| panic!("must not run"))
+            .unwrap();
+        assert!(
+            matches!(o, Outcome::Err(ref f) if f.message == "hostile guest rejects everything"),
+            "{hook}: {o:?}"
+        );
     }
 }
 
 #[test]
 fn fuel_is_deterministic_for_the_same_input() {
-    let t = chain(&guest("probe", guests::PROBE, "[guest.config]\ntag = 'p'\nwork = '5000'"));
+    let t = chain(&guest(
+        "probe",
+        guests::PROBE,
+        "[guest.config]\ntag = 'p'\nwork = '5000'",
+    ));
     let mut used = Vec::new();
     for _ in 0..3 {
         let before = t.chain.stats("probe").unwrap().fuel;
-        t.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap();
+        t.chain
+            .session(Scope::Client)
+            .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+            .unwrap();
         used.push(t.chain.stats("probe").unwrap().fuel - before);
     }
     assert!(used[0] > 5000, "work was metered: {used:?}");
-    assert!(used.windows(2).all(|w| w[0] == w[1]), "same input, same fuel: {used:?}");
+    assert!(
+        used.windows(2).all(|w| w[0] == w[1]),
+        "same input, same fuel: {used:?}"
+    );
     // And a budget below what one phase needs traps every time (each call runs `before`
     // and `after`, each doing the same work: one phase uses about half of `used`).
-    let tight = chain(&guest("probe", guests::PROBE, &format!("fuel = {}\n[guest.config]\nwork = '5000'", used[0] / 3)));
+    let tight = chain(&guest(
+        "probe",
+        guests::PROBE,
+        &format!("fuel = {}\n[guest.config]\nwork = '5000'", used[0] / 3),
+    ));
     for _ in 0..2 {
-        let e = tight.chain.session(Scope::Client).run(&mut start_call("Order"), |_| Outcome::Ok(vec![])).unwrap_err();
+        let e = tight
+            .chain
+            .session(Scope::Client)
+            .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+            .unwrap_err();
         assert!(matches!(e.cause, GuestFailure::OutOfFuel { .. }), "{e}");
     }
 }

@@ -16,29 +16,56 @@ fn wasi_headers(run_id: &str) -> interpose::chain::Call {
     let t = chain(&guest("wasi", guests::WASI_PROBE, ""));
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", run_id, "T", "q"), T0);
     let mut c = call(Hook::ExecuteWorkflow);
-    t.chain.session(Scope::Workflow(wf)).run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    t.chain
+        .session(Scope::Workflow(wf))
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
     let lines = t.logs.lines();
     assert!(
-        lines.iter().any(|l| l.message == "wasi-probe says hello on stdout" && l.level == tracing::Level::INFO),
+        lines
+            .iter()
+            .any(|l| l.message == "wasi-probe says hello on stdout"
+                && l.level == tracing::Level::INFO),
         "stdout reaches the log sink: {lines:?}"
     );
-    assert!(lines.iter().any(|l| l.message == "wasi-probe says hello on stderr" && l.level == tracing::Level::WARN));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.message == "wasi-probe says hello on stderr"
+                && l.level == tracing::Level::WARN)
+    );
     c
 }
 
 #[test]
 fn wasi_guest_sees_workflow_time_deterministic_random_and_nothing_else() {
     let c = wasi_headers("run-1");
-    assert_eq!(header(&c, "now").unwrap(), T0.to_string(), "wall clock is workflow time");
-    assert_eq!(header(&c, "mono").unwrap(), "0", "monotonic clock does not advance within a call");
+    assert_eq!(
+        header(&c, "now").unwrap(),
+        T0.to_string(),
+        "wall clock is workflow time"
+    );
+    assert_eq!(
+        header(&c, "mono").unwrap(),
+        "0",
+        "monotonic clock does not advance within a call"
+    );
     assert_eq!(header(&c, "env").unwrap(), "0", "no environment");
     assert_eq!(header(&c, "args").unwrap(), "0", "no arguments");
     assert_eq!(header(&c, "file").unwrap(), "denied", "no files");
     assert_eq!(header(&c, "dir").unwrap(), "denied", "no directories");
     let again = wasi_headers("run-1");
-    assert_eq!(header(&c, "random"), header(&again, "random"), "same run, same random (replay)");
+    assert_eq!(
+        header(&c, "random"),
+        header(&again, "random"),
+        "same run, same random (replay)"
+    );
     let other = wasi_headers("run-2");
-    assert_ne!(header(&c, "random"), header(&other, "random"), "another run, another stream");
+    assert_ne!(
+        header(&c, "random"),
+        header(&other, "random"),
+        "another run, another stream"
+    );
 }
 
 #[test]
@@ -46,20 +73,42 @@ fn wasi_guest_in_client_hooks_sees_a_frozen_clock_and_fresh_randomness() {
     let t = chain(&guest("wasi", guests::WASI_PROBE, ""));
     let mut a = start_call("X");
     let mut b = start_call("X");
-    t.chain.session(Scope::Client).run(&mut a, |_| Outcome::Ok(vec![])).unwrap();
-    t.chain.session(Scope::Client).run(&mut b, |_| Outcome::Ok(vec![])).unwrap();
+    t.chain
+        .session(Scope::Client)
+        .run(&mut a, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    t.chain
+        .session(Scope::Client)
+        .run(&mut b, |_| Outcome::Ok(vec![]))
+        .unwrap();
     let now: u128 = header(&a, "now").unwrap().parse().unwrap();
-    let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    assert!(real - now < 60_000_000_000, "the time the hook was entered: {now} vs {real}");
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    assert!(
+        real - now < 60_000_000_000,
+        "the time the hook was entered: {now} vs {real}"
+    );
     assert_eq!(header(&a, "mono").unwrap(), "0", "frozen during the call");
-    assert_ne!(header(&a, "random"), header(&b, "random"), "client guests are not replayed");
+    assert_ne!(
+        header(&a, "random"),
+        header(&b, "random"),
+        "client guests are not replayed"
+    );
 }
 
 #[test]
 fn forbidden_import_is_refused_at_load_naming_the_import() {
     let err = load(&guest("net", guests::FORBIDDEN_IMPORT, "")).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, interpose::Error::Load(LoadError::ForbiddenImport { .. })), "{msg}");
+    assert!(
+        matches!(
+            err,
+            interpose::Error::Load(LoadError::ForbiddenImport { .. })
+        ),
+        "{msg}"
+    );
     assert!(msg.contains("guest `net`"), "{msg}");
     assert!(msg.contains("wasi:sockets/"), "{msg}");
     assert!(msg.contains("no network"), "{msg}");
@@ -83,7 +132,10 @@ fn load_err(path: &Path) -> String {
 fn bad_components_are_refused_with_one_clear_error() {
     let (_d, corrupt) = temp_file("corrupt.wasm", b"\0asm\x0d\0\x01\0garbage");
     assert!(load_err(&corrupt).contains("is not a valid component"));
-    let (_d, core) = temp_file("core.wasm", &wat::parse_str("(module (func (export \"f\")))").unwrap());
+    let (_d, core) = temp_file(
+        "core.wasm",
+        &wat::parse_str("(module (func (export \"f\")))").unwrap(),
+    );
     assert!(load_err(&core).contains("is a core Wasm module"));
     let (_d, text) = temp_file("text.wasm", b"hello");
     assert!(load_err(&text).contains("does not start with the Wasm component header"));
@@ -101,18 +153,39 @@ fn bad_components_are_refused_with_one_clear_error() {
     };
     let (_d, other) = temp_file("other.wasm", &component("other:pkg/thing@1.0.0"));
     let m = load_err(&other);
-    assert!(m.contains("exports no interface of interpose:interceptor") && m.contains("other:pkg/thing@1.0.0"), "{m}");
-    let (_d, future) = temp_file("future.wasm", &component("interpose:interceptor/client@0.2.0"));
+    assert!(
+        m.contains("exports no interface of interpose:interceptor")
+            && m.contains("other:pkg/thing@1.0.0"),
+        "{m}"
+    );
+    let (_d, future) = temp_file(
+        "future.wasm",
+        &component("interpose:interceptor/client@0.2.0"),
+    );
     let m = load_err(&future);
-    assert!(m.contains("incompatible version") && m.contains("client@0.2.0"), "{m}");
-    let (_d, wrong) = temp_file("wrong.wasm", &component("interpose:interceptor/client@0.1.0"));
+    assert!(
+        m.contains("incompatible version") && m.contains("client@0.2.0"),
+        "{m}"
+    );
+    let (_d, wrong) = temp_file(
+        "wrong.wasm",
+        &component("interpose:interceptor/client@0.1.0"),
+    );
     let m = load_err(&wrong);
-    assert!(m.contains("does not export function `interests`") || m.contains("contract"), "{m}");
+    assert!(
+        m.contains("does not export function `interests`") || m.contains("contract"),
+        "{m}"
+    );
     let (_d, empty) = temp_file("empty.wasm", &wat::parse_str("(component)").unwrap());
     assert!(load_err(&empty).contains("exports nothing"));
 
-    let missing = load(&guest("gone", "/nonexistent/guest.wasm", "")).unwrap_err().to_string();
-    assert!(missing.contains("guest `gone`: cannot read `/nonexistent/guest.wasm`"), "{missing}");
+    let missing = load(&guest("gone", "/nonexistent/guest.wasm", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("guest `gone`: cannot read `/nonexistent/guest.wasm`"),
+        "{missing}"
+    );
 }
 
 #[test]
@@ -124,25 +197,42 @@ fn a_bad_guest_stops_the_whole_load() {
 #[test]
 fn config_errors_name_the_problem() {
     let e = load(&format!("{}feul = 1\n", guest("a", guests::PROBE, ""))).unwrap_err();
-    assert!(matches!(e, interpose::Error::Config(ConfigError::Parse { .. })) && e.to_string().contains("feul"), "{e}");
+    assert!(
+        matches!(e, interpose::Error::Config(ConfigError::Parse { .. }))
+            && e.to_string().contains("feul"),
+        "{e}"
+    );
     let e = load(&(guest("a", guests::PROBE, "") + &guest("a", guests::PROBE, ""))).unwrap_err();
     assert!(e.to_string().contains("duplicate guest name `a`"), "{e}");
     let e = load(&guest("a", guests::PROBE, "deadline = 'soon'")).unwrap_err();
     assert!(e.to_string().contains("deadline"), "{e}");
     let e = load(&guest("a", guests::PROBE, "on-failure = 'ignore'")).unwrap_err();
-    assert!(e.to_string().contains("on-failure") || e.to_string().contains("ignore"), "{e}");
+    assert!(
+        e.to_string().contains("on-failure") || e.to_string().contains("ignore"),
+        "{e}"
+    );
 }
 
 #[test]
 fn compiled_artifacts_are_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = || Runtime::builder().cache_dir(dir.path()).max_instances(8).build().unwrap();
+    let rt = || {
+        Runtime::builder()
+            .cache_dir(dir.path())
+            .max_instances(8)
+            .build()
+            .unwrap()
+    };
     let first = rt().inspect(guests::DENY_LIST).unwrap();
     assert_eq!(first.cache, CacheStatus::Miss);
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(files.len(), 1, "one artifact written");
     let second = rt().inspect(guests::DENY_LIST).unwrap();
-    assert_eq!(second.cache, CacheStatus::Hit, "a new engine loads the artifact");
+    assert_eq!(
+        second.cache,
+        CacheStatus::Hit,
+        "a new engine loads the artifact"
+    );
     assert_eq!(first.hash, second.hash);
     // A corrupt artifact is recompiled, not trusted.
     let path = files[0].as_ref().unwrap().path();
@@ -157,7 +247,10 @@ fn interpose_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("interpose");
     if !bin.exists() {
-        let status = Command::new(env!("CARGO")).args(["build", "-p", "interpose", "--bin", "interpose"]).status().unwrap();
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "interpose", "--bin", "interpose"])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
     bin
@@ -165,21 +258,55 @@ fn interpose_bin() -> PathBuf {
 
 #[test]
 fn interpose_check_reports_categories_and_interests() {
-    let out = Command::new(interpose_bin()).arg("check").arg(guests::DENY_LIST).output().unwrap();
+    let out = Command::new(interpose_bin())
+        .arg("check")
+        .arg(guests::DENY_LIST)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("client: signal-with-start-workflow (before)"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("client: signal-with-start-workflow (before)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("start-workflow (before)"), "{stdout}");
-    assert!(stdout.contains("workflow-inbound: exported, no hooks"), "{stdout}");
-    assert!(stdout.contains("interpose:interceptor/config@0.1.0"), "{stdout}");
-    assert!(stdout.contains("size:") && stdout.contains("compile:"), "{stdout}");
+    assert!(
+        stdout.contains("workflow-inbound: exported, no hooks"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("interpose:interceptor/config@0.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("size:") && stdout.contains("compile:"),
+        "{stdout}"
+    );
 
-    let out = Command::new(interpose_bin()).arg("check").arg(guests::CONTEXT_PROPAGATION).output().unwrap();
+    let out = Command::new(interpose_bin())
+        .arg("check")
+        .arg(guests::CONTEXT_PROPAGATION)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("activity-inbound: execute-activity (before)"), "{stdout}");
-    assert!(stdout.contains("workflow-outbound: ") && stdout.contains("schedule-activity (before)"), "{stdout}");
+    assert!(
+        stdout.contains("activity-inbound: execute-activity (before)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("workflow-outbound: ") && stdout.contains("schedule-activity (before)"),
+        "{stdout}"
+    );
 
-    let out = Command::new(interpose_bin()).arg("check").arg(guests::FORBIDDEN_IMPORT).output().unwrap();
+    let out = Command::new(interpose_bin())
+        .arg("check")
+        .arg(guests::FORBIDDEN_IMPORT)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("imports `wasi:sockets/"), "{stderr}");

@@ -10,7 +10,10 @@ use std::process::Command;
 use anyhow::{Context as _, bail};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
@@ -24,19 +27,29 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
 
 /// Install the wasm targets guests are built for (no-op when present).
 fn ensure_targets() -> anyhow::Result<()> {
-    let targets = [interpose_build_support::BARE, interpose_build_support::WASIP2];
-    if targets.iter().all(|t| interpose_build_support::require_target(t).is_ok()) {
+    let targets = [
+        interpose_build_support::BARE,
+        interpose_build_support::WASIP2,
+    ];
+    if targets
+        .iter()
+        .all(|t| interpose_build_support::require_target(t).is_ok())
+    {
         return Ok(());
     }
     eprintln!("xtask: installing wasm targets with rustup");
-    run(Command::new("rustup").arg("target").arg("add").args(targets))
-        .context("installing wasm targets (is rustup on PATH?)")
+    run(Command::new("rustup")
+        .arg("target")
+        .arg("add")
+        .args(targets))
+    .context("installing wasm targets (is rustup on PATH?)")
 }
 
 fn build_guests() -> anyhow::Result<PathBuf> {
     let root = root();
     let out = root.join("target/guests");
-    let built = interpose_build_support::build_examples(&root, &root.join("target/guest-build"), &out)?;
+    let built =
+        interpose_build_support::build_examples(&root, &root.join("target/guest-build"), &out)?;
     for b in &built {
         eprintln!("xtask: built {} -> {}", b.package, b.path.display());
     }
@@ -59,7 +72,15 @@ fn main() -> anyhow::Result<()> {
             build_guests()?;
             run(Command::new(&cargo)
                 .current_dir(root())
-                .args(["run", "--locked", "-p", "interpose", "--", "demo", "--config"])
+                .args([
+                    "run",
+                    "--locked",
+                    "-p",
+                    "interpose",
+                    "--",
+                    "demo",
+                    "--config",
+                ])
                 .arg(root().join("guest-examples/interpose.toml"))
                 .args(&args[1..]))
         }

@@ -89,7 +89,10 @@ impl Interceptor for ContextPropagation {
     fn before_execute_activity(&mut self, call: &Call) -> Before {
         if let Some(user) = call.header_string(HEADER) {
             let info = interpose_guest::activity::info();
-            log::info(&format!("activity {} runs for user {user}", info.activity_type));
+            log::info(&format!(
+                "activity {} runs for user {user}",
+                info.activity_type
+            ));
         }
         Before::Proceed
     }

@@ -18,7 +18,10 @@ impl Interceptor for LatencyMetrics {
         let attrs = [("workflow_type".to_string(), info.workflow_type.clone())];
         metrics::histogram_record(
             "custom_activity_schedule_to_start_latency",
-            millis(info.started_time.saturating_sub(info.current_attempt_scheduled_time)),
+            millis(
+                info.started_time
+                    .saturating_sub(info.current_attempt_scheduled_time),
+            ),
             "ms",
             &attrs,
         );

@@ -29,7 +29,11 @@ impl ReplayLogger {
             info.workflow_type,
             info.workflow_id,
             interpose_guest::hook_name(call.hook()),
-            if workflow::is_read_only() { " (read-only)" } else { "" }
+            if workflow::is_read_only() {
+                " (read-only)"
+            } else {
+                ""
+            }
         ));
     }
 }

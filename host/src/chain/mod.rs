@@ -38,14 +38,22 @@ struct ChainInner {
 
 impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.inner.guests.iter().map(|g| &g.meta.name)).finish()
+        f.debug_list()
+            .entries(self.inner.guests.iter().map(|g| &g.meta.name))
+            .finish()
     }
 }
 
 impl Chain {
     pub(crate) fn new(runtime: Runtime, guests: Vec<Arc<LoadedGuest>>) -> Chain {
         let any = guests.iter().fold(0, |m, g| m | g.interests);
-        Chain { inner: Arc::new(ChainInner { _runtime: runtime, guests, any }) }
+        Chain {
+            inner: Arc::new(ChainInner {
+                _runtime: runtime,
+                guests,
+                any,
+            }),
+        }
     }
 
     /// Whether any guest wants `hook`. Adapters use this to skip building a [`Call`].
@@ -55,7 +63,10 @@ impl Chain {
 
     /// Whether any guest exports a category.
     pub fn has_category(&self, cat: Category) -> bool {
-        self.inner.guests.iter().any(|g| g.exports[cat.index()].is_some())
+        self.inner
+            .guests
+            .iter()
+            .any(|g| g.exports[cat.index()].is_some())
     }
 
     /// The guests, in chain order.
@@ -65,7 +76,11 @@ impl Chain {
 
     /// Counters of the guest named `name`.
     pub fn stats(&self, name: &str) -> Option<GuestStats> {
-        self.inner.guests.iter().find(|g| g.meta.name == name).map(|g| g.stats())
+        self.inner
+            .guests
+            .iter()
+            .find(|g| g.meta.name == name)
+            .map(|g| g.stats())
     }
 
     /// Idle instances kept for reuse by the guest named `name`.
@@ -91,7 +106,7 @@ impl Chain {
 
 enum Slot {
     Empty,
-    Live(GuestInstance),
+    Live(Box<GuestInstance>),
     Poisoned,
 }
 
@@ -126,7 +141,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("scope", &self.scope).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +174,7 @@ impl Session {
                     inst
                 }
             };
-            self.slots[i] = Slot::Live(inst);
+            self.slots[i] = Slot::Live(Box::new(inst));
         }
         match &mut self.slots[i] {
             Slot::Live(inst) => Ok(inst),
@@ -167,12 +184,27 @@ impl Session {
     }
 
     /// Handle a guest failure per its policy: `Ok(())` to skip the guest, `Err` to fail.
-    fn failed(&mut self, i: usize, hook: Hook, phase: Phase, cause: GuestFailure) -> Result<(), GuestError> {
+    fn failed(
+        &mut self,
+        i: usize,
+        hook: Hook,
+        phase: Phase,
+        cause: GuestFailure,
+    ) -> Result<(), GuestError> {
         let guest = &self.chain.inner.guests[i];
         // A failed instance is never reused. In a workflow run the slot stays poisoned so the
         // guest's per-run state cannot silently restart mid-run.
-        self.slots[i] = if self.workflow() { Slot::Poisoned } else { Slot::Empty };
-        let err = GuestError { guest: guest.meta.name.clone(), hook, phase, cause };
+        self.slots[i] = if self.workflow() {
+            Slot::Poisoned
+        } else {
+            Slot::Empty
+        };
+        let err = GuestError {
+            guest: guest.meta.name.clone(),
+            hook,
+            phase,
+            cause,
+        };
         match guest.meta.policy {
             FailurePolicy::FailClosed => {
                 tracing::error!(guest = %err.guest, hook = %hook, %phase, "{err}");
@@ -225,7 +257,12 @@ impl Session {
 
     /// Run `after` of the guests that entered, in reverse chain order, and return the final
     /// outcome.
-    pub fn after(&mut self, call: &mut Call, entered: Entered, mut outcome: Outcome) -> Result<Outcome, GuestError> {
+    pub fn after(
+        &mut self,
+        call: &mut Call,
+        entered: Entered,
+        mut outcome: Outcome,
+    ) -> Result<Outcome, GuestError> {
         let hook = call.hook();
         let chain = self.chain.clone();
         for (i, guest) in chain.inner.guests.iter().enumerate().rev() {
@@ -249,7 +286,11 @@ impl Session {
     }
 
     /// Befores, the real call, afters: the whole hook in one go.
-    pub fn run(&mut self, call: &mut Call, real: impl FnOnce(&mut Call) -> Outcome) -> Result<Outcome, GuestError> {
+    pub fn run(
+        &mut self,
+        call: &mut Call,
+        real: impl FnOnce(&mut Call) -> Outcome,
+    ) -> Result<Outcome, GuestError> {
         match self.before(call)? {
             Before::Proceed(entered) => {
                 let outcome = real(call);
@@ -282,12 +323,11 @@ impl Session {
         }
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let guest = &self.chain.inner.guests[i];
-            if let Slot::Live(inst) = std::mem::replace(slot, Slot::Empty) {
-                if guest.meta.instances == InstanceMode::Reuse {
-                    if let Ok(mut idle) = guest.idle.lock() {
-                        idle.push(inst);
-                    }
-                }
+            if let Slot::Live(inst) = std::mem::replace(slot, Slot::Empty)
+                && guest.meta.instances == InstanceMode::Reuse
+                && let Ok(mut idle) = guest.idle.lock()
+            {
+                idle.push(*inst);
             }
         }
     }

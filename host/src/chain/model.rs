@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::runtime::bindings::interpose::interceptor::types::{
-    ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart,
-    ContinueAsNewOptions, Failure, Handler, Hook, Interest, OutboundCancel, Phases, OutboundSignal, Payload,
+    ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart, ContinueAsNewOptions,
+    Failure, Handler, Hook, Interest, OutboundCancel, OutboundSignal, Payload, Phases,
     ScheduleTarget, UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart,
     WorkflowStartWithMessage, WorkflowTarget,
 };
@@ -266,13 +266,29 @@ fn empty_detail(hook: Hook) -> CallDetail {
         workflow_type: String::new(),
         task_queue: String::new(),
     };
-    let target = || WorkflowTarget { workflow_id: String::new(), run_id: String::new() };
-    let message = || WorkflowMessage { target: target(), name: String::new() };
-    let with_message = || WorkflowStartWithMessage { start: start(), name: String::new() };
-    let query = || VisibilityQuery { query: String::new() };
-    let schedule = || ScheduleTarget { schedule_id: String::new() };
+    let target = || WorkflowTarget {
+        workflow_id: String::new(),
+        run_id: String::new(),
+    };
+    let message = || WorkflowMessage {
+        target: target(),
+        name: String::new(),
+    };
+    let with_message = || WorkflowStartWithMessage {
+        start: start(),
+        name: String::new(),
+    };
+    let query = || VisibilityQuery {
+        query: String::new(),
+    };
+    let schedule = || ScheduleTarget {
+        schedule_id: String::new(),
+    };
     let activity = || AsyncActivity::TaskToken(Vec::new());
-    let handler = || Handler { name: String::new(), update_id: String::new() };
+    let handler = || Handler {
+        name: String::new(),
+        update_id: String::new(),
+    };
     let sched = || ActivitySchedule {
         activity_type: String::new(),
         activity_id: String::new(),
@@ -285,9 +301,10 @@ fn empty_detail(hook: Hook) -> CallDetail {
         Hook::QueryWorkflow => D::QueryWorkflow(message()),
         Hook::StartWorkflowUpdate => D::StartWorkflowUpdate(message()),
         Hook::UpdateWithStartWorkflow => D::UpdateWithStartWorkflow(with_message()),
-        Hook::PollWorkflowUpdate => {
-            D::PollWorkflowUpdate(UpdateTarget { target: target(), update_id: String::new() })
-        }
+        Hook::PollWorkflowUpdate => D::PollWorkflowUpdate(UpdateTarget {
+            target: target(),
+            update_id: String::new(),
+        }),
         Hook::CancelWorkflow => D::CancelWorkflow(target()),
         Hook::TerminateWorkflow => D::TerminateWorkflow(target()),
         Hook::DescribeWorkflow => D::DescribeWorkflow(target()),
@@ -326,9 +343,10 @@ fn empty_detail(hook: Hook) -> CallDetail {
             target: target(),
             child: false,
         }),
-        Hook::CancelExternalWorkflow => {
-            D::CancelExternalWorkflow(OutboundCancel { target: target(), reason: String::new() })
-        }
+        Hook::CancelExternalWorkflow => D::CancelExternalWorkflow(OutboundCancel {
+            target: target(),
+            reason: String::new(),
+        }),
         Hook::ContinueAsNew => D::ContinueAsNew(ContinueAsNewOptions {
             workflow_type: String::new(),
             task_queue: String::new(),
@@ -341,12 +359,20 @@ fn empty_detail(hook: Hook) -> CallDetail {
 impl Payload {
     /// A payload with Temporal's `json/plain` encoding.
     pub fn json(data: impl Into<Vec<u8>>) -> Payload {
-        Payload { metadata: vec![("encoding".into(), b"json/plain".to_vec())], data: data.into() }
+        Payload {
+            metadata: vec![("encoding".into(), b"json/plain".to_vec())],
+            data: data.into(),
+        }
     }
 
     /// Size in bytes of metadata and data, used for output limits.
     pub fn size(&self) -> usize {
-        self.data.len() + self.metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        self.data.len()
+            + self
+                .metadata
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
     }
 }
 
@@ -377,7 +403,11 @@ impl Call {
     /// A call for the hook of `detail`, with no headers. `args` is `None` when the hook
     /// carries no arguments (timers, cancellations, list calls).
     pub fn new(detail: CallDetail, args: Option<Vec<Payload>>) -> Call {
-        Call { detail, headers: BTreeMap::new(), args }
+        Call {
+            detail,
+            headers: BTreeMap::new(),
+            args,
+        }
     }
 
     /// Builder: add a header.

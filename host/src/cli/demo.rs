@@ -17,11 +17,23 @@ fn show(p: &Payload) -> String {
 }
 
 fn print_call(prefix: &str, call: &Call) {
-    let headers: Vec<String> = call.headers().iter().map(|(k, v)| format!("{k}={}", show(v))).collect();
-    println!("  {prefix} {:<22} headers [{}]", call.hook().name(), headers.join(", "));
+    let headers: Vec<String> = call
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", show(v)))
+        .collect();
+    println!(
+        "  {prefix} {:<22} headers [{}]",
+        call.hook().name(),
+        headers.join(", ")
+    );
 }
 
-fn hop(chain: &Chain, session: &mut crate::Session, mut call: Call) -> anyhow::Result<(Call, Outcome)> {
+fn hop(
+    chain: &Chain,
+    session: &mut crate::Session,
+    mut call: Call,
+) -> anyhow::Result<(Call, Outcome)> {
     print_call("→", &call);
     let before = call.clone();
     let outcome = session.run(&mut call, |_| Outcome::Ok(vec![Payload::json("\"done\"")]));
@@ -33,7 +45,9 @@ fn hop(chain: &Chain, session: &mut crate::Session, mut call: Call) -> anyhow::R
             }
             match &o {
                 Outcome::Ok(_) => println!("    outcome: ok"),
-                Outcome::Err(f) => println!("    outcome: rejected: {} ({})", f.message, f.error_type),
+                Outcome::Err(f) => {
+                    println!("    outcome: rejected: {} ({})", f.message, f.error_type)
+                }
             }
             Ok((call, o))
         }
@@ -45,12 +59,26 @@ pub(super) fn run(config: PathBuf) -> anyhow::Result<()> {
     let cfg = Config::from_file(&config)?;
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
-    let runtime = Runtime::builder().for_config(&cfg).logs(logs.clone()).metrics(metrics.clone()).build()?;
+    let runtime = Runtime::builder()
+        .for_config(&cfg)
+        .logs(logs.clone())
+        .metrics(metrics.clone())
+        .build()?;
     let chain = runtime.load(&cfg)?;
-    println!("Interpose chain demo (no Temporal yet): {} guests from {}", cfg.guests.len(), config.display());
+    println!(
+        "Interpose chain demo (no Temporal yet): {} guests from {}",
+        cfg.guests.len(),
+        config.display()
+    );
     for (i, g) in chain.guests().enumerate() {
         let hooks: usize = g.interests.values().map(Vec::len).sum();
-        println!("  {}. {:<22} {} hooks, {}", i + 1, g.name, hooks, bytesize::ByteSize(g.size));
+        println!(
+            "  {}. {:<22} {} hooks, {}",
+            i + 1,
+            g.name,
+            hooks,
+            bytesize::ByteSize(g.size)
+        );
     }
 
     println!("\nclient: start an order workflow");
@@ -87,7 +115,11 @@ pub(super) fn run(config: PathBuf) -> anyhow::Result<()> {
     let schedule = Call::new(Hook::ScheduleActivity.empty_detail(), Some(vec![]));
     let (scheduled, _) = hop(&chain, &mut run, schedule)?;
     wf.set_now(1_700_000_000_500_000_000);
-    hop(&chain, &mut run, Call::new(Hook::StartTimer.empty_detail(), None))?;
+    hop(
+        &chain,
+        &mut run,
+        Call::new(Hook::StartTimer.empty_detail(), None),
+    )?;
 
     println!("\nworker: the activity attempt");
     let now = std::time::SystemTime::now()
@@ -113,7 +145,10 @@ pub(super) fn run(config: PathBuf) -> anyhow::Result<()> {
     }
     println!("\nguest metrics:");
     for m in metrics.samples() {
-        println!("  {} {} = {:.3} {} {:?}", m.guest, m.name, m.value, m.unit, m.attributes);
+        println!(
+            "  {} {} = {:.3} {} {:?}",
+            m.guest, m.name, m.value, m.unit, m.attributes
+        );
     }
     println!("\nsummary:");
     for g in chain.guests() {

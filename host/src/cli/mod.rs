@@ -12,7 +12,11 @@ use crate::config::Config;
 use crate::runtime::Runtime;
 
 #[derive(Parser)]
-#[command(name = "interpose", version, about = "WebAssembly interceptors for Temporal")]
+#[command(
+    name = "interpose",
+    version,
+    about = "WebAssembly interceptors for Temporal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,7 +82,14 @@ fn print_guest(info: &crate::runtime::GuestInfo) {
         }
     );
     println!("  instantiate: {:.1?}", info.instantiate_time);
-    println!("  wasi:        {}", if info.uses_wasi { "yes (virtualized)" } else { "no" });
+    println!(
+        "  wasi:        {}",
+        if info.uses_wasi {
+            "yes (virtualized)"
+        } else {
+            "no"
+        }
+    );
     println!("  imports:");
     for i in &info.imports {
         println!("    {i}");
@@ -123,6 +134,10 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
         print!("{}. {}: ", i + 1, g.name);
         print_guest(g);
     }
-    println!("ok: {} guests loaded in {:.1?}", cfg.guests.len(), started.elapsed());
+    println!(
+        "ok: {} guests loaded in {:.1?}",
+        cfg.guests.len(),
+        started.elapsed()
+    );
     Ok(())
 }

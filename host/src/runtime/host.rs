@@ -21,10 +21,16 @@ use crate::services::{MetricKind, MetricSample, Scope};
 
 /// Marker for the `call` resource: the host passes `borrow<call>` handles with rep 0 and
 /// resolves them to the call held in [`HostState::cur`].
-#[expect(unreachable_pub, reason = "named by the generated bindings, which re-export it")]
+#[expect(
+    unreachable_pub,
+    reason = "named by the generated bindings, which re-export it"
+)]
 pub struct CallRep;
 /// Marker for the `outcome` resource, resolved like [`CallRep`].
-#[expect(unreachable_pub, reason = "named by the generated bindings, which re-export it")]
+#[expect(
+    unreachable_pub,
+    reason = "named by the generated bindings, which re-export it"
+)]
 pub struct OutcomeRep;
 
 /// Raised from a host import when a guest produces more output than its limit allows.
@@ -36,7 +42,11 @@ pub(crate) struct OutputLimitExceeded {
 
 impl std::fmt::Display for OutputLimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "output of {} bytes exceeds the limit of {} bytes", self.size, self.limit)
+        write!(
+            f,
+            "output of {} bytes exceeds the limit of {} bytes",
+            self.size, self.limit
+        )
     }
 }
 impl std::error::Error for OutputLimitExceeded {}
@@ -93,7 +103,11 @@ pub(crate) struct Limiter {
 
 impl Limiter {
     pub(crate) fn new(limits: &Limits) -> Limiter {
-        Limiter { memory: limits.memory, table_elements: limits.table_elements, hit: None }
+        Limiter {
+            memory: limits.memory,
+            table_elements: limits.table_elements,
+            hit: None,
+        }
     }
 }
 
@@ -177,7 +191,10 @@ impl HostState {
         self.cur.output = self.cur.output.saturating_add(bytes);
         let limit = self.guest.limits.max_output;
         if self.cur.output > limit {
-            return Err(wasmtime::Error::new(OutputLimitExceeded { size: self.cur.output, limit }));
+            return Err(wasmtime::Error::new(OutputLimitExceeded {
+                size: self.cur.output,
+                limit,
+            }));
         }
         Ok(())
     }
@@ -194,7 +211,11 @@ impl HostState {
             "`{iface}.{func}` was called from {} hook `{}`; it is only available in {} hooks",
             self.cur.hook.category(),
             self.cur.hook,
-            if iface == "workflow-context" { "workflow" } else { "activity" }
+            if iface == "workflow-context" {
+                "workflow"
+            } else {
+                "activity"
+            }
         )
     }
 
@@ -309,7 +330,13 @@ impl types::HostCall for HostState {
     }
 
     fn arg(&mut self, _: Resource<CallRep>, index: u32) -> wasmtime::Result<Option<Payload>> {
-        Ok(self.cur.call.args.as_ref().and_then(|a| a.get(index as usize)).cloned())
+        Ok(self
+            .cur
+            .call
+            .args
+            .as_ref()
+            .and_then(|a| a.get(index as usize))
+            .cloned())
     }
 
     fn args(&mut self, _: Resource<CallRep>) -> wasmtime::Result<Vec<Payload>> {
@@ -388,7 +415,9 @@ impl log::Host for HostState {
         if self.replaying() {
             return Ok(());
         }
-        self.guest.logs.log(&self.guest.name, self.cur.hook, level_of(level), &message);
+        self.guest
+            .logs
+            .log(&self.guest.name, self.cur.hook, level_of(level), &message);
         Ok(())
     }
 
@@ -404,7 +433,13 @@ impl metrics::Host for HostState {
         value: u64,
         attributes: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        self.record(MetricKind::Counter, name, value as f64, String::new(), attributes);
+        self.record(
+            MetricKind::Counter,
+            name,
+            value as f64,
+            String::new(),
+            attributes,
+        );
         Ok(())
     }
 
@@ -459,7 +494,12 @@ impl config::Host for HostState {
     }
 
     fn get_all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.guest.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .guest
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }
 

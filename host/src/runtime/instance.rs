@@ -12,7 +12,9 @@ use wasmtime::Store;
 use wasmtime::component::{Resource, TypedFunc};
 
 use super::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
-use super::host::{CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo};
+use super::host::{
+    CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo,
+};
 use super::{LoadedGuest, wasi};
 use crate::chain::{Call, Category, Hook, Interest, Outcome, Payload, Phase};
 use crate::config::ClockMode;
@@ -36,7 +38,9 @@ pub(crate) struct GuestInstance {
 }
 
 fn now_nanos() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 impl GuestInstance {
@@ -73,7 +77,11 @@ impl GuestInstance {
             let real_clock = meta.clock == ClockMode::Real && !matches!(scope, Scope::Workflow(_));
             let name: Arc<str> = meta.name.as_str().into();
             wasi::build(
-                wasi::WasiSetup { real_clock, random: wasi_rng, insecure_seed: seed },
+                wasi::WasiSetup {
+                    real_clock,
+                    random: wasi_rng,
+                    insecure_seed: seed,
+                },
                 &name,
                 &meta.logs,
                 &shared,
@@ -91,13 +99,16 @@ impl GuestInstance {
         let mut store = Store::new(guest.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
-        let fail = |store: &mut Store<HostState>, e: wasmtime::Error| {
-            match classify(store, &e, guest) {
+        let fail =
+            |store: &mut Store<HostState>, e: wasmtime::Error| match classify(store, &e, guest) {
                 GuestFailure::Trap { message } => GuestFailure::Instantiate { message },
                 other => other,
-            }
-        };
-        store.set_fuel(meta.limits.fuel).map_err(|e| GuestFailure::Instantiate { message: e.to_string() })?;
+            };
+        store
+            .set_fuel(meta.limits.fuel)
+            .map_err(|e| GuestFailure::Instantiate {
+                message: e.to_string(),
+            })?;
         store.set_epoch_deadline(meta.epoch_ticks);
         let instance = match guest.pre.instantiate(&mut store) {
             Ok(i) => i,
@@ -105,12 +116,14 @@ impl GuestInstance {
         };
         let mut funcs: [Option<Funcs>; 4] = Default::default();
         for cat in Category::ALL {
-            let Some(ex) = &guest.exports[cat.index()] else { continue };
+            let Some(ex) = &guest.exports[cat.index()] else {
+                continue;
+            };
             let typed = (|| -> wasmtime::Result<Funcs> {
                 Ok(Funcs {
-                    interests: instance.get_typed_func(&mut store, &ex.interests)?,
-                    before: instance.get_typed_func(&mut store, &ex.before)?,
-                    after: instance.get_typed_func(&mut store, &ex.after)?,
+                    interests: instance.get_typed_func(&mut store, ex.interests)?,
+                    before: instance.get_typed_func(&mut store, ex.before)?,
+                    after: instance.get_typed_func(&mut store, ex.after)?,
                 })
             })();
             match typed {
@@ -131,7 +144,10 @@ impl GuestInstance {
         guest: &LoadedGuest,
         cat: Category,
     ) -> Result<Vec<Interest>, GuestFailure> {
-        let f = self.funcs[cat.index()].as_ref().expect("exported category").interests;
+        let f = self.funcs[cat.index()]
+            .as_ref()
+            .expect("exported category")
+            .interests;
         self.arm(guest, Hook::ExecuteActivity, Phase::Load);
         let r = f.call(&mut self.store, ());
         match r {
@@ -175,7 +191,10 @@ impl GuestInstance {
         call: &mut Call,
     ) -> Result<BeforeDecision, GuestFailure> {
         let hook = call.hook();
-        let f = self.funcs[hook.category().index()].as_ref().expect("exported category").before;
+        let f = self.funcs[hook.category().index()]
+            .as_ref()
+            .expect("exported category")
+            .before;
         self.arm(guest, hook, Phase::Before);
         self.store.data_mut().cur.call = std::mem::take(call);
         let r = f.call(&mut self.store, (Resource::new_borrow(0),));
@@ -201,7 +220,9 @@ impl GuestInstance {
     ) -> Result<BeforeDecision, GuestFailure> {
         match &d {
             BeforeDecision::Proceed => {}
-            BeforeDecision::Reject(f) => self.charge_decision(guest, &f.details, f.message.len())?,
+            BeforeDecision::Reject(f) => {
+                self.charge_decision(guest, &f.details, f.message.len())?
+            }
             BeforeDecision::Respond(p) => {
                 if !hook.allows_respond() {
                     return Err(GuestFailure::InvalidDecision {
@@ -221,7 +242,10 @@ impl GuestInstance {
         extra: usize,
     ) -> Result<(), GuestFailure> {
         let bytes = payloads.iter().map(|p| p.size() as u64).sum::<u64>() + extra as u64;
-        self.store.data_mut().charge_output(bytes).map_err(|e| classify(&mut self.store, &e, guest))
+        self.store
+            .data_mut()
+            .charge_output(bytes)
+            .map_err(|e| classify(&mut self.store, &e, guest))
     }
 
     /// Run `after` for `call` with `outcome`.
@@ -232,14 +256,20 @@ impl GuestInstance {
         outcome: Outcome,
     ) -> Result<(AfterDecision, Outcome), GuestFailure> {
         let hook = call.hook();
-        let f = self.funcs[hook.category().index()].as_ref().expect("exported category").after;
+        let f = self.funcs[hook.category().index()]
+            .as_ref()
+            .expect("exported category")
+            .after;
         self.arm(guest, hook, Phase::After);
         {
             let cur = &mut self.store.data_mut().cur;
             cur.call = std::mem::take(call);
             cur.outcome = Some(outcome);
         }
-        let r = f.call(&mut self.store, (Resource::new_borrow(0), Resource::new_borrow(0)));
+        let r = f.call(
+            &mut self.store,
+            (Resource::new_borrow(0), Resource::new_borrow(0)),
+        );
         self.charge_fuel(guest);
         let result = match r {
             Ok((d,)) => match &d {
@@ -286,11 +316,18 @@ fn rollback(cur: &mut CallState) {
 }
 
 /// Turn a wasmtime error into the cause an operator can act on.
-fn classify(store: &mut Store<HostState>, e: &wasmtime::Error, guest: &LoadedGuest) -> GuestFailure {
+fn classify(
+    store: &mut Store<HostState>,
+    e: &wasmtime::Error,
+    guest: &LoadedGuest,
+) -> GuestFailure {
     guest.stats.failures.fetch_add(1, Ordering::Relaxed);
     let data = store.data_mut();
     if let Some(o) = e.downcast_ref::<OutputLimitExceeded>() {
-        return GuestFailure::OutputLimit { size: o.size, limit: o.limit };
+        return GuestFailure::OutputLimit {
+            size: o.size,
+            limit: o.limit,
+        };
     }
     if let Some(detail) = data.limiter.hit.take() {
         return GuestFailure::MemoryLimit { detail };
@@ -298,10 +335,14 @@ fn classify(store: &mut Store<HostState>, e: &wasmtime::Error, guest: &LoadedGue
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         match trap {
             wasmtime::Trap::OutOfFuel => {
-                return GuestFailure::OutOfFuel { limit: guest.meta.limits.fuel };
+                return GuestFailure::OutOfFuel {
+                    limit: guest.meta.limits.fuel,
+                };
             }
             wasmtime::Trap::Interrupt => {
-                return GuestFailure::Deadline { limit: guest.meta.limits.deadline };
+                return GuestFailure::Deadline {
+                    limit: guest.meta.limits.deadline,
+                };
             }
             wasmtime::Trap::StackOverflow => return GuestFailure::StackOverflow,
             _ => {}

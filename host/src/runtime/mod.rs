@@ -260,7 +260,12 @@ impl RuntimeBuilder {
         self.cache_dir = config.runtime.cache_dir.clone().or(self.cache_dir);
         self.cache = config.runtime.cache;
         self.max_instances = config.runtime.max_instances;
-        self.max_memory = config.guests.iter().map(|g| g.limits.memory).max().unwrap_or(self.max_memory);
+        self.max_memory = config
+            .guests
+            .iter()
+            .map(|g| g.limits.memory)
+            .max()
+            .unwrap_or(self.max_memory);
         self
     }
 
@@ -268,7 +273,9 @@ impl RuntimeBuilder {
     pub fn build(self) -> Result<Runtime, Error> {
         let engine_err = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
         let mut cfg = wasmtime::Config::new();
-        cfg.wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
+        cfg.wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true);
         let slot = self.max_memory.next_multiple_of(64 * 1024);
         let mut pool = PoolingAllocationConfig::default();
         let n = self.max_instances;
@@ -298,7 +305,9 @@ impl RuntimeBuilder {
         wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(engine_err)?;
 
         let cache = if self.cache {
-            self.cache_dir.or_else(cache::default_dir).map(|d| cache::ArtifactCache::new(d, &engine))
+            self.cache_dir
+                .or_else(cache::default_dir)
+                .map(|d| cache::ArtifactCache::new(d, &engine))
         } else {
             None
         };
@@ -387,12 +396,19 @@ impl Runtime {
             ));
         }
         if !wasmparser::Parser::is_component(&bytes) {
-            return Err(not_component("it does not start with the Wasm component header".into()));
+            return Err(not_component(
+                "it does not start with the Wasm component header".into(),
+            ));
         }
         let hash = content_hash(&bytes);
         let engine = &self.inner.engine;
         let started = Instant::now();
-        let memo = self.inner.compiled.lock().ok().and_then(|m| m.get(&hash).cloned());
+        let memo = self
+            .inner
+            .compiled
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&hash).cloned());
         let (component, cache) = match memo {
             Some(c) => (c, CacheStatus::Hit),
             None => {
@@ -429,12 +445,20 @@ impl Runtime {
             path: path.clone(),
             message,
         };
-        let linker = if shape.uses_wasi { &self.inner.wasi_linker } else { &self.inner.linker };
-        let pre = linker.instantiate_pre(&component).map_err(|e| incompatible(format!("{e:#}")))?;
+        let linker = if shape.uses_wasi {
+            &self.inner.wasi_linker
+        } else {
+            &self.inner.linker
+        };
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| incompatible(format!("{e:#}")))?;
 
         let mut exports: [Option<CategoryExports>; 4] = Default::default();
         for cat in Category::ALL {
-            let Some(export) = &shape.exports[cat.index()] else { continue };
+            let Some(export) = &shape.exports[cat.index()] else {
+                continue;
+            };
             let inst = component
                 .get_export_index(None, export)
                 .ok_or_else(|| incompatible(format!("export `{export}` not found")))?;
@@ -490,10 +514,16 @@ impl Runtime {
         // Ask for interests on a throwaway instance, with the guest's own limits.
         let started = Instant::now();
         let mut inst = GuestInstance::new(&guest, &Scope::Client).map_err(|f| match f {
-            GuestFailure::Instantiate { message } if message.contains("type mismatch") || message.contains("expected") => {
+            GuestFailure::Instantiate { message }
+                if message.contains("type mismatch") || message.contains("expected") =>
+            {
                 incompatible(message)
             }
-            cause => LoadError::Interests { guest: name.clone(), path: path.clone(), cause },
+            cause => LoadError::Interests {
+                guest: name.clone(),
+                path: path.clone(),
+                cause,
+            },
         })?;
         guest.info.instantiate_time = started.elapsed();
         guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
@@ -504,7 +534,11 @@ impl Runtime {
             }
             let declared = inst.interests(&guest, cat).map_err(|cause| match cause {
                 GuestFailure::Instantiate { message } => incompatible(message),
-                cause => LoadError::Interests { guest: name.clone(), path: path.clone(), cause },
+                cause => LoadError::Interests {
+                    guest: name.clone(),
+                    path: path.clone(),
+                    cause,
+                },
             })?;
             let mut list: Vec<Interest> = Vec::new();
             for interest in declared {
@@ -542,9 +576,13 @@ impl Runtime {
     /// `interpose check`.
     pub fn inspect(&self, path: impl AsRef<Path>) -> Result<GuestInfo, LoadError> {
         let path = path.as_ref();
-        let name = path.file_stem().map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
+        let name = path
+            .file_stem()
+            .map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
         let (metrics, logs) = (self.inner.metrics.clone(), self.inner.logs.clone());
-        Ok(self.load_guest(&GuestConfig::new(name, path), &metrics, &logs)?.info)
+        Ok(self
+            .load_guest(&GuestConfig::new(name, path), &metrics, &logs)?
+            .info)
     }
 }
 

@@ -13,12 +13,21 @@ pub const PACKAGE: &str = "interpose:interceptor";
 pub const VERSION: &str = "0.1.0";
 
 /// Host interfaces a guest may import.
-const HOST_INTERFACES: &[&str] =
-    &["types", "log", "metrics", "config", "workflow-context", "activity-context"];
+const HOST_INTERFACES: &[&str] = &[
+    "types",
+    "log",
+    "metrics",
+    "config",
+    "workflow-context",
+    "activity-context",
+];
 
 /// Whether `version` is semver-compatible with [`VERSION`] (same 0.minor).
 pub(crate) fn compatible(version: &str) -> bool {
-    let ours = VERSION.rsplit_once('.').map(|(mm, _)| mm).unwrap_or(VERSION);
+    let ours = VERSION
+        .rsplit_once('.')
+        .map(|(mm, _)| mm)
+        .unwrap_or(VERSION);
     version.rsplit_once('.').map(|(mm, _)| mm) == Some(ours)
 }
 
@@ -90,8 +99,12 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
     let mut wrong_version = Vec::new();
     for (name, item) in ty.exports(engine) {
         seen.push(name.to_owned());
-        let Some((iface, version)) = ours(name) else { continue };
-        let Some(cat) = Category::ALL.iter().find(|c| c.interface() == iface) else { continue };
+        let Some((iface, version)) = ours(name) else {
+            continue;
+        };
+        let Some(cat) = Category::ALL.iter().find(|c| c.interface() == iface) else {
+            continue;
+        };
         if !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
             continue;
         }
@@ -108,7 +121,9 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
                 wrong_version.join(", ")
             )
         } else if seen.is_empty() {
-            format!("exports nothing; an interceptor exports at least one of {PACKAGE}/{{client, workflow-inbound, workflow-outbound, activity-inbound}}@{VERSION}")
+            format!(
+                "exports nothing; an interceptor exports at least one of {PACKAGE}/{{client, workflow-inbound, workflow-outbound, activity-inbound}}@{VERSION}"
+            )
         } else {
             format!(
                 "exports no interface of {PACKAGE}@{VERSION} (it exports: {})",
@@ -117,5 +132,9 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
         };
         return Err(ShapeError::NoExport(message));
     }
-    Ok(Shape { imports, uses_wasi, exports })
+    Ok(Shape {
+        imports,
+        uses_wasi,
+        exports,
+    })
 }

@@ -24,8 +24,14 @@ pub(crate) struct WasiState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let w = self.wasi.as_mut().expect("WASI is linked only for guests that have a context");
-        WasiCtxView { ctx: &mut w.ctx, table: &mut w.table }
+        let w = self
+            .wasi
+            .as_mut()
+            .expect("WASI is linked only for guests that have a context");
+        WasiCtxView {
+            ctx: &mut w.ctx,
+            table: &mut w.table,
+        }
     }
 }
 
@@ -114,7 +120,10 @@ impl StdoutStream for LogStream {
     }
 
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LogOutput { stream: self.clone(), pending: Vec::new() })
+        Box::new(LogOutput {
+            stream: self.clone(),
+            pending: Vec::new(),
+        })
     }
 }
 
@@ -133,7 +142,9 @@ impl LogOutput {
         }
         let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
         let hook = shared_hook(&self.stream.shared);
-        self.stream.sink.log(&self.stream.guest, hook, self.stream.level, text.trim_end());
+        self.stream
+            .sink
+            .log(&self.stream.guest, hook, self.stream.level, text.trim_end());
     }
 }
 
@@ -193,7 +204,12 @@ pub(crate) fn build(
     shared: &Arc<Shared>,
 ) -> WasiState {
     let mut b = WasiCtx::builder();
-    let out = |level| LogStream { guest: guest.clone(), level, sink: sink.clone(), shared: shared.clone() };
+    let out = |level| LogStream {
+        guest: guest.clone(),
+        level,
+        sink: sink.clone(),
+        shared: shared.clone(),
+    };
     b.stdout(out(tracing::Level::INFO))
         .stderr(out(tracing::Level::WARN))
         .allow_tcp(false)
@@ -206,5 +222,8 @@ pub(crate) fn build(
         b.wall_clock(VirtualClock(shared.clone()))
             .monotonic_clock(VirtualClock(shared.clone()));
     }
-    WasiState { ctx: b.build(), table: ResourceTable::new() }
+    WasiState {
+        ctx: b.build(),
+        table: ResourceTable::new(),
+    }
 }

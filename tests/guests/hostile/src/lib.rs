@@ -23,7 +23,10 @@ struct Hostile {
 
 /// Recursion on the Wasm call stack (small frames): ends in a stack overflow trap.
 #[inline(never)]
-#[expect(unconditional_recursion, reason = "unbounded recursion is the point of this guest")]
+#[expect(
+    unconditional_recursion,
+    reason = "unbounded recursion is the point of this guest"
+)]
 fn recurse(n: u64) -> u64 {
     core::hint::black_box(recurse(core::hint::black_box(n + 1))) + 1
 }
@@ -31,7 +34,10 @@ fn recurse(n: u64) -> u64 {
 /// Recursion with address-taken locals, which live on Rust's shadow stack in linear memory:
 /// ends when the shadow stack runs below address 0 (an out-of-bounds access).
 #[inline(never)]
-#[expect(unconditional_recursion, reason = "unbounded recursion is the point of this guest")]
+#[expect(
+    unconditional_recursion,
+    reason = "unbounded recursion is the point of this guest"
+)]
 fn recurse_shadow(n: u64, pad: &mut [u8; 256]) -> u64 {
     pad[(n % 256) as usize] = n as u8;
     let mut next = [0u8; 256];
@@ -68,7 +74,13 @@ impl Hostile {
             Some("panic") => panic!("hostile guest panics on purpose"),
             Some("oversize") => {
                 let big = vec![b'x'; 4 << 20];
-                let _ = call.set_header("big", Payload { metadata: vec![], data: big });
+                let _ = call.set_header(
+                    "big",
+                    Payload {
+                        metadata: vec![],
+                        data: big,
+                    },
+                );
                 Before::Proceed
             }
             Some("respond") => Before::Respond(vec![Payload::json_string("not allowed here")]),

@@ -23,7 +23,9 @@ fn tag() -> String {
 }
 
 fn work() -> u64 {
-    let n: u64 = config::get("work").and_then(|w| w.parse().ok()).unwrap_or(0);
+    let n: u64 = config::get("work")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0);
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..n {
         x = x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3);
@@ -37,14 +39,28 @@ impl Probe {
         let tag = tag();
         let _ = core::hint::black_box(work());
         let trail = call.header_string("trail").unwrap_or_default();
-        let trail = if trail.is_empty() { tag.clone() } else { format!("{trail},{tag}") };
+        let trail = if trail.is_empty() {
+            tag.clone()
+        } else {
+            format!("{trail},{tag}")
+        };
         // Edits may be refused (read-only hooks); the probe proceeds either way.
         let _ = call.set_header("trail", Payload::json_string(&trail));
-        let _ = call.set_header(&format!("seen-{tag}"), Payload::json_string(&self.calls.to_string()));
-        log::info(&format!("{tag} before {}", interpose_guest::hook_name(call.hook())));
+        let _ = call.set_header(
+            &format!("seen-{tag}"),
+            Payload::json_string(&self.calls.to_string()),
+        );
+        log::info(&format!(
+            "{tag} before {}",
+            interpose_guest::hook_name(call.hook())
+        ));
         match config::get("before").as_deref() {
-            Some("reject") => Before::Reject(Failure::new(format!("rejected by {tag}")).with_type("Rejected")),
-            Some("respond") => Before::Respond(vec![Payload::json_string(&format!("answered by {tag}"))]),
+            Some("reject") => {
+                Before::Reject(Failure::new(format!("rejected by {tag}")).with_type("Rejected"))
+            }
+            Some("respond") => {
+                Before::Respond(vec![Payload::json_string(&format!("answered by {tag}"))])
+            }
             Some("set-args") => {
                 let _ = call.set_args(vec![Payload::json_string(&tag)]);
                 Before::Proceed

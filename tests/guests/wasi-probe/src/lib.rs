@@ -19,7 +19,10 @@ use interpose_guest::{Before, Call, Interceptor, Payload, interceptor};
 struct WasiProbe;
 
 fn report(call: &Call) -> Before {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mono = {
         let a = Instant::now();
         let b = Instant::now();
@@ -28,8 +31,16 @@ fn report(call: &Call) -> Before {
     let random = std::collections::hash_map::RandomState::new().hash_one(42u64);
     let env = std::env::vars().count();
     let args = std::env::args().count();
-    let file = if std::fs::read("/etc/passwd").is_ok() { "READ" } else { "denied" };
-    let dir = if std::fs::read_dir("/").is_ok() { "LISTED" } else { "denied" };
+    let file = if std::fs::read("/etc/passwd").is_ok() {
+        "READ"
+    } else {
+        "denied"
+    };
+    let dir = if std::fs::read_dir("/").is_ok() {
+        "LISTED"
+    } else {
+        "denied"
+    };
     println!("wasi-probe says hello on stdout");
     eprintln!("wasi-probe says hello on stderr");
     for (k, v) in [
