@@ -146,3 +146,14 @@ pub fn build_examples(
         out_dir,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_target_says_how_to_install_it() {
+        let e = super::require_target("wasm64-no-such-target")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rustup target add wasm64-no-such-target"), "{e}");
+    }
+}

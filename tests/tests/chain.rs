@@ -324,6 +324,29 @@ fn client_calls_get_a_fresh_instance_unless_reuse_is_configured() {
 }
 
 #[test]
+fn activity_attempts_get_a_fresh_instance_each() {
+    use interpose::services::{ActivityInfo, FixedActivity};
+    let t = chain(&probes(&[("a", "")]));
+    for attempt in 1..=2 {
+        let act = FixedActivity::new(ActivityInfo {
+            attempt,
+            ..Default::default()
+        });
+        let mut c = call(Hook::ExecuteActivity);
+        t.chain
+            .session(Scope::Activity(act))
+            .run(&mut c, |_| Outcome::Ok(vec![]))
+            .unwrap();
+        assert_eq!(
+            header(&c, "seen-a").as_deref(),
+            Some("1"),
+            "attempt {attempt} starts clean"
+        );
+    }
+    assert_eq!(t.chain.stats("a").unwrap().instantiations, 3);
+}
+
+#[test]
 fn before_and_after_of_one_call_share_an_instance() {
     let t = chain(&probes(&[("a", "after = 'append'")]));
     let mut s = t.chain.session(Scope::Client);

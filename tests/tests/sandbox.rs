@@ -2,7 +2,6 @@
 //! errors, the artifact cache and `interpose check`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use interpose::chain::{Hook, Outcome};
 use interpose::error::{ConfigError, LoadError};
@@ -241,34 +240,19 @@ fn compiled_artifacts_are_cached_on_disk() {
     assert_eq!(third.cache, CacheStatus::Miss);
 }
 
-fn interpose_bin() -> PathBuf {
-    // Integration tests live in target/<profile>/deps; the CLI is built next to it by
-    // `cargo test --workspace`. Build it if this test runs alone.
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("interpose");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "interpose", "--bin", "interpose"])
-            .status()
-            .unwrap();
-        assert!(status.success());
+/// Run the `interpose` command line in-process; returns the report or the error.
+fn cli(args: &[&str]) -> Result<String, String> {
+    let mut out = Vec::new();
+    let argv = std::iter::once("interpose").chain(args.iter().copied());
+    match interpose::cli::run(argv, &mut out) {
+        Ok(()) => Ok(String::from_utf8(out).unwrap()),
+        Err(e) => Err(format!("{e:#}")),
     }
-    bin
 }
 
 #[test]
 fn interpose_check_reports_categories_and_interests() {
-    let out = Command::new(interpose_bin())
-        .arg("check")
-        .arg(guests::DENY_LIST)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = cli(&["check", guests::DENY_LIST]).unwrap();
     assert!(
         stdout.contains("client: signal-with-start-workflow (before)"),
         "{stdout}"
@@ -287,12 +271,7 @@ fn interpose_check_reports_categories_and_interests() {
         "{stdout}"
     );
 
-    let out = Command::new(interpose_bin())
-        .arg("check")
-        .arg(guests::CONTEXT_PROPAGATION)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = cli(&["check", guests::CONTEXT_PROPAGATION]).unwrap();
     assert!(
         stdout.contains("activity-inbound: execute-activity (before)"),
         "{stdout}"
@@ -302,12 +281,29 @@ fn interpose_check_reports_categories_and_interests() {
         "{stdout}"
     );
 
-    let out = Command::new(interpose_bin())
-        .arg("check")
-        .arg(guests::FORBIDDEN_IMPORT)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("imports `wasi:sockets/"), "{stderr}");
+    let err = cli(&["check", guests::FORBIDDEN_IMPORT]).unwrap_err();
+    assert!(err.contains("imports `wasi:sockets/"), "{err}");
+    let err = cli(&["check", "/nonexistent.wasm"]).unwrap_err();
+    assert!(err.contains("cannot read `/nonexistent.wasm`"), "{err}");
+}
+
+#[test]
+fn interpose_validate_loads_a_config_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("interpose.toml");
+    std::fs::write(
+        &cfg,
+        guest("deny", guests::DENY_LIST, "") + &guest("ctx", guests::CONTEXT_PROPAGATION, ""),
+    )
+    .unwrap();
+    let stdout = cli(&["validate", cfg.to_str().unwrap()]).unwrap();
+    let deny = stdout.find("1. deny:").expect("first guest listed first");
+    let ctx = stdout.find("2. ctx:").expect("second guest listed second");
+    assert!(
+        deny < ctx && stdout.contains("ok: 2 guests loaded"),
+        "{stdout}"
+    );
+    std::fs::write(&cfg, "[[guest]]\nname = 'x'\npath = 'x.wasm'\nbogus = 1\n").unwrap();
+    let err = cli(&["validate", cfg.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("bogus"), "{err}");
 }

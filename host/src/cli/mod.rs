@@ -2,6 +2,7 @@
 
 mod demo;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -44,9 +45,9 @@ enum Command {
     },
 }
 
-/// Entry point of the `interpose` binary.
+/// Entry point of the `interpose` binary: parses the process arguments, logs to stderr
+/// (filter: `INTERPOSE_LOG`, default `warn`), prints errors and sets the exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INTERPOSE_LOG")
@@ -54,12 +55,7 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match cli.command {
-        Command::Check { component } => check(component),
-        Command::Validate { config } => validate(config),
-        Command::Demo { config } => demo::run(config),
-    };
-    match result {
+    match run(std::env::args_os(), &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -68,11 +64,28 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn print_guest(info: &crate::runtime::GuestInfo) {
-    println!("{}", info.path.display());
-    println!("  hash:        sha256:{}", info.hash);
-    println!("  size:        {}", bytesize::ByteSize(info.size));
-    println!(
+/// Run the command line `args` (the first is the program name), writing the report to
+/// `out`. Errors are returned for the caller to print; `--help` and usage errors exit the
+/// process as clap does.
+pub fn run<I, T>(args: I, out: &mut dyn Write) -> anyhow::Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
+    match cli.command {
+        Command::Check { component } => check(component, out),
+        Command::Validate { config } => validate(config, out),
+        Command::Demo { config } => demo::run(config),
+    }
+}
+
+fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io::Result<()> {
+    writeln!(out, "{}", info.path.display())?;
+    writeln!(out, "  hash:        sha256:{}", info.hash)?;
+    writeln!(out, "  size:        {}", bytesize::ByteSize(info.size))?;
+    writeln!(
+        out,
         "  compile:     {:.1?} ({})",
         info.compile_time,
         match info.cache {
@@ -80,24 +93,25 @@ fn print_guest(info: &crate::runtime::GuestInfo) {
             crate::runtime::CacheStatus::Miss => "compiled, cached",
             _ => "compiled, cache off",
         }
-    );
-    println!("  instantiate: {:.1?}", info.instantiate_time);
-    println!(
+    )?;
+    writeln!(out, "  instantiate: {:.1?}", info.instantiate_time)?;
+    writeln!(
+        out,
         "  wasi:        {}",
         if info.uses_wasi {
             "yes (virtualized)"
         } else {
             "no"
         }
-    );
-    println!("  imports:");
+    )?;
+    writeln!(out, "  imports:")?;
     for i in &info.imports {
-        println!("    {i}");
+        writeln!(out, "    {i}")?;
     }
-    println!("  categories and interests:");
+    writeln!(out, "  categories and interests:")?;
     for (cat, hooks) in &info.interests {
         if hooks.is_empty() {
-            println!("    {cat}: exported, no hooks (never called)");
+            writeln!(out, "    {cat}: exported, no hooks (never called)")?;
         } else {
             let names: Vec<String> = hooks
                 .iter()
@@ -112,32 +126,34 @@ fn print_guest(info: &crate::runtime::GuestInfo) {
                     format!("{} ({phases})", i.hook.name())
                 })
                 .collect();
-            println!("    {cat}: {}", names.join(", "));
+            writeln!(out, "    {cat}: {}", names.join(", "))?;
         }
     }
-}
-
-fn check(component: PathBuf) -> anyhow::Result<()> {
-    let runtime = Runtime::builder().cache(false).build()?;
-    let info = runtime.inspect(&component)?;
-    print_guest(&info);
-    println!("ok");
     Ok(())
 }
 
-fn validate(config: PathBuf) -> anyhow::Result<()> {
+fn check(component: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
+    let runtime = Runtime::builder().cache(false).build()?;
+    let info = runtime.inspect(&component)?;
+    print_guest(out, &info)?;
+    writeln!(out, "ok")?;
+    Ok(())
+}
+
+fn validate(config: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let cfg = Config::from_file(&config)?;
     let runtime = Runtime::builder().for_config(&cfg).build()?;
     let chain = runtime.load(&cfg)?;
     for (i, g) in chain.guests().enumerate() {
-        print!("{}. {}: ", i + 1, g.name);
-        print_guest(g);
+        write!(out, "{}. {}: ", i + 1, g.name)?;
+        print_guest(out, g)?;
     }
-    println!(
+    writeln!(
+        out,
         "ok: {} guests loaded in {:.1?}",
         cfg.guests.len(),
         started.elapsed()
-    );
+    )?;
     Ok(())
 }

@@ -138,3 +138,45 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
         exports,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_compatible_within_the_same_minor() {
+        assert!(compatible("0.1.0"));
+        assert!(compatible("0.1.7"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("1.1.0"));
+        assert!(!compatible("garbage"));
+    }
+
+    #[test]
+    fn our_names_are_split_into_interface_and_version() {
+        assert_eq!(
+            ours("interpose:interceptor/client@0.1.0"),
+            Some(("client", Some("0.1.0")))
+        );
+        assert_eq!(ours("interpose:interceptor/log"), Some(("log", None)));
+        assert_eq!(ours("interpose:other/log@0.1.0"), None);
+        assert_eq!(ours("wasi:cli/stdout@0.2.0"), None);
+    }
+
+    #[test]
+    fn only_the_virtualized_wasi_is_allowed() {
+        use crate::runtime::wasi::allowed_wasi;
+        assert!(allowed_wasi("wasi:clocks/wall-clock@0.2.6").is_ok());
+        assert!(allowed_wasi("wasi:filesystem/preopens@0.2.0").is_ok());
+        assert_eq!(
+            allowed_wasi("wasi:sockets/tcp@0.2.0"),
+            Err("guests get no network")
+        );
+        assert!(allowed_wasi("wasi:http/outgoing-handler@0.2.0").is_err());
+        assert!(
+            allowed_wasi("wasi:clocks/wall-clock@0.3.0").is_err(),
+            "only wasip2"
+        );
+        assert!(allowed_wasi("wasi:keyvalue/store@0.2.0").is_err());
+    }
+}
