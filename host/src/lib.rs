@@ -39,9 +39,11 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod devserver;
 pub mod error;
 pub mod runtime;
 pub mod services;
+pub mod temporal;
 
 pub use chain::{Chain, Session};
 pub use error::{Error, GuestError, GuestFailure};

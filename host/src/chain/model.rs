@@ -173,6 +173,26 @@ impl Hook {
         matches!(self, Hook::HandleQuery | Hook::ValidateUpdate)
     }
 
+    /// Whether guests may edit this hook's detail (`call.set-detail`): the hooks whose
+    /// adapters apply editable fields (ids, task queues, queries, timer durations). Type
+    /// and handler names are never editable.
+    pub fn detail_editable(self) -> bool {
+        matches!(
+            self,
+            Hook::StartWorkflow
+                | Hook::SignalWithStartWorkflow
+                | Hook::UpdateWithStartWorkflow
+                | Hook::ListWorkflows
+                | Hook::CountWorkflows
+                | Hook::ListSchedules
+                | Hook::ScheduleActivity
+                | Hook::ScheduleLocalActivity
+                | Hook::StartChildWorkflow
+                | Hook::ContinueAsNew
+                | Hook::StartTimer
+        )
+    }
+
     /// Whether the call's result is a list of payloads, so that a guest may answer it
     /// (`respond`) or replace it (`replace`).
     pub fn result_is_payloads(self) -> bool {
@@ -191,9 +211,12 @@ impl Hook {
 
     /// Whether a guest may answer this call in `before` without running it. Workflow
     /// outbound calls produce commands and cannot be answered by a guest (that would change
-    /// the command sequence between versions of a guest).
+    /// the command sequence between versions of a guest). A client query cannot be answered
+    /// either: the Temporal client's query output can only be edited, not created.
     pub fn allows_respond(self) -> bool {
-        self.result_is_payloads() && self.category() != Category::WorkflowOutbound
+        self.result_is_payloads()
+            && self.category() != Category::WorkflowOutbound
+            && self != Hook::QueryWorkflow
     }
 
     /// The detail case that belongs to this hook, with empty fields. Used as a placeholder
@@ -397,6 +420,7 @@ pub struct Call {
     pub(crate) detail: CallDetail,
     pub(crate) headers: BTreeMap<String, Payload>,
     pub(crate) args: Option<Vec<Payload>>,
+    pub(crate) has_headers: bool,
 }
 
 impl Call {
@@ -407,7 +431,23 @@ impl Call {
             detail,
             headers: BTreeMap::new(),
             args,
+            has_headers: true,
         }
+    }
+
+    /// A call whose operation carries no Temporal headers (e.g. list, describe, schedules):
+    /// guests that try to set one get `edit-error.not-supported` instead of an edit that
+    /// would be silently dropped.
+    pub fn without_headers(detail: CallDetail, args: Option<Vec<Payload>>) -> Call {
+        Call {
+            has_headers: false,
+            ..Call::new(detail, args)
+        }
+    }
+
+    /// Whether the operation carries headers.
+    pub fn has_headers(&self) -> bool {
+        self.has_headers
     }
 
     /// Builder: add a header.

@@ -268,6 +268,12 @@ impl types::HostCall for HostState {
         if let Err(e) = self.edit_allowed() {
             return Ok(Err(e));
         }
+        if !self.cur.hook.detail_editable() {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "the detail of hook `{}` is not editable",
+                self.cur.hook
+            ))));
+        }
         if detail.hook() != self.cur.hook {
             return Ok(Err(types::EditError::Invalid(format!(
                 "detail is for hook `{}`, but this call is `{}`",
@@ -303,6 +309,12 @@ impl types::HostCall for HostState {
         if let Err(e) = self.edit_allowed() {
             return Ok(Err(e));
         }
+        if !self.cur.call.has_headers {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no Temporal headers",
+                self.cur.hook
+            ))));
+        }
         self.charge_output((key.len() + value.size()) as u64)?;
         let old = self.cur.call.headers.insert(key.clone(), value);
         self.cur.undo.push(Undo::Header(key, old));
@@ -316,6 +328,12 @@ impl types::HostCall for HostState {
     ) -> wasmtime::Result<Result<bool, types::EditError>> {
         if let Err(e) = self.edit_allowed() {
             return Ok(Err(e));
+        }
+        if !self.cur.call.has_headers {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no Temporal headers",
+                self.cur.hook
+            ))));
         }
         let old = self.cur.call.headers.remove(&key);
         let present = old.is_some();

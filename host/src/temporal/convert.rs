@@ -1,0 +1,63 @@
+//! Conversions between Temporal's protobuf types and the chain's data model.
+
+use std::collections::BTreeMap;
+
+use temporalio_common::protos::temporal::api::common::v1 as proto;
+
+use crate::chain::{Failure, Payload};
+
+/// A Temporal payload as a chain payload (metadata sorted by key, so equal payloads compare
+/// equal).
+pub(crate) fn payload_in(p: proto::Payload) -> Payload {
+    let mut metadata: Vec<(String, Vec<u8>)> = p.metadata.into_iter().collect();
+    metadata.sort();
+    Payload {
+        metadata,
+        data: p.data,
+    }
+}
+
+/// A chain payload as a Temporal payload.
+pub(crate) fn payload_out(p: Payload) -> proto::Payload {
+    proto::Payload {
+        metadata: p.metadata.into_iter().collect(),
+        data: p.data,
+        ..Default::default()
+    }
+}
+
+/// Header fields as chain headers.
+pub(crate) fn headers_in(h: Option<&proto::Header>) -> BTreeMap<String, Payload> {
+    h.map(|h| {
+        h.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), payload_in(v.clone())))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Chain headers as a Temporal header (`None` when empty).
+pub(crate) fn headers_out(h: &BTreeMap<String, Payload>) -> Option<proto::Header> {
+    if h.is_empty() {
+        return None;
+    }
+    Some(proto::Header {
+        fields: h
+            .iter()
+            .map(|(k, v)| (k.clone(), payload_out(v.clone())))
+            .collect(),
+    })
+}
+
+/// A guest's failure as the gRPC status a client call fails with.
+pub(crate) fn rejection_status(f: &Failure) -> temporalio_client::tonic::Status {
+    let mut msg = format!("rejected by an interceptor: {}", f.message);
+    if !f.error_type.is_empty() {
+        msg.push_str(&format!(" (type {})", f.error_type));
+    }
+    if f.non_retryable {
+        msg.push_str(" (non-retryable)");
+    }
+    temporalio_client::tonic::Status::permission_denied(msg)
+}
