@@ -97,13 +97,23 @@ fn respond_short_circuits_where_allowed() {
         ("a", "after = 'append'"),
         ("b", "before = 'respond'"),
     ]));
-    let mut q = call(Hook::QueryWorkflow);
+    let mut q = call(Hook::ExecuteActivity);
     let outcome = t
         .chain
         .session(Scope::Client)
         .run(&mut q, |_| panic!("real call must not run"))
         .unwrap();
     assert_eq!(result(&outcome), "answered by b+a");
+    // A client query can be edited but not answered locally.
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut call(Hook::QueryWorkflow), |_| Outcome::Ok(vec![]))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`respond` is not allowed in hook `query-workflow`"),
+        "{err}"
+    );
 }
 
 #[test]
