@@ -111,7 +111,8 @@ fn respond_short_circuits_where_allowed() {
         .run(&mut call(Hook::QueryWorkflow), |_| Outcome::Ok(vec![]))
         .unwrap_err();
     assert!(
-        err.to_string().contains("`respond` is not allowed in hook `query-workflow`"),
+        err.to_string()
+            .contains("`respond` is not allowed in hook `query-workflow`"),
         "{err}"
     );
 }

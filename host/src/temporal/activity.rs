@@ -1,0 +1,208 @@
+//! The activity adapter: an [`ActivityInboundInterceptor`] that runs every activity attempt
+//! through the chain's `activity-inbound` guests.
+//!
+//! Guests see the activity's headers (read and write), its info (`activity-context.info`,
+//! with scheduled, started and current-attempt-scheduled times) and its result as payloads
+//! (serialized with Temporal's default payload converter). `respond` and `replace` return raw
+//! payloads as the activity's result; `reject` and `fail` fail the attempt with an
+//! application failure (retried unless the guest marked it non-retryable). A guest failure
+//! under fail-closed fails the attempt as retryable: the activity resumes once the guest is
+//! fixed. Activity arguments are decoded by the SDK before interceptors run, so guests see
+//! no arguments. `activity-context.heartbeat` is not reachable from the SDK's interceptor
+//! (its activity context is private); the heartbeat is logged and dropped.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use temporalio_common::ActivityError;
+use temporalio_common::data_converters::{
+    GenericPayloadConverter, PayloadConversionError, PayloadConverter, RawValue,
+    SerializationContext, SerializationContextData, TemporalSerializable,
+};
+use temporalio_common::error::ApplicationFailure;
+use temporalio_sdk::interceptors::{
+    ActivityExecutionValue, ActivityInboundInterceptor, ExecuteActivityInput,
+    ExecuteActivityOutput, ExecuteActivityResult, Next,
+};
+
+use super::convert::{payload_in, payload_out};
+use crate::chain::{Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
+use crate::services::{ActivityHost, ActivityInfo, Scope};
+
+/// Runs activity attempts through the chain. Register it with
+/// `WorkerOptions::activity_inbound_interceptor`.
+#[derive(Clone, Debug)]
+pub struct WasmActivityInterceptor {
+    chain: Chain,
+}
+
+impl WasmActivityInterceptor {
+    /// An interceptor over `chain`.
+    pub fn new(chain: Chain) -> WasmActivityInterceptor {
+        WasmActivityInterceptor { chain }
+    }
+}
+
+fn nanos(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The attempt as guests see it.
+struct SdkActivity {
+    info: ActivityInfo,
+}
+
+impl ActivityHost for SdkActivity {
+    fn info(&self) -> ActivityInfo {
+        self.info.clone()
+    }
+
+    fn heartbeat(&self, details: Vec<Payload>) {
+        tracing::warn!(
+            activity = %self.info.activity_type,
+            details = details.len(),
+            "a guest heartbeat was dropped: the Temporal Rust SDK gives activity interceptors \
+             no heartbeat handle"
+        );
+    }
+}
+
+/// A boxed activity result, serializable through the payload converter.
+struct BoxedResult(Box<dyn ActivityExecutionValue>);
+
+impl TemporalSerializable for BoxedResult {
+    fn as_serde(&self) -> Result<&dyn erased_serde::Serialize, PayloadConversionError> {
+        self.0.as_serde()
+    }
+    fn to_payload(
+        &self,
+        ctx: &SerializationContext<'_>,
+    ) -> Result<temporalio_common::protos::temporal::api::common::v1::Payload, PayloadConversionError>
+    {
+        self.0.to_payload(ctx)
+    }
+}
+
+fn result_payloads(
+    value: Box<dyn ActivityExecutionValue>,
+) -> (Box<dyn ActivityExecutionValue>, Vec<Payload>) {
+    let converter = PayloadConverter::default();
+    let data = SerializationContextData::None;
+    let ctx = SerializationContext::new(&data, &converter);
+    let wrapped = BoxedResult(value);
+    let payloads = match converter.to_payload(&ctx, &wrapped) {
+        Ok(p) => vec![payload_in(p)],
+        Err(e) => {
+            tracing::debug!("activity result not visible to guests: {e}");
+            Vec::new()
+        }
+    };
+    (wrapped.0, payloads)
+}
+
+fn failure_of(e: &ActivityError) -> Failure {
+    match e {
+        ActivityError::Application(a) => {
+            let mut f = Failure::new(a.source_error().to_string());
+            f.non_retryable = a.is_non_retryable();
+            f.error_type = a.type_name().unwrap_or_default().to_owned();
+            f
+        }
+        other => Failure::new(format!("{other:?}")),
+    }
+}
+
+fn activity_error(f: &Failure) -> ActivityError {
+    let msg = if f.error_type.is_empty() {
+        f.message.clone()
+    } else {
+        format!("{} ({})", f.message, f.error_type)
+    };
+    let failure = if f.non_retryable {
+        ApplicationFailure::non_retryable(msg)
+    } else {
+        ApplicationFailure::new(msg)
+    };
+    ActivityError::Application(Box::new(failure))
+}
+
+fn raw(payloads: Vec<Payload>) -> Box<dyn ActivityExecutionValue> {
+    Box::new(RawValue::new(
+        payloads.into_iter().map(payload_out).collect(),
+    ))
+}
+
+impl ActivityInboundInterceptor for WasmActivityInterceptor {
+    fn execute_activity<'a>(
+        &'a self,
+        mut input: ExecuteActivityInput,
+        next: Next<'a, ExecuteActivityInput, ExecuteActivityOutput<'a>>,
+    ) -> ExecuteActivityOutput<'a> {
+        if !self.chain.wants(Hook::ExecuteActivity) {
+            return next.run(input);
+        }
+        Box::pin(async move {
+            let i = input.activity_info();
+            let host = Arc::new(SdkActivity {
+                info: ActivityInfo {
+                    activity_id: i.activity_id.clone(),
+                    activity_type: i.activity_type.clone(),
+                    namespace: i.namespace.clone(),
+                    task_queue: i.task_queue.clone(),
+                    workflow_id: i.workflow_id.clone().unwrap_or_default(),
+                    workflow_run_id: i.workflow_run_id.clone().unwrap_or_default(),
+                    workflow_type: i.workflow_type.clone().unwrap_or_default(),
+                    attempt: i.attempt,
+                    is_local: i.is_local,
+                    scheduled_time: nanos(i.scheduled_time),
+                    current_attempt_scheduled_time: nanos(i.current_attempt_scheduled_time),
+                    started_time: nanos(i.started_time),
+                },
+            });
+            let mut call = Call::new(CallDetail::ExecuteActivity, None);
+            *call.headers_mut() = input
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.clone(), payload_in(v.clone())))
+                .collect();
+            let mut session = self.chain.session(Scope::Activity(host));
+            let guest_failed = |e: crate::GuestError| {
+                // Retryable: the attempt is retried per the activity's retry policy.
+                ActivityError::Application(Box::new(ApplicationFailure::new(e.to_string())))
+            };
+            let before = session.before(&mut call).map_err(guest_failed)?;
+            let (entered, seen, value): (_, Outcome, Option<ExecuteActivityResult>) = match before {
+                Before::Proceed(entered) => {
+                    *input.headers_mut() = call
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), payload_out(v.clone())))
+                        .collect();
+                    match next.run(input).await {
+                        Ok(v) => {
+                            let (v, payloads) = result_payloads(v);
+                            (entered, Outcome::Ok(payloads), Some(Ok(v)))
+                        }
+                        Err(e) => (entered, Outcome::Err(failure_of(&e)), Some(Err(e))),
+                    }
+                }
+                Before::Done(entered, outcome) => (entered, outcome, None),
+            };
+            let original = seen.clone();
+            let last = session
+                .after(&mut call, entered, seen)
+                .map_err(guest_failed)?;
+            let unchanged = match (&original, &last) {
+                (Outcome::Ok(a), Outcome::Ok(b)) => a == b,
+                (Outcome::Err(a), Outcome::Err(b)) => a == b,
+                _ => false,
+            };
+            match (value, last) {
+                (Some(v), _) if unchanged => v,
+                (_, Outcome::Ok(p)) => Ok(raw(p)),
+                (_, Outcome::Err(f)) => Err(activity_error(&f)),
+            }
+        })
+    }
+}

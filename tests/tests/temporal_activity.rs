@@ -1,0 +1,139 @@
+//! Integration tier: the activity adapter on a real worker and dev server. Wasm guests see
+//! the real activity's info and timing, and its result as payloads they can replace.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use interpose::services::MetricKind;
+use interpose::temporal::WasmActivityInterceptor;
+use interpose_tests::{chain, dev_server, guest, guests};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
+    WorkflowStartOptions,
+};
+use temporalio_macros::{activities, workflow, workflow_methods};
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{
+    ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult,
+};
+
+#[workflow]
+#[derive(Default)]
+struct GreetWorkflow;
+
+#[workflow_methods]
+impl GreetWorkflow {
+    #[run]
+    async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        let greeting = ctx
+            .execute_activity(
+                Greetings::greet,
+                name,
+                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
+            )
+            .await?;
+        Ok(greeting)
+    }
+}
+
+struct Greetings;
+
+#[activities]
+impl Greetings {
+    #[activity]
+    async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(format!("hello {name}"))
+    }
+}
+
+/// Run one GreetWorkflow on a worker whose activities go through `chain`; return its result.
+async fn run_greeting(chain: interpose::Chain, queue: &str) -> String {
+    let url = Url::from_str(&dev_server().url()).unwrap();
+    let connection = Connection::connect(ConnectionOptions::new(url).build())
+        .await
+        .unwrap();
+    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
+    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<GreetWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .activity_inbound_interceptor(WasmActivityInterceptor::new(chain))
+        .build();
+    let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let id = format!("{queue}-{}", std::process::id());
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let running = tokio::task::spawn_local(async move { worker.run().await });
+            let handle = client
+                .start_workflow(
+                    GreetWorkflow::run,
+                    "temporal".to_string(),
+                    WorkflowStartOptions::new(queue, &id).build(),
+                )
+                .await
+                .unwrap();
+            let result = tokio::time::timeout(
+                Duration::from_secs(60),
+                handle.get_result(WorkflowGetResultOptions::default()),
+            )
+            .await
+            .expect("the workflow finishes within a minute")
+            .unwrap();
+            shutdown();
+            running.await.unwrap().unwrap();
+            result
+        })
+        .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_latency_histograms_come_from_the_real_attempt() {
+    let t = chain(&guest("latency", guests::LATENCY_METRICS, ""));
+    let result = run_greeting(t.chain.clone(), "interpose-latency").await;
+    assert_eq!(
+        result, "hello temporal",
+        "a before-only guest leaves the result alone"
+    );
+    let samples = t.metrics.samples();
+    let get = |name: &str| {
+        samples
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} missing: {samples:?}"))
+    };
+    let s2s = get("custom_activity_schedule_to_start_latency");
+    let s2c = get("custom_activity_schedule_to_close_latency");
+    assert_eq!(s2s.kind, MetricKind::Histogram);
+    assert_eq!(
+        s2s.attributes,
+        vec![("workflow_type".to_string(), "GreetWorkflow".to_string())]
+    );
+    assert!(
+        s2s.value >= 0.0 && s2s.value < 30_000.0,
+        "schedule-to-start {} ms",
+        s2s.value
+    );
+    assert!(
+        s2c.value >= s2s.value + 15.0,
+        "schedule-to-close {} ms includes the 20 ms activity",
+        s2c.value
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_result_is_visible_and_replaceable_by_a_guest() {
+    let t = chain(&guest(
+        "probe",
+        guests::PROBE,
+        "[guest.config]\ntag = 'wasm'\nafter = 'append'",
+    ));
+    let result = run_greeting(t.chain.clone(), "interpose-replace").await;
+    assert_eq!(
+        result, "hello temporal+wasm",
+        "the guest saw the real result and replaced it"
+    );
+}
