@@ -1,11 +1,73 @@
 //! Temporal adapters: the chain plugged into the Temporal Rust SDK's interceptor traits.
 //!
 //! - [`client`]: every client operation (`ClientInterceptor`);
-//! - [`activity`]: every activity attempt (`ActivityInboundInterceptor`).
+//! - [`activity`]: every activity attempt (`ActivityInboundInterceptor`);
+//! - [`connect`]: the user's cluster from Temporal's envconfig, or the embedded dev server.
+//!
+//! [`Interpose`] is the one registration point: a loaded config gives the client
+//! interceptor and the worker interceptors, so a guest that exports client and worker
+//! categories is loaded once and applies to both (as an interceptor registered on a Temporal
+//! client applies to workers built on that client in the other SDKs).
 
 pub mod activity;
 pub mod client;
+pub mod connect;
 mod convert;
+
+use std::path::Path;
+use std::sync::Arc;
 
 pub use activity::WasmActivityInterceptor;
 pub use client::WasmClientInterceptor;
+
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::runtime::Runtime;
+
+/// A loaded config, ready to be registered with a Temporal client and worker.
+#[derive(Clone, Debug)]
+pub struct Interpose {
+    runtime: Runtime,
+    chain: Chain,
+}
+
+impl Interpose {
+    /// Load `interpose.toml` and every guest it names (in order). Fails before anything is
+    /// registered if any guest is invalid.
+    pub fn load(path: impl AsRef<Path>) -> Result<Interpose, crate::Error> {
+        Interpose::from_config(&Config::from_file(path)?)
+    }
+
+    /// Load the guests of an already parsed config.
+    pub fn from_config(config: &Config) -> Result<Interpose, crate::Error> {
+        let runtime = Runtime::builder().for_config(config).build()?;
+        let chain = runtime.load(config)?;
+        Ok(Interpose { runtime, chain })
+    }
+
+    /// Wrap an already loaded chain.
+    pub fn from_chain(runtime: Runtime, chain: Chain) -> Interpose {
+        Interpose { runtime, chain }
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The client interceptor, for `ClientOptions::client_interceptors`. Put it first in
+    /// the list to make the Wasm chain the outermost interceptor.
+    pub fn client_interceptor(&self) -> Arc<dyn temporalio_client::ClientInterceptor> {
+        Arc::new(WasmClientInterceptor::new(self.chain.clone()))
+    }
+
+    /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`.
+    pub fn activity_interceptor(&self) -> WasmActivityInterceptor {
+        WasmActivityInterceptor::new(self.chain.clone())
+    }
+}

@@ -1,0 +1,68 @@
+//! Where the Temporal server is: the user's cluster when Temporal's environment
+//! configuration names one (`TEMPORAL_ADDRESS`, a `TEMPORAL_PROFILE`, or a `temporal.toml`
+//! profile with an address — namespace, TLS and API key as Temporal's envconfig defines
+//! them), otherwise an embedded dev server started on loopback.
+
+use std::time::Duration;
+
+use temporalio_client::envconfig::LoadClientConfigProfileOptions;
+use temporalio_client::{ClientOptions, ConnectionOptions, Url};
+use temporalio_common::envconfig::load_client_config_profile;
+
+use crate::devserver::{DevServer, DevServerError};
+
+/// Why no Temporal connection target could be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// Temporal's environment configuration is invalid.
+    #[error("Temporal environment configuration: {0}")]
+    EnvConfig(String),
+    /// The embedded dev server could not start.
+    #[error(transparent)]
+    DevServer(#[from] DevServerError),
+}
+
+/// A Temporal server to connect to, with the embedded dev server kept alive as long as
+/// this value lives.
+#[derive(Debug)]
+pub struct Target {
+    /// Connection options (address, TLS, API key).
+    pub connection: ConnectionOptions,
+    /// Namespace.
+    pub namespace: String,
+    /// The embedded server, when one was started.
+    pub embedded: Option<DevServer>,
+}
+
+impl Target {
+    /// Client options for this target's namespace (interceptors are added by the caller).
+    pub fn client_options(&self) -> ClientOptions {
+        ClientOptions::new(self.namespace.clone()).build()
+    }
+}
+
+/// Resolve the target: Temporal's envconfig when it names an address, else an embedded dev
+/// server (waiting up to `startup` for it to answer).
+pub fn resolve(startup: Duration) -> Result<Target, TargetError> {
+    let profile = load_client_config_profile(LoadClientConfigProfileOptions::default(), None)
+        .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
+    if profile.address.is_some() {
+        let (connection, client) =
+            ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+                .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
+        tracing::info!(address = %connection.target, "connecting to the configured Temporal server");
+        return Ok(Target {
+            connection,
+            namespace: client.namespace.clone(),
+            embedded: None,
+        });
+    }
+    let server = DevServer::start(startup)?;
+    let url = Url::parse(&server.url()).map_err(|e| TargetError::EnvConfig(e.to_string()))?;
+    Ok(Target {
+        connection: ConnectionOptions::new(url).build(),
+        namespace: "default".into(),
+        embedded: Some(server),
+    })
+}
