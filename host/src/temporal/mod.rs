@@ -1,6 +1,7 @@
 //! Temporal adapters: the chain plugged into the Temporal Rust SDK's interceptor traits.
 //!
 //! - [`client`]: every client operation (`ClientInterceptor`);
+//! - [`workflow`]: workflow inbound and outbound calls (`WorkflowInterceptor`, one per run);
 //! - [`activity`]: every activity attempt (`ActivityInboundInterceptor`);
 //! - [`connect`]: the user's cluster from Temporal's envconfig, or the embedded dev server.
 //!
@@ -13,6 +14,7 @@ pub mod activity;
 pub mod client;
 pub mod connect;
 mod convert;
+pub mod workflow;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -64,6 +66,14 @@ impl Interpose {
     /// the list to make the Wasm chain the outermost interceptor.
     pub fn client_interceptor(&self) -> Arc<dyn temporalio_client::ClientInterceptor> {
         Arc::new(WasmClientInterceptor::new(self.chain.clone()))
+    }
+
+    /// The workflow interceptor constructor, for `WorkerOptions::workflow_interceptor`:
+    /// one interceptor (and one instance per guest) per workflow run.
+    pub fn workflow_interceptor(
+        &self,
+    ) -> temporalio_workflow::workflow_interceptors::WorkflowInterceptorConstructor {
+        workflow::constructor(self.chain.clone())
     }
 
     /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`.

@@ -1,0 +1,34 @@
+//! Test fixture: logs the `user-id` header it sees on every workflow and activity hook, as
+//! `<workflow type> <hook> user=<id or none>`. Placed after context propagation in a chain,
+//! it shows what each hop carried.
+
+use interpose_guest::{Before, Call, Interceptor, activity, hook_name, interceptor, log, workflow};
+
+#[derive(Default)]
+struct Witness;
+
+fn report(call: &Call, workflow_type: String) -> Before {
+    let user = call
+        .header_string("user-id")
+        .unwrap_or_else(|| "none".into());
+    log::info(&format!(
+        "{workflow_type} {} user={user}",
+        hook_name(call.hook())
+    ));
+    Before::Proceed
+}
+
+#[interceptor]
+impl Interceptor for Witness {
+    fn before_workflow_inbound(&mut self, call: &Call) -> Before {
+        report(call, workflow::info().workflow_type)
+    }
+    fn before_workflow_outbound(&mut self, call: &Call) -> Before {
+        report(call, workflow::info().workflow_type)
+    }
+    fn before_activity_inbound(&mut self, call: &Call) -> Before {
+        report(call, activity::info().workflow_type)
+    }
+}
+
+interpose_guest::export!(Witness);
