@@ -195,7 +195,11 @@ impl DevServer {
                     tail(&log_path)
                 )));
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            // The port opens before the frontend is healthy: ask the CLI for the health
+            // check once the port answers.
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+                && healthy(&cli, addr)
+            {
                 tracing::info!(%addr, elapsed = ?started.elapsed(), "Temporal dev server is up");
                 return Ok(server);
             }
@@ -224,6 +228,17 @@ impl DevServer {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// `temporal operator cluster health` says SERVING.
+fn healthy(cli: &Path, addr: SocketAddr) -> bool {
+    Command::new(cli)
+        .args(["operator", "cluster", "health", "--address"])
+        .arg(addr.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("SERVING"))
 }
 
 fn tail(path: &Path) -> String {

@@ -180,3 +180,138 @@ async fn temporal_workflow_user_id_propagates_from_client_to_workflow_activities
         "every hop carried the user: {lines:#?}"
     );
 }
+
+/// Run `OrderWorkflow`-like `ShipWorkflow` on a worker with `chain` until `stop` says so.
+async fn run_worker_until<F: std::future::Future<Output = ()>>(
+    chain: interpose::Chain,
+    client: Client,
+    queue: &str,
+    stop: F,
+) {
+    let interpose = Interpose::from_chain(runtime().clone(), chain);
+    let sdk = Runtime::from_current_tokio(Default::default()).unwrap();
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<ShipWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .build();
+    let mut worker = Worker::new(&sdk, client, options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let running = tokio::task::spawn_local(async move { worker.run().await });
+            stop.await;
+            shutdown();
+            running.await.unwrap().unwrap();
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_workflow_guest_failure_fails_the_task_not_the_workflow_and_it_completes_once_skipped()
+ {
+    use temporalio_common::protos::temporal::api::enums::v1::EventType;
+    let url = Url::from_str(&dev_server().url()).unwrap();
+    let connection = Connection::connect(ConnectionOptions::new(url).build())
+        .await
+        .unwrap();
+    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
+    let queue = "interpose-task-failure";
+    let id = format!("ship-{}", std::process::id());
+    let handle = client
+        .start_workflow(
+            ShipWorkflow::run,
+            "parcel".to_string(),
+            WorkflowStartOptions::new(queue, &id).build(),
+        )
+        .await
+        .unwrap();
+
+    // A guest that panics when the workflow schedules its activity, fail-closed.
+    let hostile = |policy: &str| {
+        chain(&guest(
+            "hostile",
+            guests::HOSTILE,
+            &format!("on-failure = '{policy}'\n[guest.config]\nbehavior = 'panic'\nonly = 'schedule-activity'"),
+        ))
+        .chain
+    };
+    let history_has_task_failure = {
+        let handle = &handle;
+        async move {
+            for _ in 0..100 {
+                let events = handle
+                    .fetch_history(Default::default())
+                    .into_events()
+                    .await
+                    .unwrap();
+                if events
+                    .iter()
+                    .any(|e| e.event_type() == EventType::WorkflowTaskFailed)
+                {
+                    return events;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no workflow task failure within 10 s");
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let watcher = async move {
+        let events = history_has_task_failure.await;
+        let _ = tx.send(events);
+    };
+    let closed = client.clone();
+    let worker = run_worker_until(hostile("fail-closed"), closed, queue, async {
+        let _ = rx.await;
+    });
+    let (_, events) = tokio::join!(worker, async {
+        watcher.await;
+    });
+    let _ = events;
+    let events = handle
+        .fetch_history(Default::default())
+        .into_events()
+        .await
+        .unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.event_type() == EventType::WorkflowTaskFailed)
+        .expect("the guest failure failed the workflow task");
+    let text = format!("{failed:?}");
+    assert!(
+        text.contains("interceptor `hostile` failed in hook `schedule-activity` (before)"),
+        "the task failure names guest, hook and phase: {text}"
+    );
+    assert!(
+        text.contains("hostile guest panics on purpose"),
+        "and the cause: {text}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.event_type() == EventType::WorkflowExecutionFailed),
+        "the workflow itself did not fail"
+    );
+
+    // The operator switches the guest to skip; the retried task succeeds and the workflow
+    // completes.
+    let result = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let out = result.clone();
+    let h = &handle;
+    run_worker_until(hostile("skip"), client.clone(), queue, async move {
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            h.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("the workflow completes once the guest is skipped")
+        .unwrap();
+        *out.borrow_mut() = Some(r);
+    })
+    .await;
+    assert_eq!(result.borrow().as_deref(), Some("hello ship parcel"));
+}

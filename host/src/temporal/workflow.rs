@@ -555,6 +555,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         })
     }
 
+    #[expect(clippy::result_large_err, reason = "the result type is the SDK's")]
     fn schedule_activity(
         &self,
         ctx: WorkflowInterceptorContext,
@@ -593,6 +594,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         })
     }
 
+    #[expect(clippy::result_large_err, reason = "the result type is the SDK's")]
     fn schedule_local_activity(
         &self,
         ctx: WorkflowInterceptorContext,
