@@ -365,3 +365,11 @@ impl LogSink for MemoryLogs {
             });
     }
 }
+
+/// Sees every guest call a chain makes: for traces such as the demo's. Called only when a
+/// chain has an observer (see [`crate::Chain::with_observer`]), so it costs nothing otherwise.
+pub trait HopObserver: Send + Sync + 'static {
+    /// One guest call: which guest, hook and phase, and a one-line summary of what it did
+    /// (its decision and the headers it added, changed or removed).
+    fn hop(&self, guest: &str, hook: crate::chain::Hook, phase: crate::chain::Phase, summary: &str);
+}

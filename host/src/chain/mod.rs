@@ -22,7 +22,7 @@ use crate::error::{GuestError, GuestFailure};
 use crate::runtime::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
 use crate::runtime::instance::GuestInstance;
 use crate::runtime::{GuestInfo, GuestStats, LoadedGuest, Runtime};
-use crate::services::Scope;
+use crate::services::{HopObserver, Scope};
 
 /// An ordered list of loaded guests. Cheap to clone; shared by every session.
 #[derive(Clone)]
@@ -34,6 +34,7 @@ struct ChainInner {
     _runtime: Runtime,
     guests: Vec<Arc<LoadedGuest>>,
     any: u64,
+    observer: Option<Arc<dyn HopObserver>>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -52,6 +53,19 @@ impl Chain {
                 _runtime: runtime,
                 guests,
                 any,
+                observer: None,
+            }),
+        }
+    }
+
+    /// The same guests, with every guest call reported to `observer`.
+    pub fn with_observer(&self, observer: Arc<dyn HopObserver>) -> Chain {
+        Chain {
+            inner: Arc::new(ChainInner {
+                _runtime: self.inner._runtime.clone(),
+                guests: self.inner.guests.clone(),
+                any: self.inner.any,
+                observer: Some(observer),
             }),
         }
     }
@@ -235,7 +249,16 @@ impl Session {
                 continue;
             }
             let _span = hook.span(&guest.meta.name, Phase::Before).entered();
+            let seen = chain.inner.observer.as_ref().map(|_| call.headers.clone());
             let decision = self.instance(i).and_then(|inst| inst.before(guest, call));
+            if let (Some(obs), Some(old)) = (&chain.inner.observer, seen) {
+                obs.hop(
+                    &guest.meta.name,
+                    hook,
+                    Phase::Before,
+                    &summarize_before(&decision, &old, call),
+                );
+            }
             match decision {
                 Ok(BeforeDecision::Proceed) => {
                     if guest.wants_after(hook) {
@@ -274,6 +297,17 @@ impl Session {
                 Ok(inst) => inst.after(guest, call, outcome.clone()),
                 Err(cause) => Err(cause),
             };
+            if let Some(obs) = &chain.inner.observer {
+                let summary = match &result {
+                    Ok((AfterDecision::Keep, _)) => "keep".to_owned(),
+                    Ok((AfterDecision::Replace(p), _)) => {
+                        format!("replace the result ({} payloads)", p.len())
+                    }
+                    Ok((AfterDecision::Fail(f), _)) => format!("fail: {}", f.message),
+                    Err(cause) => format!("guest failure: {cause}"),
+                };
+                obs.hop(&guest.meta.name, hook, Phase::After, &summary);
+            }
             match result {
                 Ok((AfterDecision::Keep, o)) => outcome = o,
                 Ok((AfterDecision::Replace(p), _)) => outcome = Outcome::Ok(p),
@@ -337,4 +371,34 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+fn summarize_before(
+    decision: &Result<BeforeDecision, GuestFailure>,
+    old: &std::collections::BTreeMap<String, Payload>,
+    call: &Call,
+) -> String {
+    let mut s = match decision {
+        Ok(BeforeDecision::Proceed) => "proceed".to_owned(),
+        Ok(BeforeDecision::Reject(f)) => format!("reject: {}", f.message),
+        Ok(BeforeDecision::Respond(p)) => format!("respond ({} payloads)", p.len()),
+        Err(cause) => return format!("guest failure: {cause}"),
+    };
+    let show = |p: &Payload| {
+        String::from_utf8_lossy(&p.data)
+            .chars()
+            .take(40)
+            .collect::<String>()
+    };
+    for (k, v) in call.headers() {
+        match old.get(k) {
+            None => s.push_str(&format!("; +header {k}={}", show(v))),
+            Some(o) if o != v => s.push_str(&format!("; ~header {k}={}", show(v))),
+            _ => {}
+        }
+    }
+    for k in old.keys().filter(|k| !call.headers().contains_key(*k)) {
+        s.push_str(&format!("; -header {k}"));
+    }
+    s
 }

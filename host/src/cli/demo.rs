@@ -1,143 +1,296 @@
-//! `interpose demo`: the example guests on a simulated scenario, every hop printed.
-//! (Runs the chain without Temporal; the Temporal-backed demo replaces this scenario when
-//! the Temporal adapters land.)
+//! `interpose demo`: the example guests around a real Temporal worker and client, on the
+//! embedded dev server (or the cluster Temporal's envconfig names). Every guest call is
+//! printed as it happens; a summary follows.
+//!
+//! The sample order workflow exercises every hook kind: an activity, a local activity, a
+//! timer, a child workflow, a signal, a query, an update with a validator (one accepted,
+//! one rejected) and continue-as-new; the client also tries to start a workflow type the
+//! deny list forbids.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::chain::{Call, CallDetail, Chain, Hook, Outcome, Payload, WorkflowStart};
-use crate::config::Config;
-use crate::runtime::Runtime;
-use crate::services::{
-    ActivityInfo, FixedActivity, FixedWorkflow, MemoryLogs, MemoryMetrics, Scope, WorkflowInfo,
+use anyhow::{Context as _, bail};
+use temporalio_client::{
+    Client, Connection, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions,
+    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+};
+use temporalio_macros::{activities, workflow, workflow_methods};
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{
+    ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, LocalActivityOptions, Runtime,
+    SyncWorkflowContext, Worker, WorkerOptions, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 
-fn show(p: &Payload) -> String {
-    String::from_utf8_lossy(&p.data).into_owned()
+use crate::chain::{Hook, Phase};
+use crate::config::Config;
+use crate::services::{HopObserver, MemoryLogs, MemoryMetrics};
+use crate::temporal::{Interpose, connect};
+
+const QUEUE: &str = "interpose-demo";
+
+#[workflow]
+#[derive(Default)]
+struct OrderWorkflow {
+    approved: bool,
+    priority: u32,
+    status: String,
 }
 
-fn print_call(prefix: &str, call: &Call) {
-    let headers: Vec<String> = call
-        .headers()
-        .iter()
-        .map(|(k, v)| format!("{k}={}", show(v)))
-        .collect();
-    println!(
-        "  {prefix} {:<22} headers [{}]",
-        call.hook().name(),
-        headers.join(", ")
-    );
-}
-
-fn hop(
-    chain: &Chain,
-    session: &mut crate::Session,
-    mut call: Call,
-) -> anyhow::Result<(Call, Outcome)> {
-    print_call("→", &call);
-    let before = call.clone();
-    let outcome = session.run(&mut call, |_| Outcome::Ok(vec![Payload::json("\"done\"")]));
-    let _ = chain;
-    match outcome {
-        Ok(o) => {
-            if call.headers() != before.headers() {
-                print_call("  edited:", &call);
-            }
-            match &o {
-                Outcome::Ok(_) => println!("    outcome: ok"),
-                Outcome::Err(f) => {
-                    println!("    outcome: rejected: {} ({})", f.message, f.error_type)
-                }
-            }
-            Ok((call, o))
+#[workflow_methods]
+impl OrderWorkflow {
+    #[run]
+    async fn run(ctx: &mut WorkflowContext<Self>, order: (String, u32)) -> WorkflowResult<String> {
+        let (sku, round) = order;
+        let secs = |s| ActivityOptions::start_to_close_timeout(Duration::from_secs(s));
+        let charged = ctx
+            .execute_activity(Shop::charge, sku.clone(), secs(10))
+            .await?;
+        let reserved = ctx
+            .execute_local_activity(
+                Shop::reserve,
+                sku.clone(),
+                LocalActivityOptions::builder()
+                    .start_to_close_timeout(Duration::from_secs(10))
+                    .build(),
+            )
+            .await?;
+        ctx.timer(Duration::from_millis(100)).await;
+        let child = ctx
+            .start_child_workflow(
+                ShipWorkflow::run,
+                sku.clone(),
+                ChildWorkflowOptions::workflow_id(format!("{}-ship-{round}", ctx.workflow_id())),
+            )
+            .await?;
+        let shipped = child.result().await?;
+        ctx.state_mut(|s| s.status = format!("{charged}, {reserved}, {shipped}"));
+        if round == 0 {
+            ctx.wait_condition(|s| s.approved).await?;
+            ctx.continue_as_new((sku, 1), ContinueAsNewOptions::default())?;
         }
-        Err(e) => Err(e.into()),
+        Ok(ctx.state(|s| format!("{} (priority {})", s.status, s.priority)))
+    }
+
+    #[signal]
+    fn approve(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _by: String) {
+        self.approved = true;
+    }
+
+    #[query]
+    fn status(&self, _ctx: &WorkflowContextView) -> String {
+        self.status.clone()
+    }
+
+    #[update_validator(set_priority)]
+    fn validate_priority(
+        &self,
+        _ctx: &WorkflowContextView,
+        value: &u32,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if *value > 10 {
+            Err("priority must be at most 10".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[update]
+    fn set_priority(&mut self, _ctx: &mut SyncWorkflowContext<Self>, value: u32) -> u32 {
+        std::mem::replace(&mut self.priority, value)
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+struct ShipWorkflow;
+
+#[workflow_methods]
+impl ShipWorkflow {
+    #[run]
+    async fn run(ctx: &mut WorkflowContext<Self>, sku: String) -> WorkflowResult<String> {
+        Ok(ctx
+            .execute_activity(
+                Shop::ship,
+                sku,
+                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
+            )
+            .await?)
+    }
+}
+
+struct Shop;
+
+#[activities]
+impl Shop {
+    #[activity]
+    async fn charge(_ctx: ActivityContext, sku: String) -> Result<String, ActivityError> {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        Ok(format!("charged {sku}"))
+    }
+
+    #[activity]
+    async fn reserve(_ctx: ActivityContext, sku: String) -> Result<String, ActivityError> {
+        Ok(format!("reserved {sku}"))
+    }
+
+    #[activity]
+    async fn ship(_ctx: ActivityContext, sku: String) -> Result<String, ActivityError> {
+        Ok(format!("shipped {sku}"))
+    }
+}
+
+/// Prints each guest call as it happens and counts them.
+#[derive(Default)]
+struct Printer {
+    hops: Mutex<Vec<(String, Hook, Phase)>>,
+}
+
+impl HopObserver for Printer {
+    fn hop(&self, guest: &str, hook: Hook, phase: Phase, summary: &str) {
+        println!(
+            "  {:<20} {:<26} {:<6} {summary}",
+            guest,
+            hook.name(),
+            phase.to_string()
+        );
+        if let Ok(mut h) = self.hops.lock() {
+            h.push((guest.to_owned(), hook, phase));
+        }
     }
 }
 
 pub(super) fn run(config: PathBuf) -> anyhow::Result<()> {
-    let cfg = Config::from_file(&config)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, scenario(config))
+}
+
+async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
+    let config = Config::from_file(&config_path)?;
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
-    let runtime = Runtime::builder()
-        .for_config(&cfg)
-        .logs(logs.clone())
-        .metrics(metrics.clone())
-        .build()?;
-    let chain = runtime.load(&cfg)?;
+    let runtime = crate::Runtime::builder().for_config(&config).build()?;
+    let printer = Arc::new(Printer::default());
+    let chain = runtime
+        .load_with(&config, metrics.clone(), logs.clone())?
+        .with_observer(printer.clone());
     println!(
-        "Interpose chain demo (no Temporal yet): {} guests from {}",
-        cfg.guests.len(),
-        config.display()
+        "Interpose demo: {} guests from {}",
+        config.guests.len(),
+        config_path.display()
     );
     for (i, g) in chain.guests().enumerate() {
         let hooks: usize = g.interests.values().map(Vec::len).sum();
         println!(
-            "  {}. {:<22} {} hooks, {}",
+            "  {}. {:<20} {hooks} hooks, {}",
             i + 1,
             g.name,
-            hooks,
             bytesize::ByteSize(g.size)
         );
     }
+    let interpose = Interpose::from_chain(runtime, chain.clone());
 
-    println!("\nclient: start an order workflow");
-    let start = Call::new(
-        CallDetail::StartWorkflow(WorkflowStart {
-            workflow_id: "order-1".into(),
-            workflow_type: "OrderWorkflow".into(),
-            task_queue: "orders".into(),
-        }),
-        Some(vec![Payload::json(r#"{"sku":42}"#)]),
+    println!(
+        "\nstarting Temporal (embedded dev server unless TEMPORAL_ADDRESS or a profile is set)..."
     );
-    let (started, _) = hop(&chain, &mut chain.session(Scope::Client), start)?;
-
-    println!("\nclient: start a workflow type on the deny list");
-    let denied = Call::new(
-        CallDetail::StartWorkflow(WorkflowStart {
-            workflow_id: "wipe-1".into(),
-            workflow_type: "WipeEverything".into(),
-            task_queue: "orders".into(),
-        }),
-        Some(vec![]),
-    );
-    hop(&chain, &mut chain.session(Scope::Client), denied)?;
-
-    println!("\nworker: the workflow run (one instance per guest for the run)");
-    let wf = FixedWorkflow::new(
-        WorkflowInfo::new("default", "order-1", "run-1", "OrderWorkflow", "orders"),
-        1_700_000_000_000_000_000,
-    );
-    let mut run = chain.session(Scope::Workflow(wf.clone()));
-    let mut exec = Call::new(CallDetail::ExecuteWorkflow, Some(vec![]));
-    *exec.headers_mut() = started.headers().clone();
-    hop(&chain, &mut run, exec)?;
-    let schedule = Call::new(Hook::ScheduleActivity.empty_detail(), Some(vec![]));
-    let (scheduled, _) = hop(&chain, &mut run, schedule)?;
-    wf.set_now(1_700_000_000_500_000_000);
-    hop(
-        &chain,
-        &mut run,
-        Call::new(Hook::StartTimer.empty_detail(), None),
+    let target = connect::resolve(Duration::from_secs(60))?;
+    match &target.embedded {
+        Some(s) => println!("  embedded dev server on {}", s.addr()),
+        None => println!("  using {}", target.connection.target),
+    }
+    let connection = Connection::connect(target.connection.clone())
+        .await
+        .context("connecting to Temporal")?;
+    let client = Client::new(
+        connection,
+        target.client_options_with(vec![interpose.client_interceptor()]),
     )?;
+    let sdk = Runtime::from_current_tokio(Default::default())?;
+    let options = WorkerOptions::new(QUEUE)
+        .register_workflow::<OrderWorkflow>()?
+        .register_workflow::<ShipWorkflow>()?
+        .register_activities(Shop)
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .build();
+    let mut worker = Worker::new(&sdk, client.clone(), options)?;
+    let shutdown = worker.shutdown_handle();
+    let running = tokio::task::spawn_local(async move { worker.run().await });
 
-    println!("\nworker: the activity attempt");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let act = FixedActivity::new(ActivityInfo {
-        activity_id: "1".into(),
-        activity_type: "charge_card".into(),
-        workflow_type: "OrderWorkflow".into(),
-        attempt: 1,
-        scheduled_time: now - 45_000_000,
-        current_attempt_scheduled_time: now - 45_000_000,
-        started_time: now - 25_000_000,
-        ..Default::default()
-    });
-    let mut exec_act = Call::new(CallDetail::ExecuteActivity, Some(vec![]));
-    *exec_act.headers_mut() = scheduled.headers().clone();
-    hop(&chain, &mut chain.session(Scope::Activity(act)), exec_act)?;
+    let id = format!("order-{}", std::process::id());
+    println!("\nclient: start OrderWorkflow {id}");
+    let handle = client
+        .start_workflow(
+            OrderWorkflow::run,
+            ("sku-42".to_string(), 0),
+            WorkflowStartOptions::new(QUEUE, &id).build(),
+        )
+        .await?;
+
+    println!("\nclient: update set_priority(3)");
+    let old = handle
+        .execute_update(
+            OrderWorkflow::set_priority,
+            3,
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await?;
+    println!("  -> accepted, previous priority {old}");
+    println!("\nclient: update set_priority(99) (the validator rejects it)");
+    match handle
+        .execute_update(
+            OrderWorkflow::set_priority,
+            99,
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await
+    {
+        Ok(_) => bail!("the validator should have rejected priority 99"),
+        Err(e) => println!("  -> rejected: {e}"),
+    }
+    println!("\nclient: query status");
+    let status = handle
+        .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
+        .await?;
+    println!("  -> {status:?}");
+    println!("\nclient: signal approve");
+    handle
+        .signal(
+            OrderWorkflow::approve,
+            "carol".to_string(),
+            WorkflowSignalOptions::default(),
+        )
+        .await?;
+
+    println!("\nclient: wait for the result (the workflow continues as new once)");
+    let result = tokio::time::timeout(
+        Duration::from_secs(120),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await
+    .context("the demo workflow did not finish within 2 minutes")??;
+    println!("  -> {result}");
+
+    println!("\nclient: start WipeEverything (on the deny list)");
+    let denied = client
+        .start_workflow(
+            temporalio_common::UntypedWorkflow::new("WipeEverything"),
+            temporalio_common::data_converters::RawValue::new(vec![]),
+            WorkflowStartOptions::new(QUEUE, format!("wipe-{id}")).build(),
+        )
+        .await;
+    match denied {
+        Ok(_) => bail!("the deny list should have rejected WipeEverything"),
+        Err(e) => println!("  -> {e}"),
+    }
+
+    shutdown();
+    running.await??;
 
     println!("\nguest logs:");
     for l in logs.lines() {
@@ -150,11 +303,20 @@ pub(super) fn run(config: PathBuf) -> anyhow::Result<()> {
             m.guest, m.name, m.value, m.unit, m.attributes
         );
     }
-    println!("\nsummary:");
+    let hops = printer.hops.lock().map(|h| h.clone()).unwrap_or_default();
+    let mut kinds: Vec<&str> = hops.iter().map(|(_, h, _)| h.name()).collect();
+    kinds.sort();
+    kinds.dedup();
+    println!(
+        "\nsummary: {} guest calls over {} hook kinds: {}",
+        hops.len(),
+        kinds.len(),
+        kinds.join(", ")
+    );
     for g in chain.guests() {
         let s = chain.stats(&g.name).unwrap_or_default();
         println!(
-            "  {:<22} {} wasm calls, {} instances, {} fuel, {} failures",
+            "  {:<20} {} wasm calls, {} instances, {} fuel, {} failures",
             g.name, s.calls, s.instantiations, s.fuel, s.failures
         );
     }

@@ -36,9 +36,19 @@ pub struct Target {
 }
 
 impl Target {
-    /// Client options for this target's namespace (interceptors are added by the caller).
+    /// Client options for this target's namespace.
     pub fn client_options(&self) -> ClientOptions {
         ClientOptions::new(self.namespace.clone()).build()
+    }
+
+    /// Client options for this target's namespace with these client interceptors.
+    pub fn client_options_with(
+        &self,
+        interceptors: Vec<std::sync::Arc<dyn temporalio_client::ClientInterceptor>>,
+    ) -> ClientOptions {
+        ClientOptions::new(self.namespace.clone())
+            .client_interceptors(interceptors)
+            .build()
     }
 }
 
