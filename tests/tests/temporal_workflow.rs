@@ -268,10 +268,7 @@ async fn temporal_workflow_guest_failure_fails_the_task_not_the_workflow_and_it_
     let worker = run_worker_until(hostile("fail-closed"), closed, queue, async {
         let _ = rx.await;
     });
-    let (_, events) = tokio::join!(worker, async {
-        watcher.await;
-    });
-    let _ = events;
+    tokio::join!(worker, watcher);
     let events = handle
         .fetch_history(Default::default())
         .into_events()
