@@ -49,12 +49,21 @@ impl Greetings {
 
 /// Run one GreetWorkflow on a worker whose activities go through `chain`; return its result.
 async fn run_greeting(chain: interpose::Chain, queue: &str) -> String {
+    run_greeting_with(chain, queue, Default::default()).await
+}
+
+/// Like [`run_greeting`], with the worker runtime's options (telemetry).
+async fn run_greeting_with(
+    chain: interpose::Chain,
+    queue: &str,
+    runtime_options: temporalio_sdk::runtime::RuntimeOptions,
+) -> String {
     let url = Url::from_str(&dev_server().url()).unwrap();
     let connection = Connection::connect(ConnectionOptions::new(url).build())
         .await
         .unwrap();
     let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
-    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
+    let runtime = Runtime::from_current_tokio(runtime_options).unwrap();
     let options = WorkerOptions::new(queue)
         .register_workflow::<GreetWorkflow>()
         .unwrap()
@@ -135,5 +144,65 @@ async fn temporal_activity_result_is_visible_and_replaceable_by_a_guest() {
     assert_eq!(
         result, "hello temporal+wasm",
         "the guest saw the real result and replaced it"
+    );
+}
+
+fn scrape(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_latency_histograms_are_scraped_from_the_workers_prometheus_endpoint() {
+    use interpose::temporal::metrics::MetricsEndpoint;
+    let endpoint = MetricsEndpoint::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let config = interpose::config::Config::from_toml(
+        &guest("latency", guests::LATENCY_METRICS, ""),
+        std::path::Path::new("/"),
+        std::path::Path::new("test.toml"),
+    )
+    .unwrap();
+    let chain = interpose_tests::runtime()
+        .load_with(
+            &config,
+            endpoint.sink(),
+            std::sync::Arc::new(interpose::services::TracingLogs),
+        )
+        .unwrap();
+    let options = temporalio_sdk::runtime::RuntimeOptions::builder()
+        .telemetry_options(endpoint.telemetry())
+        .build()
+        .unwrap();
+    let result = run_greeting_with(chain, "interpose-prometheus", options).await;
+    assert_eq!(result, "hello temporal");
+    let addr = endpoint.addr();
+    let body = tokio::task::spawn_blocking(move || scrape(addr))
+        .await
+        .unwrap();
+    for name in [
+        "custom_activity_schedule_to_start_latency",
+        "custom_activity_schedule_to_close_latency",
+    ] {
+        let count = body
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("{name}_count"))
+                    && l.contains("workflow_type=\"GreetWorkflow\"")
+            })
+            .unwrap_or_else(|| {
+                panic!("{name}_count with workflow_type missing from /metrics:\n{body}")
+            });
+        assert!(count.contains("interpose_guest=\"latency\""), "{count}");
+        assert!(count.trim_end().ends_with(" 1"), "one observation: {count}");
+    }
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("temporal_") && !l.starts_with('#')),
+        "the worker's own sdk-core metrics share the endpoint:\n{body}"
     );
 }

@@ -14,6 +14,7 @@ pub mod activity;
 pub mod client;
 pub mod connect;
 mod convert;
+pub mod metrics;
 pub mod workflow;
 
 use std::path::Path;
