@@ -124,8 +124,11 @@ impl Default for Limits {
 pub struct GuestConfig {
     /// Unique name, used in every log line and error.
     pub name: String,
-    /// The component file (absolute after loading).
+    /// The component file (absolute after loading); empty for a native interceptor.
     pub path: PathBuf,
+    /// A native Rust interceptor bound by the embedding application at this position in
+    /// the chain (`native = true`, no `path`); limits and policy do not apply to it.
+    pub native: bool,
     /// Failure policy.
     pub on_failure: FailurePolicy,
     /// Instance lifecycle for client and activity hooks.
@@ -144,6 +147,7 @@ impl GuestConfig {
         GuestConfig {
             name: name.into(),
             path: path.into(),
+            native: false,
             on_failure: FailurePolicy::default(),
             instances: InstanceMode::default(),
             clock: ClockMode::default(),
@@ -166,7 +170,9 @@ struct RawConfig {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawGuest {
     name: String,
-    path: PathBuf,
+    path: Option<PathBuf>,
+    #[serde(default)]
+    native: bool,
     #[serde(default)]
     on_failure: FailurePolicy,
     #[serde(default)]
@@ -269,14 +275,25 @@ impl Config {
                 };
                 config.insert(key, value);
             }
-            let path = if g.path.is_absolute() {
-                g.path
-            } else {
-                base.join(g.path)
+            let path = match (g.native, g.path) {
+                (false, None) => {
+                    return Err(invalid(format!(
+                        "guest `{name}` needs a `path` to its component"
+                    )));
+                }
+                (true, Some(_)) => {
+                    return Err(invalid(format!(
+                        "guest `{name}` is native (bound in code) and cannot have a `path`"
+                    )));
+                }
+                (true, None) => PathBuf::new(),
+                (false, Some(p)) if p.is_absolute() => p,
+                (false, Some(p)) => base.join(p),
             };
             guests.push(GuestConfig {
                 name,
                 path,
+                native: g.native,
                 on_failure: g.on_failure,
                 instances: g.instances,
                 clock: g.clock,
@@ -367,6 +384,21 @@ mod tests {
         assert!(parse("[[guest]]\nname='a'\npath='a'\nmemory='1KiB'\n").is_err());
         let e = parse("[[guest]]\nname='a'\npath='a'\n[guest.config]\nk=[1]\n").unwrap_err();
         assert!(e.to_string().contains("`k`"), "{e}");
+    }
+
+    #[test]
+    fn native_slots_have_no_path_and_wasm_guests_need_one() {
+        let c = parse("[[guest]]\nname='audit'\nnative=true\n[[guest]]\nname='a'\npath='a.wasm'\n")
+            .unwrap();
+        assert!(c.guests[0].native && !c.guests[1].native);
+        assert!(
+            parse("[[guest]]\nname='a'\n")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a `path`")
+        );
+        let e = parse("[[guest]]\nname='a'\nnative=true\npath='a.wasm'\n").unwrap_err();
+        assert!(e.to_string().contains("is native"), "{e}");
     }
 
     #[test]

@@ -392,3 +392,111 @@ fn guest_logs_are_attributed_to_guest_and_hook() {
         "{lines:?}"
     );
 }
+
+/// A native interceptor that appends `native` to the trail and to the result.
+struct Native;
+
+impl interpose::chain::NativeInterceptor for Native {
+    fn wants(&self, hook: Hook) -> bool {
+        hook == Hook::QueryWorkflow
+    }
+    fn before(
+        &self,
+        call: &mut interpose::chain::Call,
+        _: &Scope,
+    ) -> interpose::chain::NativeDecision {
+        let trail = header(call, "trail").unwrap_or_default();
+        call.headers_mut()
+            .insert("trail".into(), Payload::json(format!("\"{trail},native\"")));
+        interpose::chain::NativeDecision::Proceed
+    }
+    fn after(&self, _: &interpose::chain::Call, outcome: Outcome, _: &Scope) -> Outcome {
+        match outcome {
+            Outcome::Ok(p) => {
+                let prev = p
+                    .first()
+                    .map(|p| {
+                        String::from_utf8_lossy(&p.data)
+                            .trim_matches('"')
+                            .to_owned()
+                    })
+                    .unwrap_or_default();
+                Outcome::Ok(vec![Payload::json(format!("\"{prev}+native\""))])
+            }
+            other => other,
+        }
+    }
+}
+
+#[test]
+fn native_interceptors_run_in_config_order_among_wasm_guests() {
+    use std::sync::Arc;
+    let toml = probes(&[("a", "after = 'append'")])
+        + "[[guest]]\nname = 'audit'\nnative = true\n"
+        + &probes(&[("b", "after = 'append'")]);
+    let config = interpose::config::Config::from_toml(
+        &toml,
+        std::path::Path::new("/"),
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    let logs = Arc::new(interpose::services::MemoryLogs::default());
+    let chain = interpose_tests::runtime()
+        .load_with_natives(
+            &config,
+            Arc::new(interpose::services::NoMetrics),
+            logs,
+            vec![(
+                "audit".into(),
+                Arc::new(Native) as Arc<dyn interpose::chain::NativeInterceptor>,
+            )],
+        )
+        .unwrap();
+    assert_eq!(chain.order(), ["a", "audit", "b"]);
+    let mut c = call(Hook::QueryWorkflow);
+    let mut real_saw = None;
+    let outcome = chain
+        .session(Scope::Client)
+        .run(&mut c, |c| {
+            real_saw = header(c, "trail");
+            Outcome::Ok(vec![Payload::json("\"real\"")])
+        })
+        .unwrap();
+    assert_eq!(real_saw.as_deref(), Some("a,native,b"));
+    assert_eq!(result(&outcome), "real+b+native+a");
+
+    // A declared native that the application does not bind is an error, and so is a
+    // binding without a declaration.
+    let unbound = interpose_tests::runtime().load_with(
+        &config,
+        Arc::new(interpose::services::NoMetrics),
+        Arc::new(interpose::services::MemoryLogs::default()),
+    );
+    assert!(
+        unbound
+            .unwrap_err()
+            .to_string()
+            .contains("guest `audit` is declared native")
+    );
+    let plain = interpose::config::Config::from_toml(
+        &probes(&[("a", "")]),
+        std::path::Path::new("/"),
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    let stray = interpose_tests::runtime().load_with_natives(
+        &plain,
+        Arc::new(interpose::services::NoMetrics),
+        Arc::new(interpose::services::MemoryLogs::default()),
+        vec![(
+            "audit".into(),
+            Arc::new(Native) as Arc<dyn interpose::chain::NativeInterceptor>,
+        )],
+    );
+    assert!(
+        stray
+            .unwrap_err()
+            .to_string()
+            .contains("has no `native = true` entry")
+    );
+}

@@ -32,9 +32,50 @@ pub struct Chain {
 
 struct ChainInner {
     _runtime: Runtime,
+    /// The Wasm guests; sessions keep one slot per guest.
     guests: Vec<Arc<LoadedGuest>>,
+    /// The chain order: Wasm guests (by index into `guests`) and native interceptors.
+    entries: Vec<Entry>,
     any: u64,
     observer: Option<Arc<dyn HopObserver>>,
+}
+
+#[derive(Clone)]
+enum Entry {
+    Wasm(usize),
+    Native(String, Arc<dyn NativeInterceptor>),
+}
+
+/// What a native interceptor decides in `before`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NativeDecision {
+    /// Run the rest of the chain with the (possibly edited) call.
+    Proceed,
+    /// Fail the call with this failure.
+    Reject(Failure),
+    /// Answer the call with these payloads (where the hook allows it).
+    Respond(Vec<Payload>),
+}
+
+/// A native Rust interceptor placed in the chain among Wasm guests, at the position of a
+/// `native = true` entry of `interpose.toml`. It runs in the host with full access (it is
+/// the application's own code): no sandbox, limits or failure policy apply.
+pub trait NativeInterceptor: Send + Sync + 'static {
+    /// Whether it wants `hook` (both phases).
+    fn wants(&self, hook: Hook) -> bool;
+
+    /// Before the call; may edit `call`.
+    fn before(&self, call: &mut Call, scope: &Scope) -> NativeDecision {
+        let _ = (call, scope);
+        NativeDecision::Proceed
+    }
+
+    /// After the call; returns the (possibly replaced) outcome.
+    fn after(&self, call: &Call, outcome: Outcome, scope: &Scope) -> Outcome {
+        let _ = (call, scope);
+        outcome
+    }
 }
 
 impl std::fmt::Debug for Chain {
@@ -46,16 +87,44 @@ impl std::fmt::Debug for Chain {
 }
 
 impl Chain {
-    pub(crate) fn new(runtime: Runtime, guests: Vec<Arc<LoadedGuest>>) -> Chain {
-        let any = guests.iter().fold(0, |m, g| m | g.interests);
+    /// A chain of `guests` (Wasm, in order) with native interceptors inserted at their
+    /// positions of the chain order.
+    pub(crate) fn new(
+        runtime: Runtime,
+        guests: Vec<Arc<LoadedGuest>>,
+        natives: Vec<(usize, String, Arc<dyn NativeInterceptor>)>,
+    ) -> Chain {
+        let mut any = guests.iter().fold(0, |m, g| m | g.interests);
+        let mut entries: Vec<Entry> = (0..guests.len()).map(Entry::Wasm).collect();
+        for (pos, name, native) in natives {
+            for hook in Hook::ALL {
+                if native.wants(*hook) {
+                    any |= hook.bit();
+                }
+            }
+            entries.insert(pos.min(entries.len()), Entry::Native(name, native));
+        }
         Chain {
             inner: Arc::new(ChainInner {
                 _runtime: runtime,
                 guests,
+                entries,
                 any,
                 observer: None,
             }),
         }
+    }
+
+    /// Names of every chain entry, Wasm guests and native interceptors, in chain order.
+    pub fn order(&self) -> Vec<&str> {
+        self.inner
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Wasm(i) => self.inner.guests[*i].meta.name.as_str(),
+                Entry::Native(name, _) => name.as_str(),
+            })
+            .collect()
     }
 
     /// The same guests, with every guest call reported to `observer`.
@@ -64,6 +133,7 @@ impl Chain {
             inner: Arc::new(ChainInner {
                 _runtime: self.inner._runtime.clone(),
                 guests: self.inner.guests.clone(),
+                entries: self.inner.entries.clone(),
                 any: self.inner.any,
                 observer: Some(observer),
             }),
@@ -239,13 +309,42 @@ impl Session {
             return Ok(Before::Proceed(Entered(0)));
         }
         let chain = self.chain.clone();
-        for (i, guest) in chain.inner.guests.iter().enumerate() {
+        for (pos, entry) in chain.inner.entries.iter().enumerate() {
+            let i = match entry {
+                Entry::Wasm(i) => *i,
+                Entry::Native(name, native) => {
+                    if !native.wants(hook) {
+                        continue;
+                    }
+                    match native.before(call, &self.scope) {
+                        NativeDecision::Proceed => entered |= 1 << pos,
+                        NativeDecision::Reject(f) => {
+                            return Ok(Before::Done(Entered(entered), Outcome::Err(f)));
+                        }
+                        NativeDecision::Respond(p) if hook.allows_respond() => {
+                            return Ok(Before::Done(Entered(entered), Outcome::Ok(p)));
+                        }
+                        NativeDecision::Respond(_) => {
+                            return Err(GuestError {
+                                guest: name.clone(),
+                                hook,
+                                phase: Phase::Before,
+                                cause: GuestFailure::InvalidDecision {
+                                    message: format!("`respond` is not allowed in hook `{hook}`"),
+                                },
+                            });
+                        }
+                    }
+                    continue;
+                }
+            };
+            let guest = &chain.inner.guests[i];
             if !guest.wants(hook) {
                 continue;
             }
             if !guest.wants_before(hook) {
                 // Only `after` declared: no Wasm call now, but the guest sees the outcome.
-                entered |= 1 << i;
+                entered |= 1 << pos;
                 continue;
             }
             let _span = hook.span(&guest.meta.name, Phase::Before).entered();
@@ -262,7 +361,7 @@ impl Session {
             match decision {
                 Ok(BeforeDecision::Proceed) => {
                     if guest.wants_after(hook) {
-                        entered |= 1 << i;
+                        entered |= 1 << pos;
                     }
                 }
                 Ok(BeforeDecision::Reject(f)) => {
@@ -288,10 +387,18 @@ impl Session {
     ) -> Result<Outcome, GuestError> {
         let hook = call.hook();
         let chain = self.chain.clone();
-        for (i, guest) in chain.inner.guests.iter().enumerate().rev() {
-            if entered.0 & (1 << i) == 0 {
+        for (pos, entry) in chain.inner.entries.iter().enumerate().rev() {
+            if entered.0 & (1 << pos) == 0 {
                 continue;
             }
+            let i = match entry {
+                Entry::Wasm(i) => *i,
+                Entry::Native(_, native) => {
+                    outcome = native.after(call, outcome, &self.scope);
+                    continue;
+                }
+            };
+            let guest = &chain.inner.guests[i];
             let _span = hook.span(&guest.meta.name, Phase::After).entered();
             let result = match self.instance(i) {
                 Ok(inst) => inst.after(guest, call, outcome.clone()),

@@ -353,8 +353,37 @@ impl Runtime {
         metrics: Arc<dyn MetricsSink>,
         logs: Arc<dyn LogSink>,
     ) -> Result<Chain, Error> {
+        self.load_with_natives(config, metrics, logs, Vec::new())
+    }
+
+    /// Like [`Runtime::load_with`], binding native Rust interceptors by name to the
+    /// `native = true` entries of the config. Every native entry must be bound, and every
+    /// binding must name a native entry.
+    pub fn load_with_natives(
+        &self,
+        config: &Config,
+        metrics: Arc<dyn MetricsSink>,
+        logs: Arc<dyn LogSink>,
+        mut natives: Vec<(String, Arc<dyn crate::chain::NativeInterceptor>)>,
+    ) -> Result<Chain, Error> {
         let mut guests = Vec::with_capacity(config.guests.len());
-        for g in &config.guests {
+        let mut placed = Vec::new();
+        for (pos, g) in config.guests.iter().enumerate() {
+            if g.native {
+                let Some(at) = natives.iter().position(|(n, _)| *n == g.name) else {
+                    return Err(Error::Config(crate::error::ConfigError::Invalid {
+                        path: PathBuf::from("interpose.toml"),
+                        message: format!(
+                            "guest `{}` is declared native, but the application bound no native \
+                             interceptor by that name",
+                            g.name
+                        ),
+                    }));
+                };
+                let (name, native) = natives.remove(at);
+                placed.push((pos, name, native));
+                continue;
+            }
             let started = Instant::now();
             let guest = self.load_guest(g, &metrics, &logs)?;
             tracing::info!(
@@ -366,7 +395,15 @@ impl Runtime {
             );
             guests.push(Arc::new(guest));
         }
-        Ok(Chain::new(self.clone(), guests))
+        if let Some((name, _)) = natives.first() {
+            return Err(Error::Config(crate::error::ConfigError::Invalid {
+                path: PathBuf::from("interpose.toml"),
+                message: format!(
+                    "native interceptor `{name}` has no `native = true` entry in the config"
+                ),
+            }));
+        }
+        Ok(Chain::new(self.clone(), guests, placed))
     }
 
     /// Load, validate and ask one guest for its interests.

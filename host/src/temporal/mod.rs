@@ -48,6 +48,24 @@ impl Interpose {
         Ok(Interpose { runtime, chain })
     }
 
+    /// Load `interpose.toml`, binding native Rust interceptors by name to its
+    /// `native = true` entries: Wasm guests and native interceptors then run in one
+    /// ordered chain, in config order.
+    pub fn load_with_natives(
+        path: impl AsRef<Path>,
+        natives: Vec<(String, Arc<dyn crate::chain::NativeInterceptor>)>,
+    ) -> Result<Interpose, crate::Error> {
+        let config = Config::from_file(path)?;
+        let runtime = Runtime::builder().for_config(&config).build()?;
+        let chain = runtime.load_with_natives(
+            &config,
+            Arc::new(crate::services::NoMetrics),
+            Arc::new(crate::services::TracingLogs),
+            natives,
+        )?;
+        Ok(Interpose { runtime, chain })
+    }
+
     /// Wrap an already loaded chain.
     pub fn from_chain(runtime: Runtime, chain: Chain) -> Interpose {
         Interpose { runtime, chain }
