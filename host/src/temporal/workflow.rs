@@ -450,6 +450,12 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
+        // Queries are not part of history, so they never replay; the SDK can still report
+        // `is_replaying` from the activation that carries the query, which would silence
+        // the guest's logs and make it count the query as replayed.
+        if let Ok(mut s) = self.host.0.lock() {
+            s.replaying = false;
+        }
         let mut call = Call::new(
             CallDetail::HandleQuery(chain::Handler {
                 name: input.name().into(),
