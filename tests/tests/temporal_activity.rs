@@ -36,6 +36,27 @@ impl GreetWorkflow {
     }
 }
 
+/// Like [`GreetWorkflow`], with a single activity attempt (no retries).
+#[workflow]
+#[derive(Default)]
+struct GreetOnceWorkflow;
+
+#[workflow_methods]
+impl GreetOnceWorkflow {
+    #[run]
+    async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        let mut options = ActivityOptions::start_to_close_timeout(Duration::from_secs(10));
+        options.retry_policy = Some(
+            temporalio_common::RetryPolicy::builder()
+                .maximum_attempts(1)
+                .build(),
+        );
+        Ok(ctx
+            .execute_activity(Greetings::greet, name, options)
+            .await?)
+    }
+}
+
 struct Greetings;
 
 #[activities]
@@ -205,4 +226,76 @@ async fn temporal_activity_latency_histograms_are_scraped_from_the_workers_prome
             .any(|l| l.starts_with("temporal_") && !l.starts_with('#')),
         "the worker's own sdk-core metrics share the endpoint:\n{body}"
     );
+}
+
+/// Run GreetOnceWorkflow; return the result or the failure text.
+async fn run_once(chain: interpose::Chain, queue: &str) -> Result<String, String> {
+    let url = Url::from_str(&dev_server().url()).unwrap();
+    let connection = Connection::connect(ConnectionOptions::new(url).build())
+        .await
+        .unwrap();
+    let client = Client::new(connection, ClientOptions::new("default").build()).unwrap();
+    let runtime = Runtime::from_current_tokio(Default::default()).unwrap();
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<GreetOnceWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .activity_inbound_interceptor(WasmActivityInterceptor::new(chain))
+        .build();
+    let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let id = format!("{queue}-{}", std::process::id());
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let running = tokio::task::spawn_local(async move { worker.run().await });
+            let handle = client
+                .start_workflow(
+                    GreetOnceWorkflow::run,
+                    "temporal".to_string(),
+                    WorkflowStartOptions::new(queue, &id).build(),
+                )
+                .await
+                .unwrap();
+            let result = tokio::time::timeout(
+                Duration::from_secs(60),
+                handle.get_result(WorkflowGetResultOptions::default()),
+            )
+            .await
+            .expect("the workflow finishes within a minute");
+            shutdown();
+            running.await.unwrap().unwrap();
+            result.map_err(|e| format!("{e:?}"))
+        })
+        .await
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_guest_failure_fails_the_attempt_or_is_skipped_per_policy() {
+    let hostile = |policy: &str| {
+        chain(&guest(
+            "hostile",
+            guests::HOSTILE,
+            &format!("on-failure = '{policy}'\n[guest.config]\nbehavior = 'panic'\nonly = 'execute-activity'"),
+        ))
+        .chain
+    };
+    // Fail-closed: the attempt fails with the guest error; with one attempt allowed the
+    // workflow sees the activity failure.
+    let failed = run_once(hostile("fail-closed"), "interpose-activity-closed")
+        .await
+        .unwrap_err();
+    assert!(
+        failed.contains("interceptor `hostile` failed in hook `execute-activity` (before)"),
+        "the activity failure names guest, hook and phase: {failed}"
+    );
+    assert!(
+        failed.contains("hostile guest panics on purpose"),
+        "and the cause: {failed}"
+    );
+    // Skip: the guest is skipped and the activity runs.
+    let ok = run_once(hostile("skip"), "interpose-activity-skip")
+        .await
+        .unwrap();
+    assert_eq!(ok, "hello temporal");
 }

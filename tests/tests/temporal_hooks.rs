@@ -189,7 +189,7 @@ async fn temporal_tracing_guest_sees_every_hook_exactly_and_nothing_else() {
                     WorkflowExecuteUpdateOptions::default(),
                 )
                 .await;
-            let err = rejected.err().expect("the validator rejects 99");
+            let err = rejected.expect_err("the validator rejects 99");
             assert!(
                 err.to_string().contains("value must be at most 10"),
                 "{err}"
