@@ -79,6 +79,25 @@ async fn run_greeting_with(
     queue: &str,
     runtime_options: temporalio_sdk::runtime::RuntimeOptions,
 ) -> String {
+    run_greeting_full(WasmActivityInterceptor::new(chain), queue, runtime_options).await
+}
+
+/// Like [`run_greeting`], with a prepared activity interceptor.
+async fn run_greeting_full(
+    interceptor: WasmActivityInterceptor,
+    queue: &str,
+    runtime_options: temporalio_sdk::runtime::RuntimeOptions,
+) -> String {
+    run_greeting_worker(interceptor, None, queue, runtime_options).await
+}
+
+/// Like [`run_greeting_full`], optionally with a workflow interceptor too.
+async fn run_greeting_worker(
+    interceptor: WasmActivityInterceptor,
+    workflows: Option<temporalio_workflow::workflow_interceptors::WorkflowInterceptorConstructor>,
+    queue: &str,
+    runtime_options: temporalio_sdk::runtime::RuntimeOptions,
+) -> String {
     let url = Url::from_str(&dev_server().url()).unwrap();
     let connection = Connection::connect(ConnectionOptions::new(url).build())
         .await
@@ -89,8 +108,12 @@ async fn run_greeting_with(
         .register_workflow::<GreetWorkflow>()
         .unwrap()
         .register_activities(Greetings)
-        .activity_inbound_interceptor(WasmActivityInterceptor::new(chain))
-        .build();
+        .activity_inbound_interceptor(interceptor);
+    let options = match workflows {
+        Some(w) => options.workflow_interceptor(w),
+        None => options,
+    }
+    .build();
     let mut worker = Worker::new(&runtime, client.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();
     let id = format!("{queue}-{}", std::process::id());
@@ -298,4 +321,54 @@ async fn temporal_activity_guest_failure_fails_the_attempt_or_is_skipped_per_pol
         .await
         .unwrap();
     assert_eq!(ok, "hello temporal");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_arguments_are_bridged_when_their_types_are_registered() {
+    use interpose::temporal::args::ArgTypes;
+    let probe = || {
+        chain(&guest(
+            "probe",
+            guests::PROBE,
+            "[guest.config]\ntag = 'wasm'\nbefore = 'set-args'",
+        ))
+        .chain
+    };
+    // Without the activity's argument type the SDK's typed arguments stay invisible and
+    // `set-args` is refused: the activity runs with its own argument.
+    let unchanged = run_greeting_full(
+        WasmActivityInterceptor::new(probe()),
+        "interpose-args-off",
+        Default::default(),
+    )
+    .await;
+    assert_eq!(unchanged, "hello temporal");
+    // With it, the guest's replacement arguments reach the activity.
+    let bridged = WasmActivityInterceptor::new(probe())
+        .with_arg_types(ArgTypes::default().activity(Greetings::greet));
+    let replaced = run_greeting_full(bridged, "interpose-args-on", Default::default()).await;
+    assert_eq!(replaced, "hello wasm");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_workflow_arguments_are_bridged_when_their_types_are_registered() {
+    use interpose::temporal::Interpose;
+    use interpose::temporal::args::ArgTypes;
+    let t = chain(&guest(
+        "probe",
+        guests::PROBE,
+        "[guest.config]\ntag = 'wasm'\nbefore = 'set-args'",
+    ));
+    // Only the workflow's argument type is registered: the guest replaces the workflow's
+    // input on execute, and the activity receives what the workflow passes on.
+    let interpose = Interpose::from_chain(interpose_tests::runtime().clone(), t.chain.clone())
+        .with_arg_types(ArgTypes::default().workflow(GreetWorkflow::run));
+    let result = run_greeting_worker(
+        interpose.activity_interceptor(),
+        Some(interpose.workflow_interceptor()),
+        "interpose-workflow-args",
+        Default::default(),
+    )
+    .await;
+    assert_eq!(result, "hello wasm");
 }

@@ -25,6 +25,7 @@ use temporalio_sdk::interceptors::{
     ExecuteActivityOutput, ExecuteActivityResult, Next,
 };
 
+use super::args::ArgTypes;
 use super::convert::{payload_in, payload_out};
 use crate::chain::{Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
 use crate::services::{ActivityHost, ActivityInfo, Scope};
@@ -34,12 +35,23 @@ use crate::services::{ActivityHost, ActivityInfo, Scope};
 #[derive(Clone, Debug)]
 pub struct WasmActivityInterceptor {
     chain: Chain,
+    args: ArgTypes,
 }
 
 impl WasmActivityInterceptor {
     /// An interceptor over `chain`.
     pub fn new(chain: Chain) -> WasmActivityInterceptor {
-        WasmActivityInterceptor { chain }
+        WasmActivityInterceptor {
+            chain,
+            args: ArgTypes::default(),
+        }
+    }
+
+    /// Show guests the arguments of the activities whose types `args` knows.
+    #[must_use]
+    pub fn with_arg_types(mut self, args: ArgTypes) -> Self {
+        self.args = args;
+        self
     }
 }
 
@@ -144,6 +156,7 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
         }
         Box::pin(async move {
             let i = input.activity_info();
+            let host_type = i.activity_type.clone();
             let host = Arc::new(SdkActivity {
                 info: ActivityInfo {
                     activity_id: i.activity_id.clone(),
@@ -160,7 +173,9 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                     started_time: nanos(i.started_time),
                 },
             });
-            let mut call = Call::new(CallDetail::ExecuteActivity, None);
+            let codec = self.args.for_activity(&i.activity_type).cloned();
+            let original_args = codec.as_ref().and_then(|c| c.activity_args(&input));
+            let mut call = Call::new(CallDetail::ExecuteActivity, original_args.clone());
             *call.headers_mut() = input
                 .headers()
                 .iter()
@@ -174,6 +189,20 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
             let before = session.before(&mut call).map_err(guest_failed)?;
             let (entered, seen, value): (_, Outcome, Option<ExecuteActivityResult>) = match before {
                 Before::Proceed(entered) => {
+                    if let (Some(codec), Some(args)) = (&codec, call.args())
+                        && original_args.as_deref() != Some(args)
+                    {
+                        codec
+                            .set_activity_args(&mut input, args.to_vec())
+                            .map_err(|e| {
+                                ActivityError::Application(Box::new(ApplicationFailure::new(
+                                    format!(
+                                        "an interceptor replaced the arguments of `{}`: {e}",
+                                        host_type
+                                    ),
+                                )))
+                            })?;
+                    }
                     *input.headers_mut() = call
                         .headers()
                         .iter()

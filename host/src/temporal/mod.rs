@@ -11,6 +11,7 @@
 //! client applies to workers built on that client in the other SDKs).
 
 pub mod activity;
+pub mod args;
 pub mod client;
 pub mod connect;
 mod convert;
@@ -32,6 +33,7 @@ use crate::runtime::Runtime;
 pub struct Interpose {
     runtime: Runtime,
     chain: Chain,
+    args: args::ArgTypes,
 }
 
 impl Interpose {
@@ -45,7 +47,11 @@ impl Interpose {
     pub fn from_config(config: &Config) -> Result<Interpose, crate::Error> {
         let runtime = Runtime::builder().for_config(config).build()?;
         let chain = runtime.load(config)?;
-        Ok(Interpose { runtime, chain })
+        Ok(Interpose {
+            runtime,
+            chain,
+            args: args::ArgTypes::default(),
+        })
     }
 
     /// Load `interpose.toml`, binding native Rust interceptors by name to its
@@ -63,12 +69,27 @@ impl Interpose {
             Arc::new(crate::services::TracingLogs),
             natives,
         )?;
-        Ok(Interpose { runtime, chain })
+        Ok(Interpose {
+            runtime,
+            chain,
+            args: args::ArgTypes::default(),
+        })
     }
 
     /// Wrap an already loaded chain.
     pub fn from_chain(runtime: Runtime, chain: Chain) -> Interpose {
-        Interpose { runtime, chain }
+        Interpose {
+            runtime,
+            chain,
+            args: args::ArgTypes::default(),
+        }
+    }
+
+    /// Show guests the arguments of these workflow and activity types (see [`args`]).
+    #[must_use]
+    pub fn with_arg_types(mut self, args: args::ArgTypes) -> Interpose {
+        self.args = args;
+        self
     }
 
     /// The chain.
@@ -92,11 +113,11 @@ impl Interpose {
     pub fn workflow_interceptor(
         &self,
     ) -> temporalio_workflow::workflow_interceptors::WorkflowInterceptorConstructor {
-        workflow::constructor(self.chain.clone())
+        workflow::constructor(self.chain.clone(), self.args.clone())
     }
 
     /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`.
     pub fn activity_interceptor(&self) -> WasmActivityInterceptor {
-        WasmActivityInterceptor::new(self.chain.clone())
+        WasmActivityInterceptor::new(self.chain.clone()).with_arg_types(self.args.clone())
     }
 }

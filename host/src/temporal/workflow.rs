@@ -33,6 +33,7 @@ use temporalio_common::protos::temporal::api::common::v1::Payload as ProtoPayloa
 use temporalio_workflow::WorkflowTermination;
 use temporalio_workflow::workflow_interceptors::*;
 
+use super::args::ArgTypes;
 use super::convert::{payload_in, payload_out};
 use crate::chain::{self, Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
 use crate::services::{Scope, WorkflowHost, WorkflowInfo};
@@ -93,7 +94,7 @@ facts!(SyncWorkflowInterceptorContext);
 
 /// Builds one [`WasmWorkflowInterceptor`] per workflow run. Register it with
 /// `WorkerOptions::workflow_interceptor`.
-pub fn constructor(chain: Chain) -> WorkflowInterceptorConstructor {
+pub fn constructor(chain: Chain, args: ArgTypes) -> WorkflowInterceptorConstructor {
     WorkflowInterceptorConstructor::new(move |view| {
         let host = Arc::new(SdkWorkflow(Mutex::new(Snapshot {
             info: WorkflowInfo::new(
@@ -106,6 +107,7 @@ pub fn constructor(chain: Chain) -> WorkflowInterceptorConstructor {
             ..Snapshot::default()
         })));
         WasmWorkflowInterceptor {
+            args: args.clone(),
             chain: chain.clone(),
             session: Rc::new(RefCell::new(chain.session(Scope::Workflow(host.clone())))),
             host,
@@ -115,6 +117,7 @@ pub fn constructor(chain: Chain) -> WorkflowInterceptorConstructor {
 
 /// The chain for one workflow run.
 pub struct WasmWorkflowInterceptor {
+    args: ArgTypes,
     chain: Chain,
     session: Rc<RefCell<chain::Session>>,
     host: Arc<SdkWorkflow>,
@@ -301,7 +304,9 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
-        let mut call = Call::new(CallDetail::ExecuteWorkflow, None);
+        let codec = self.args.for_workflow(ctx.workflow_type()).cloned();
+        let original_args = codec.as_ref().and_then(|c| c.workflow_args(&input));
+        let mut call = Call::new(CallDetail::ExecuteWorkflow, original_args.clone());
         *call.headers_mut() = headers_in(input.headers());
         let before = self.before(&mut call);
         let session = self.session.clone();
@@ -310,6 +315,14 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             let (entered, seen, result) = match before {
                 Before::Proceed(entered) => {
                     write_headers(input.headers_mut(), &call);
+                    if let (Some(codec), Some(args)) = (&codec, call.args())
+                        && original_args.as_deref() != Some(args)
+                    {
+                        let set = codec.set_workflow_args(&mut input, args.to_vec());
+                        set.unwrap_or_else(|e| {
+                            panic!("an interceptor replaced the workflow arguments: {e}")
+                        });
+                    }
                     let result = next.run(input).await;
                     refresh(&host, &ctx);
                     match result {
@@ -577,17 +590,25 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         }
         refresh(&self.host, &ctx);
         let o = input.options();
+        let codec = self.args.for_activity(input.activity_type()).cloned();
+        let original_args = codec.as_ref().and_then(|c| c.schedule_args(&input));
         let mut call = Call::new(
             CallDetail::ScheduleActivity(chain::ActivitySchedule {
                 activity_type: input.activity_type().into(),
                 activity_id: o.activity_id.clone().unwrap_or_default(),
                 task_queue: o.task_queue.clone().unwrap_or_default(),
             }),
-            None,
+            original_args.clone(),
         );
         *call.headers_mut() = headers_in(input.headers());
         let entered = self.outbound_before(&mut call);
         write_headers(input.headers_mut(), &call);
+        if let (Some(codec), Some(args)) = (&codec, call.args())
+            && original_args.as_deref() != Some(args)
+        {
+            let set = codec.set_schedule_args(&mut input, args.to_vec());
+            set.unwrap_or_else(|e| panic!("an interceptor replaced the activity arguments: {e}"));
+        }
         if let CallDetail::ScheduleActivity(d) = call.detail() {
             let o = input.options_mut();
             o.activity_id = Some(d.activity_id.clone()).filter(|s| !s.is_empty());
@@ -615,17 +636,25 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
+        let codec = self.args.for_activity(input.activity_type()).cloned();
+        let original_args = codec.as_ref().and_then(|c| c.local_args(&input));
         let mut call = Call::new(
             CallDetail::ScheduleLocalActivity(chain::ActivitySchedule {
                 activity_type: input.activity_type().into(),
                 activity_id: input.options().activity_id.clone().unwrap_or_default(),
                 task_queue: String::new(),
             }),
-            None,
+            original_args.clone(),
         );
         *call.headers_mut() = headers_in(input.headers());
         let entered = self.outbound_before(&mut call);
         write_headers(input.headers_mut(), &call);
+        if let (Some(codec), Some(args)) = (&codec, call.args())
+            && original_args.as_deref() != Some(args)
+        {
+            let set = codec.set_local_args(&mut input, args.to_vec());
+            set.unwrap_or_else(|e| panic!("an interceptor replaced the activity arguments: {e}"));
+        }
         if let CallDetail::ScheduleLocalActivity(d) = call.detail() {
             input.options_mut().activity_id = Some(d.activity_id.clone()).filter(|s| !s.is_empty());
         }
