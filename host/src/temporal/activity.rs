@@ -15,10 +15,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use temporalio_common::ActivityError;
-use temporalio_common::data_converters::{
-    GenericPayloadConverter, PayloadConversionError, PayloadConverter, RawValue,
-    SerializationContext, SerializationContextData, TemporalSerializable,
-};
+use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::interceptors::{
     ActivityExecutionValue, ActivityInboundInterceptor, ExecuteActivityInput,
@@ -26,7 +23,7 @@ use temporalio_sdk::interceptors::{
 };
 
 use super::args::ArgTypes;
-use super::convert::{payload_in, payload_out};
+use super::convert::{boxed_payloads, payload_in, payload_out};
 use crate::chain::{Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
 use crate::services::{ActivityHost, ActivityInfo, Scope};
 
@@ -78,39 +75,6 @@ impl ActivityHost for SdkActivity {
              no heartbeat handle"
         );
     }
-}
-
-/// A boxed activity result, serializable through the payload converter.
-struct BoxedResult(Box<dyn ActivityExecutionValue>);
-
-impl TemporalSerializable for BoxedResult {
-    fn as_serde(&self) -> Result<&dyn erased_serde::Serialize, PayloadConversionError> {
-        self.0.as_serde()
-    }
-    fn to_payload(
-        &self,
-        ctx: &SerializationContext<'_>,
-    ) -> Result<temporalio_common::protos::temporal::api::common::v1::Payload, PayloadConversionError>
-    {
-        self.0.to_payload(ctx)
-    }
-}
-
-fn result_payloads(
-    value: Box<dyn ActivityExecutionValue>,
-) -> (Box<dyn ActivityExecutionValue>, Vec<Payload>) {
-    let converter = PayloadConverter::default();
-    let data = SerializationContextData::None;
-    let ctx = SerializationContext::new(&data, &converter);
-    let wrapped = BoxedResult(value);
-    let payloads = match converter.to_payload(&ctx, &wrapped) {
-        Ok(p) => vec![payload_in(p)],
-        Err(e) => {
-            tracing::debug!("activity result not visible to guests: {e}");
-            Vec::new()
-        }
-    };
-    (wrapped.0, payloads)
 }
 
 fn failure_of(e: &ActivityError) -> Failure {
@@ -210,7 +174,7 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                         .collect();
                     match next.run(input).await {
                         Ok(v) => {
-                            let (v, payloads) = result_payloads(v);
+                            let (v, payloads) = boxed_payloads(v);
                             (entered, Outcome::Ok(payloads), Some(Ok(v)))
                         }
                         Err(e) => (entered, Outcome::Err(failure_of(&e)), Some(Err(e))),

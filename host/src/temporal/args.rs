@@ -11,8 +11,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use temporalio_common::data_converters::{
-    GenericPayloadConverter, PayloadConverter, SerializationContext, SerializationContextData,
-    TemporalDeserializable, TemporalSerializable,
+    GenericPayloadConverter, TemporalDeserializable, TemporalSerializable,
 };
 use temporalio_common::{ActivityDefinition, WorkflowDefinition};
 use temporalio_sdk::interceptors::ExecuteActivityInput;
@@ -20,7 +19,7 @@ use temporalio_workflow::workflow_interceptors::{
     ExecuteWorkflowInput, ScheduleActivityInput, ScheduleLocalActivityInput,
 };
 
-use super::convert::{payload_in, payload_out};
+use super::convert::{payload_in, payload_out, with_default_converter};
 use crate::chain::Payload;
 
 /// Encodes and decodes one argument type, reached through each SDK input's typed accessors.
@@ -53,16 +52,9 @@ pub(crate) trait Codec: Send + Sync {
 
 struct Typed<T>(PhantomData<fn() -> T>);
 
-fn with_ctx<R>(f: impl FnOnce(&PayloadConverter, &SerializationContext<'_>) -> R) -> R {
-    let converter = PayloadConverter::default();
-    let data = SerializationContextData::None;
-    let ctx = SerializationContext::new(&data, &converter);
-    f(&converter, &ctx)
-}
-
 fn encode<T: TemporalSerializable + 'static>(value: Option<&T>) -> Option<Vec<Payload>> {
     let value = value?;
-    with_ctx(|c, ctx| c.to_payloads(ctx, value).ok())
+    with_default_converter(|c, ctx| c.to_payloads(ctx, value).ok())
         .map(|p| p.into_iter().map(payload_in).collect())
 }
 
@@ -72,9 +64,10 @@ fn replace<T: TemporalDeserializable + 'static>(
 ) -> Result<(), String> {
     let slot =
         slot.ok_or_else(|| "the arguments have another type than the registered one".to_owned())?;
-    let value: T =
-        with_ctx(|c, ctx| c.from_payloads(ctx, payloads.into_iter().map(payload_out).collect()))
-            .map_err(|e| format!("the new arguments do not decode: {e}"))?;
+    let value: T = with_default_converter(|c, ctx| {
+        c.from_payloads(ctx, payloads.into_iter().map(payload_out).collect())
+    })
+    .map_err(|e| format!("the new arguments do not decode: {e}"))?;
     *slot = value;
     Ok(())
 }

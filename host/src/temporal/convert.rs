@@ -61,3 +61,58 @@ pub(crate) fn rejection_status(f: &Failure) -> temporalio_client::tonic::Status 
     }
     temporalio_client::tonic::Status::permission_denied(msg)
 }
+
+use temporalio_common::data_converters::{
+    GenericPayloadConverter, PayloadConversionError, PayloadConverter, SerializationContext,
+    SerializationContextData, TemporalSerializable,
+};
+
+/// Run `f` with Temporal's default payload converter and an empty serialization context.
+pub(crate) fn with_default_converter<R>(
+    f: impl FnOnce(&PayloadConverter, &SerializationContext<'_>) -> R,
+) -> R {
+    let converter = PayloadConverter::default();
+    let data = SerializationContextData::None;
+    let ctx = SerializationContext::new(&data, &converter);
+    f(&converter, &ctx)
+}
+
+/// A boxed SDK value (an activity result, a workflow output), serializable through the
+/// payload converter: the SDK keeps its own serialization of these private, but their
+/// `TemporalSerializable` supertrait is public.
+struct Boxed<T: ?Sized>(Box<T>);
+
+impl<T: ?Sized + TemporalSerializable> TemporalSerializable for Boxed<T> {
+    fn as_serde(&self) -> Result<&dyn erased_serde::Serialize, PayloadConversionError> {
+        self.0.as_serde()
+    }
+    fn to_payload(
+        &self,
+        ctx: &SerializationContext<'_>,
+    ) -> Result<proto::Payload, PayloadConversionError> {
+        self.0.to_payload(ctx)
+    }
+    fn to_payloads(
+        &self,
+        ctx: &SerializationContext<'_>,
+    ) -> Result<Vec<proto::Payload>, PayloadConversionError> {
+        self.0.to_payloads(ctx)
+    }
+}
+
+/// The payloads of a boxed SDK value (empty when it does not serialize with the default
+/// converter), handing the value back.
+pub(crate) fn boxed_payloads<T: ?Sized + TemporalSerializable + 'static>(
+    value: Box<T>,
+) -> (Box<T>, Vec<Payload>) {
+    let wrapped = Boxed(value);
+    let payloads = with_default_converter(|c, ctx| c.to_payloads(ctx, &wrapped));
+    let payloads = match payloads {
+        Ok(p) => p.into_iter().map(payload_in).collect(),
+        Err(e) => {
+            tracing::debug!("a result is not visible to guests: {e}");
+            Vec::new()
+        }
+    };
+    (wrapped.0, payloads)
+}

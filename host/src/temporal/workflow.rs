@@ -24,17 +24,14 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use temporalio_common::data_converters::{
-    GenericPayloadConverter, PayloadConversionError, PayloadConverter, RawValue,
-    SerializationContext, SerializationContextData, TemporalSerializable,
-};
+use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_common::protos::temporal::api::common::v1::Payload as ProtoPayload;
 use temporalio_workflow::WorkflowTermination;
 use temporalio_workflow::workflow_interceptors::*;
 
 use super::args::ArgTypes;
-use super::convert::{payload_in, payload_out};
+use super::convert::{boxed_payloads, payload_in, payload_out};
 use crate::chain::{self, Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
 use crate::services::{Scope, WorkflowHost, WorkflowInfo};
 
@@ -175,44 +172,6 @@ fn workflow_error<E: From<Box<dyn std::error::Error + Send + Sync>>>(f: &Failure
     E::from(f.message.clone().into())
 }
 
-/// A boxed workflow output, serializable through the payload converter.
-struct Output(Box<dyn WorkflowOutputValue>);
-
-impl TemporalSerializable for Output {
-    fn as_serde(&self) -> Result<&dyn erased_serde::Serialize, PayloadConversionError> {
-        self.0.as_serde()
-    }
-    fn to_payload(
-        &self,
-        ctx: &SerializationContext<'_>,
-    ) -> Result<ProtoPayload, PayloadConversionError> {
-        self.0.to_payload(ctx)
-    }
-    fn to_payloads(
-        &self,
-        ctx: &SerializationContext<'_>,
-    ) -> Result<Vec<ProtoPayload>, PayloadConversionError> {
-        self.0.to_payloads(ctx)
-    }
-}
-
-fn output_payloads(
-    value: Box<dyn WorkflowOutputValue>,
-) -> (Box<dyn WorkflowOutputValue>, Vec<Payload>) {
-    let converter = PayloadConverter::default();
-    let data = SerializationContextData::None;
-    let ctx = SerializationContext::new(&data, &converter);
-    let wrapped = Output(value);
-    let payloads = match converter.to_payloads(&ctx, &wrapped) {
-        Ok(p) => p.into_iter().map(payload_in).collect(),
-        Err(e) => {
-            tracing::debug!("workflow output not visible to guests: {e}");
-            Vec::new()
-        }
-    };
-    (wrapped.0, payloads)
-}
-
 fn raw_output(p: Vec<Payload>) -> Box<dyn WorkflowOutputValue> {
     Box::new(RawValue::new(p.into_iter().map(payload_out).collect()))
 }
@@ -327,7 +286,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                     refresh(&host, &ctx);
                     match result {
                         Ok(v) => {
-                            let (v, p) = output_payloads(v);
+                            let (v, p) = boxed_payloads(v);
                             (entered, Outcome::Ok(p), Some(Ok(v)))
                         }
                         // Control flow (continue-as-new, cancellation, eviction) passes
@@ -432,7 +391,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                     write_headers(input.headers_mut(), &call);
                     match next.run(input).await {
                         Ok(v) => {
-                            let (v, p) = output_payloads(v);
+                            let (v, p) = boxed_payloads(v);
                             (entered, Outcome::Ok(p), Some(Ok(v)))
                         }
                         Err(e) => (
@@ -482,7 +441,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 let _ = input.headers_mut();
                 match next.run(input) {
                     Ok(v) => {
-                        let (v, p) = output_payloads(v);
+                        let (v, p) = boxed_payloads(v);
                         (entered, Outcome::Ok(p), Some(Ok(v)))
                     }
                     Err(e) => (
