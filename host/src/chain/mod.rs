@@ -253,7 +253,7 @@ impl Session {
             let inst = match reused {
                 Some(inst) => inst,
                 None => {
-                    let inst = GuestInstance::new(guest, &self.scope)?;
+                    let inst = GuestInstance::new(guest, &self.scope, false)?;
                     guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
                     inst
                 }

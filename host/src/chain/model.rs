@@ -55,6 +55,14 @@ impl Category {
         self as usize
     }
 
+    /// Interest-mask bits of every hook of this category.
+    pub(crate) fn hook_mask(self) -> u64 {
+        Hook::ALL
+            .iter()
+            .filter(|h| h.category() == self)
+            .fold(0, |m, h| m | h.bit())
+    }
+
     /// Whether hooks of this category are replayed with the workflow.
     pub fn is_replayed(self) -> bool {
         matches!(self, Category::WorkflowInbound | Category::WorkflowOutbound)

@@ -44,8 +44,14 @@ fn now_nanos() -> u64 {
 }
 
 impl GuestInstance {
-    /// Instantiate `guest` for `scope`.
-    pub(crate) fn new(guest: &LoadedGuest, scope: &Scope) -> Result<GuestInstance, GuestFailure> {
+    /// Instantiate `guest` for `scope`. `all_categories` looks up every exported category
+    /// (the instance made at load asks each for its interests); later instances look up only
+    /// the categories the guest has interests in.
+    pub(crate) fn new(
+        guest: &LoadedGuest,
+        scope: &Scope,
+        all_categories: bool,
+    ) -> Result<GuestInstance, GuestFailure> {
         let meta = &guest.meta;
         let shared = Arc::new(Shared::default());
         // Workflow guests get streams seeded by run and guest: identical in replay and
@@ -119,14 +125,18 @@ impl GuestInstance {
             let Some(ex) = &guest.exports[cat.index()] else {
                 continue;
             };
-            let typed = (|| -> wasmtime::Result<Funcs> {
+            if !all_categories && guest.interests & cat.hook_mask() == 0 {
+                // Exported but not interested in any hook: never called after load.
+                continue;
+            }
+            let result = (|| -> wasmtime::Result<Funcs> {
                 Ok(Funcs {
                     interests: instance.get_typed_func(&mut store, ex.interests)?,
                     before: instance.get_typed_func(&mut store, ex.before)?,
                     after: instance.get_typed_func(&mut store, ex.after)?,
                 })
             })();
-            match typed {
+            match result {
                 Ok(f) => funcs[cat.index()] = Some(f),
                 Err(e) => {
                     return Err(GuestFailure::Instantiate {

@@ -550,7 +550,7 @@ impl Runtime {
 
         // Ask for interests on a throwaway instance, with the guest's own limits.
         let started = Instant::now();
-        let mut inst = GuestInstance::new(&guest, &Scope::Client).map_err(|f| match f {
+        let mut inst = GuestInstance::new(&guest, &Scope::Client, true).map_err(|f| match f {
             GuestFailure::Instantiate { message }
                 if message.contains("type mismatch") || message.contains("expected") =>
             {
