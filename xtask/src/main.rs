@@ -2,7 +2,8 @@
 //!
 //! - `test`: install the wasm targets and the Temporal CLI, then run every test of the
 //!   workspace (the integration tests start their own dev server);
-//! - `demo`: install the wasm targets, build the example guests, run `interpose demo`;
+//! - `demo`: install the wasm targets and the Temporal CLI, build the example guests, run
+//!   `interpose demo` on an embedded dev server;
 //! - `build-guests`: build the example guests into `target/guests/`.
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("demo") => {
             ensure_targets()?;
+            ensure_temporal_cli()?;
             build_guests()?;
             run(Command::new(&cargo)
                 .current_dir(root())
