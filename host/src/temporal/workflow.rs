@@ -176,6 +176,22 @@ fn raw_output(p: Vec<Payload>) -> Box<dyn WorkflowOutputValue> {
     Box::new(RawValue::new(p.into_iter().map(payload_out).collect()))
 }
 
+/// The call's final result: the real one when the guests left the outcome as they saw it,
+/// else one built from the outcome they produced.
+fn settle<T, E>(
+    real: Option<Result<T, E>>,
+    seen: &Outcome,
+    last: Outcome,
+    ok: impl FnOnce(Vec<Payload>) -> Result<T, E>,
+    err: impl FnOnce(&Failure) -> E,
+) -> Result<T, E> {
+    match (real, last) {
+        (Some(r), ref l) if same(seen, l) => r,
+        (_, Outcome::Ok(p)) => ok(p),
+        (_, Outcome::Err(f)) => Err(err(&f)),
+    }
+}
+
 fn same(a: &Outcome, b: &Outcome) -> bool {
     match (a, b) {
         (Outcome::Ok(x), Outcome::Ok(y)) => x == y,
@@ -305,13 +321,13 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
             let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
-            match (result, last) {
-                (Some(r), ref l) if same(&seen, l) => r,
-                (_, Outcome::Ok(p)) => Ok(raw_output(p)),
-                (_, Outcome::Err(f)) => {
-                    Err(WorkflowTermination::failed_application(app_failure(&f)))
-                }
-            }
+            settle(
+                result,
+                &seen,
+                last,
+                |p| Ok(raw_output(p)),
+                |f| WorkflowTermination::failed_application(app_failure(f)),
+            )
         })
     }
 
@@ -353,11 +369,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
             let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
-            match (result, last) {
-                (Some(r), ref l) if same(&seen, l) => r,
-                (_, Outcome::Ok(_)) => Ok(()),
-                (_, Outcome::Err(f)) => Err(workflow_error(&f)),
-            }
+            settle(result, &seen, last, |_| Ok(()), workflow_error)
         })
     }
 
@@ -404,11 +416,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
             let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
-            match (result, last) {
-                (Some(r), ref l) if same(&seen, l) => r,
-                (_, Outcome::Ok(p)) => Ok(raw_output(p)),
-                (_, Outcome::Err(f)) => Err(workflow_error(&f)),
-            }
+            settle(result, &seen, last, |p| Ok(raw_output(p)), workflow_error)
         })
     }
 
@@ -458,11 +466,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 .borrow_mut()
                 .after(&mut call, entered, seen.clone()),
         );
-        match (result, last) {
-            (Some(r), ref l) if same(&seen, l) => r,
-            (_, Outcome::Ok(p)) => Ok(raw_output(p)),
-            (_, Outcome::Err(f)) => Err(workflow_error(&f)),
-        }
+        settle(result, &seen, last, |p| Ok(raw_output(p)), workflow_error)
     }
 
     fn validate_update(
@@ -499,11 +503,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 .borrow_mut()
                 .after(&mut call, entered, seen.clone()),
         );
-        match (result, last) {
-            (Some(r), ref l) if same(&seen, l) => r,
-            (_, Outcome::Ok(_)) => Ok(()),
-            (_, Outcome::Err(f)) => Err(workflow_error(&f)),
-        }
+        settle(result, &seen, last, |_| Ok(()), workflow_error)
     }
 
     fn start_timer(
