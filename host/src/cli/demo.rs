@@ -26,7 +26,8 @@ use temporalio_sdk::{
 
 use crate::chain::{Hook, Phase};
 use crate::config::Config;
-use crate::services::{HopObserver, MemoryLogs, MemoryMetrics};
+use crate::services::{HopObserver, MemoryLogs, MemoryMetrics, MetricsSink};
+use crate::temporal::metrics::MetricsEndpoint;
 use crate::temporal::{Interpose, connect};
 
 const QUEUE: &str = "interpose-demo";
@@ -142,6 +143,27 @@ impl Shop {
     }
 }
 
+/// Sends guest metrics to two sinks: the demo's in-memory list and the Prometheus endpoint.
+struct Tee(Arc<MemoryMetrics>, Arc<dyn MetricsSink>);
+
+impl MetricsSink for Tee {
+    fn record(&self, sample: crate::services::MetricSample) {
+        self.0.record(sample.clone());
+        self.1.record(sample);
+    }
+}
+
+/// `GET /metrics` from the endpoint.
+fn scrape(addr: std::net::SocketAddr) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut body = String::new();
+    s.read_to_string(&mut body)?;
+    Ok(body)
+}
+
 /// Prints each guest call as it happens and counts them.
 #[derive(Default)]
 struct Printer {
@@ -176,8 +198,11 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     let metrics = Arc::new(MemoryMetrics::default());
     let runtime = crate::Runtime::builder().for_config(&config).build()?;
     let printer = Arc::new(Printer::default());
+    // Guest metrics and the worker's own metrics share one Prometheus endpoint.
+    let endpoint = MetricsEndpoint::start(([127, 0, 0, 1], 0).into())?;
+    let sink = Arc::new(Tee(metrics.clone(), endpoint.sink()));
     let chain = runtime
-        .load_with(&config, metrics.clone(), logs.clone())?
+        .load_with(&config, sink, logs.clone())?
         .with_observer(printer.clone());
     println!(
         "Interpose demo: {} guests from {}",
@@ -210,7 +235,11 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
         connection,
         target.client_options_with(vec![interpose.client_interceptor()]),
     )?;
-    let sdk = Runtime::from_current_tokio(Default::default())?;
+    let runtime_options = temporalio_sdk::runtime::RuntimeOptions::builder()
+        .telemetry_options(endpoint.telemetry())
+        .build()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let sdk = Runtime::from_current_tokio(runtime_options)?;
     let options = WorkerOptions::new(QUEUE)
         .register_workflow::<OrderWorkflow>()?
         .register_workflow::<ShipWorkflow>()?
@@ -302,6 +331,23 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
             "  {} {} = {:.3} {} {:?}",
             m.guest, m.name, m.value, m.unit, m.attributes
         );
+    }
+    let addr = endpoint.addr();
+    let body = tokio::task::spawn_blocking(move || scrape(addr)).await??;
+    let guest_lines: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("custom_") && l.contains("_count"))
+        .collect();
+    let worker_series = body.lines().filter(|l| l.starts_with("temporal_")).count();
+    println!(
+        "\nPrometheus endpoint http://{addr}/metrics: {} guest histogram counts, {worker_series} worker series",
+        guest_lines.len()
+    );
+    for l in &guest_lines {
+        println!("  {l}");
+    }
+    if guest_lines.is_empty() {
+        bail!("the guests' histograms are missing from the Prometheus endpoint");
     }
     let hops = printer.hops.lock().map(|h| h.clone()).unwrap_or_default();
     let mut kinds: Vec<&str> = hops.iter().map(|(_, h, _)| h.name()).collect();
