@@ -441,21 +441,6 @@ impl Session {
         }
     }
 
-    /// Async form of [`Session::run`] for adapters whose real call is a future.
-    pub async fn run_async<F: Future<Output = Outcome>>(
-        &mut self,
-        call: &mut Call,
-        real: impl FnOnce(Call) -> F,
-    ) -> Result<Outcome, GuestError> {
-        match self.before(call)? {
-            Before::Proceed(entered) => {
-                let outcome = real(call.clone()).await;
-                self.after(call, entered, outcome)
-            }
-            Before::Done(entered, outcome) => self.after(call, entered, outcome),
-        }
-    }
-
     /// End of a per-call session: return reusable instances to their pools. A workflow
     /// session keeps its instances until it is dropped.
     fn release(&mut self) {
