@@ -21,6 +21,10 @@ use crate::config::ClockMode;
 use crate::error::GuestFailure;
 use crate::services::Scope;
 
+/// Marks an instantiation failure caused by an export with the wrong type (an incompatible
+/// component rather than a failing one).
+pub(crate) const WRONG_TYPE: &str = "has the wrong type";
+
 type BeforeFn = TypedFunc<(Resource<CallRep>,), (BeforeDecision,)>;
 type AfterFn = TypedFunc<(Resource<CallRep>, Resource<OutcomeRep>), (AfterDecision,)>;
 type InterestsFn = TypedFunc<(), (Vec<Interest>,)>;
@@ -140,7 +144,7 @@ impl GuestInstance {
                 Ok(f) => funcs[cat.index()] = Some(f),
                 Err(e) => {
                     return Err(GuestFailure::Instantiate {
-                        message: format!("`{}` has the wrong type: {e:#}", cat.interface()),
+                        message: format!("`{}` {WRONG_TYPE}: {e:#}", cat.interface()),
                     });
                 }
             }

@@ -551,9 +551,7 @@ impl Runtime {
         // Ask for interests on a throwaway instance, with the guest's own limits.
         let started = Instant::now();
         let mut inst = GuestInstance::new(&guest, &Scope::Client, true).map_err(|f| match f {
-            GuestFailure::Instantiate { message }
-                if message.contains("type mismatch") || message.contains("expected") =>
-            {
+            GuestFailure::Instantiate { message } if message.contains(instance::WRONG_TYPE) => {
                 incompatible(message)
             }
             cause => LoadError::Interests {
