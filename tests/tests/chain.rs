@@ -293,6 +293,42 @@ fn workflow_sessions_keep_one_instance_per_run() {
 }
 
 #[test]
+fn replay_safe_read_only_hooks_run_on_their_own_instance() {
+    // Queries and update validators do not replay. If they ran on the run's instance, a
+    // guest counting calls would count them live but not in replay, and its later headers
+    // would differ between the two.
+    let t = chain(&probes(&[("a", "")]));
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "run-1", "T", "q"), 1);
+    let mut run = t.chain.session(Scope::Workflow(wf));
+    let mut seen = Vec::new();
+    for hook in [
+        Hook::ExecuteWorkflow,
+        Hook::HandleQuery,
+        Hook::ValidateUpdate,
+        Hook::HandleQuery,
+        Hook::ScheduleActivity,
+    ] {
+        let mut c = call(hook);
+        run.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+        if !hook.is_read_only() {
+            seen.push(header(&c, "seen-a").unwrap());
+        } else {
+            assert!(c.headers().is_empty(), "{hook} is read-only: no edits");
+        }
+    }
+    assert_eq!(
+        seen,
+        ["1", "2"],
+        "the queries did not advance the run's state"
+    );
+    assert_eq!(
+        t.chain.stats("a").unwrap().instantiations,
+        3,
+        "load, the run, and one read-only instance shared by the run's queries"
+    );
+}
+
+#[test]
 fn client_calls_get_a_fresh_instance_unless_reuse_is_configured() {
     let fresh = chain(&probes(&[("a", "")]));
     for _ in 0..3 {

@@ -20,7 +20,7 @@ pub use model::*;
 use crate::config::{FailurePolicy, InstanceMode};
 use crate::error::{GuestError, GuestFailure};
 use crate::runtime::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
-use crate::runtime::instance::GuestInstance;
+use crate::runtime::instance::{GuestInstance, Role};
 use crate::runtime::{GuestInfo, GuestStats, LoadedGuest, Runtime};
 use crate::services::{HopObserver, Scope};
 
@@ -183,6 +183,7 @@ impl Chain {
         Session {
             chain: self.clone(),
             slots: (0..self.inner.guests.len()).map(|_| Slot::Empty).collect(),
+            read_only: (0..self.inner.guests.len()).map(|_| Slot::Empty).collect(),
             scope,
         }
     }
@@ -217,9 +218,16 @@ pub enum Before {
 }
 
 /// A chain bound to a scope, holding the guest instances of that scope.
+///
+/// A workflow session keeps two instances per guest: one for the hooks that replay, and
+/// one for the read-only hooks (queries and update validators), which Temporal does not
+/// replay. Whatever a guest does in a query — draw random numbers, count queries, fail —
+/// therefore cannot change what it does in the hooks that produce commands, so a run
+/// replays the same with or without the queries it served.
 pub struct Session {
     chain: Chain,
     slots: Vec<Slot>,
+    read_only: Vec<Slot>,
     scope: Scope,
 }
 
@@ -241,10 +249,24 @@ impl Session {
         matches!(self.scope, Scope::Workflow(_))
     }
 
-    /// The live instance of guest `i`, creating it if needed.
-    fn instance(&mut self, i: usize) -> Result<&mut GuestInstance, GuestFailure> {
-        let guest = &self.chain.inner.guests[i];
-        if matches!(self.slots[i], Slot::Empty) {
+    /// The slot that serves `hook` for guest `i`.
+    fn slot(&mut self, i: usize, hook: Hook) -> &mut Slot {
+        if self.workflow() && hook.is_read_only() {
+            &mut self.read_only[i]
+        } else {
+            &mut self.slots[i]
+        }
+    }
+
+    /// The live instance of guest `i` for `hook`, creating it if needed.
+    fn instance(&mut self, i: usize, hook: Hook) -> Result<&mut GuestInstance, GuestFailure> {
+        let guest = self.chain.inner.guests[i].clone();
+        let role = if self.workflow() && hook.is_read_only() {
+            Role::ReadOnly
+        } else {
+            Role::Run
+        };
+        if matches!(self.slot(i, hook), Slot::Empty) {
             let reused = if !self.workflow() && guest.meta.instances == InstanceMode::Reuse {
                 guest.idle.lock().ok().and_then(|mut v| v.pop())
             } else {
@@ -253,14 +275,14 @@ impl Session {
             let inst = match reused {
                 Some(inst) => inst,
                 None => {
-                    let inst = GuestInstance::new(guest, &self.scope, false)?;
+                    let inst = GuestInstance::new(&guest, &self.scope, role)?;
                     guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
                     inst
                 }
             };
-            self.slots[i] = Slot::Live(Box::new(inst));
+            *self.slot(i, hook) = Slot::Live(Box::new(inst));
         }
-        match &mut self.slots[i] {
+        match self.slot(i, hook) {
             Slot::Live(inst) => Ok(inst),
             Slot::Poisoned => Err(GuestFailure::Poisoned),
             Slot::Empty => unreachable!("filled above"),
@@ -275,14 +297,13 @@ impl Session {
         phase: Phase,
         cause: GuestFailure,
     ) -> Result<(), GuestError> {
-        let guest = &self.chain.inner.guests[i];
+        let chain = self.chain.clone();
+        let guest = &chain.inner.guests[i];
         // A failed instance is never reused. In a workflow run the slot stays poisoned so the
-        // guest's per-run state cannot silently restart mid-run.
-        self.slots[i] = if self.workflow() {
-            Slot::Poisoned
-        } else {
-            Slot::Empty
-        };
+        // guest's per-run state cannot silently restart mid-run; the read-only instance
+        // holds nothing that commands depend on, so the next query gets a fresh one.
+        let poison = self.workflow() && !hook.is_read_only();
+        *self.slot(i, hook) = if poison { Slot::Poisoned } else { Slot::Empty };
         let err = GuestError {
             guest: guest.meta.name.clone(),
             hook,
@@ -349,7 +370,9 @@ impl Session {
             }
             let _span = hook.span(&guest.meta.name, Phase::Before).entered();
             let seen = chain.inner.observer.as_ref().map(|_| call.headers.clone());
-            let decision = self.instance(i).and_then(|inst| inst.before(guest, call));
+            let decision = self
+                .instance(i, hook)
+                .and_then(|inst| inst.before(guest, call));
             if let (Some(obs), Some(old)) = (&chain.inner.observer, seen) {
                 obs.hop(
                     &guest.meta.name,
@@ -400,7 +423,7 @@ impl Session {
             };
             let guest = &chain.inner.guests[i];
             let _span = hook.span(&guest.meta.name, Phase::After).entered();
-            let result = match self.instance(i) {
+            let result = match self.instance(i, hook) {
                 Ok(inst) => inst.after(guest, call, outcome.clone()),
                 Err(cause) => Err(cause),
             };

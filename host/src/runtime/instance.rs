@@ -41,6 +41,18 @@ pub(crate) struct GuestInstance {
     funcs: [Option<Funcs>; 4],
 }
 
+/// What an instance is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The instance made at load: asks every exported category for its interests.
+    Load,
+    /// Serves a session's hooks; looks up only the categories the guest is interested in.
+    Run,
+    /// Serves the read-only hooks (queries, update validators) of a workflow run, apart
+    /// from the instance that serves the replayed hooks.
+    ReadOnly,
+}
+
 fn now_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -48,14 +60,13 @@ fn now_nanos() -> u64 {
 }
 
 impl GuestInstance {
-    /// Instantiate `guest` for `scope`. `all_categories` looks up every exported category
-    /// (the instance made at load asks each for its interests); later instances look up only
-    /// the categories the guest has interests in.
+    /// Instantiate `guest` for `scope` in `role`.
     pub(crate) fn new(
         guest: &LoadedGuest,
         scope: &Scope,
-        all_categories: bool,
+        role: Role,
     ) -> Result<GuestInstance, GuestFailure> {
+        let all_categories = role == Role::Load;
         let meta = &guest.meta;
         let shared = Arc::new(Shared::default());
         // Workflow guests get streams seeded by run and guest: identical in replay and
@@ -63,9 +74,18 @@ impl GuestInstance {
         let (rng, wasi_rng, seed) = match scope {
             Scope::Workflow(w) => {
                 let run = w.info().run_id;
-                let ctx = super::host::run_seed(&run, &meta.name, "workflow-context");
-                let wasi = super::host::run_seed(&run, &meta.name, "wasi");
-                let ins = super::host::run_seed(&run, &meta.name, "wasi-insecure-seed");
+                // The read-only instance draws from streams of its own: queries and
+                // validators do not run in replay, so they must not advance the streams
+                // that the replayed hooks draw from.
+                let salt = if role == Role::ReadOnly {
+                    "read-only/"
+                } else {
+                    ""
+                };
+                let seed = |s: &str| super::host::run_seed(&run, &meta.name, &format!("{salt}{s}"));
+                let ctx = seed("workflow-context");
+                let wasi = seed("wasi");
+                let ins = seed("wasi-insecure-seed");
                 shared.now.store(w.now_nanos(), Ordering::Relaxed);
                 (
                     ChaCha8Rng::from_seed(ctx),

@@ -550,16 +550,18 @@ impl Runtime {
 
         // Ask for interests on a throwaway instance, with the guest's own limits.
         let started = Instant::now();
-        let mut inst = GuestInstance::new(&guest, &Scope::Client, true).map_err(|f| match f {
-            GuestFailure::Instantiate { message } if message.contains(instance::WRONG_TYPE) => {
-                incompatible(message)
-            }
-            cause => LoadError::Interests {
-                guest: name.clone(),
-                path: path.clone(),
-                cause,
+        let mut inst = GuestInstance::new(&guest, &Scope::Client, instance::Role::Load).map_err(
+            |f| match f {
+                GuestFailure::Instantiate { message } if message.contains(instance::WRONG_TYPE) => {
+                    incompatible(message)
+                }
+                cause => LoadError::Interests {
+                    guest: name.clone(),
+                    path: path.clone(),
+                    cause,
+                },
             },
-        })?;
+        )?;
         guest.info.instantiate_time = started.elapsed();
         guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
         let (mut before, mut after) = (0u64, 0u64);
