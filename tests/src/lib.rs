@@ -8,6 +8,12 @@ use interpose::config::Config;
 use interpose::runtime::Runtime;
 use interpose::services::{MemoryLogs, MemoryMetrics};
 
+#[allow(
+    missing_docs,
+    reason = "the Temporal SDK macros generate undocumented items"
+)]
+pub mod scenario;
+
 /// Component paths of every guest, built from source by `build.rs`.
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));

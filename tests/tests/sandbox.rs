@@ -97,6 +97,54 @@ fn wasi_guest_in_client_hooks_sees_a_frozen_clock_and_fresh_randomness() {
     );
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn wasi_guest_prints_from_inside_a_tokio_task() {
+    // Temporal calls every hook from a tokio task. wasmtime-wasi's synchronous `wasi:io`
+    // would `block_on` the current runtime for `println!` and panic; Interpose's own
+    // `wasi:io` settles in-memory streams on the spot.
+    let t = chain(&guest("wasi", guests::WASI_PROBE, ""));
+    let mut c = start_call("X");
+    t.chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .expect("a WASI guest runs inside tokio");
+    assert_eq!(header(&c, "env").as_deref(), Some("0"));
+    assert!(
+        t.logs
+            .lines()
+            .iter()
+            .any(|l| l.message == "wasi-probe says hello on stdout"),
+        "stdout reached the log sink: {:?}",
+        t.logs.lines()
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worker() {
+    let t = chain(&guest(
+        "sleepy",
+        guests::WASI_PROBE,
+        "[guest.config]\nsleep = '600000'",
+    ));
+    let started = std::time::Instant::now();
+    let mut c = start_call("X");
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .expect_err("a ten-minute sleep is refused");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "it did not wait"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("sleepy") && msg.contains("start-workflow"),
+        "{msg}"
+    );
+    assert!(msg.contains("cannot sleep or wait"), "{msg}");
+}
+
 #[test]
 fn forbidden_import_is_refused_at_load_naming_the_import() {
     let err = load(&guest("net", guests::FORBIDDEN_IMPORT, "")).unwrap_err();

@@ -4,7 +4,9 @@
 //!   workspace (the integration tests start their own dev server);
 //! - `demo`: install the wasm targets and the Temporal CLI, build the example guests, run
 //!   `interpose demo` on an embedded dev server;
-//! - `build-guests`: build the example guests into `target/guests/`.
+//! - `build-guests`: build the example guests into `target/guests/`;
+//! - `record-histories`: re-record the workflow histories the replay tests replay
+//!   (`tests/fixtures/histories/`) on an embedded dev server.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -145,6 +147,21 @@ fn main() -> anyhow::Result<()> {
             ensure_targets()?;
             build_guests().map(|_| ())
         }
-        _ => bail!("usage: cargo xtask <test | demo | build-guests> [args...]"),
+        Some("record-histories") => {
+            ensure_targets()?;
+            let cli = ensure_temporal_cli()?;
+            run(Command::new(&cargo)
+                .env("TEMPORAL_CLI", &cli)
+                .current_dir(root())
+                .args([
+                    "run",
+                    "--locked",
+                    "-p",
+                    "interpose-tests",
+                    "--example",
+                    "record_histories",
+                ]))
+        }
+        _ => bail!("usage: cargo xtask <test | demo | build-guests | record-histories> [args...]"),
     }
 }

@@ -302,7 +302,7 @@ impl RuntimeBuilder {
         )
         .map_err(engine_err)?;
         let mut wasi_linker = linker.clone();
-        wasmtime_wasi::p2::add_to_linker_sync(&mut wasi_linker).map_err(engine_err)?;
+        wasi::add_to_linker(&mut wasi_linker).map_err(engine_err)?;
 
         let cache = if self.cache {
             self.cache_dir

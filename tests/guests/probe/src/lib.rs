@@ -3,7 +3,9 @@
 //! - `tag`: this guest's name in trails (default `probe`);
 //! - `before`: `proceed` (default) | `reject` | `respond` | `set-args` | `edit-detail`;
 //! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail`;
-//! - `work`: iterations of deterministic busy work per call (for fuel tests).
+//! - `work`: iterations of deterministic busy work per call (for fuel tests);
+//! - `activity-id`: when set, scheduled activities get the id `<activity-id>-<calls>` (an
+//!   edit that changes the commands a workflow produces; the replay tests use it).
 //!
 //! In `before` it appends its tag to the `trail` header and writes how many calls this
 //! instance has seen into the `seen-<tag>` header (per-run state).
@@ -54,6 +56,14 @@ impl Probe {
             "{tag} before {}",
             interpose_guest::hook_name(call.hook())
         ));
+        if let (Some(prefix), CallDetail::ScheduleActivity(mut s)) =
+            (config::get("activity-id"), call.detail())
+        {
+            s.activity_id = format!("{prefix}-{}", self.calls);
+            if let Err(e) = call.set_detail(CallDetail::ScheduleActivity(s)) {
+                log::error(&format!("activity id edit refused: {e:?}"));
+            }
+        }
         match config::get("before").as_deref() {
             Some("reject") => {
                 Before::Reject(Failure::new(format!("rejected by {tag}")).with_type("Rejected"))

@@ -1,6 +1,8 @@
 //! Built for wasm32-wasip2 so that Rust std really imports WASI clocks, random, environment,
-//! filesystem and stdout. On `execute-workflow` and `start-workflow` it reports what each
-//! ambient capability returned, in headers:
+//! filesystem and stdio. It tries every ambient capability and reports what came back.
+//!
+//! On `execute-workflow` and `start-workflow` it reports in headers (the fast tests read
+//! these):
 //!
 //! - `now`: wall clock, ns since the epoch; `mono`: monotonic clock, ns;
 //! - `random`: a value derived from WASI randomness (via std's `RandomState`);
@@ -8,62 +10,146 @@
 //! - `file`: `denied` when reading `/etc/passwd` fails, else `READ`;
 //! - `dir`: `denied` when listing `/` fails, else `LISTED`.
 //!
-//! It also prints one line to stdout and one to stderr.
+//! In every workflow hook (inbound and outbound, `before`) it also records one observation
+//!
+//! `<hook>:now=<ns>,mono=<ns since its first hook>,random=<std>,ctx-now=<ns>,
+//!  ctx-random=<u64>,env=<n>,args=<n>,read=<..>,list=<..>,write=<..>,stdin=<..>`
+//!
+//! and writes the observations not yet written into the `probe` header wherever the hook
+//! takes headers (hooks without headers — timers, continue-as-new — are carried by the next
+//! one). With `answer-queries = "yes"`, a query's result is replaced by its observation.
+//! The Temporal replay tests compare these live and in replay.
+//!
+//! It also prints one line to stdout and one to stderr. With `sleep = "<ms>"` it first
+//! sleeps that long (a guest that tries to block the worker's thread).
 
 use std::hash::BuildHasher;
+use std::io::Read;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use interpose_guest::{Before, Call, Interceptor, Payload, interceptor};
+use interpose_guest::{
+    After, Before, Call, Hook, Interceptor, Outcome, Payload, config, interceptor, workflow,
+};
 
 #[derive(Default)]
-struct WasiProbe;
+struct WasiProbe {
+    first: Option<Instant>,
+    pending: Vec<String>,
+    last: String,
+}
 
-fn report(call: &Call) -> Before {
-    let now = SystemTime::now()
+fn wall() -> u128 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+fn std_random() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(42u64)
+}
+
+fn outcome(ok: bool, yes: &'static str) -> &'static str {
+    if ok { yes } else { "denied" }
+}
+
+fn report(call: &Call) -> Before {
+    if let Some(ms) = config::get("sleep").and_then(|s| s.parse().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     let mono = {
         let a = Instant::now();
         let b = Instant::now();
         b.duration_since(a).as_nanos()
     };
-    let random = std::collections::hash_map::RandomState::new().hash_one(42u64);
-    let env = std::env::vars().count();
-    let args = std::env::args().count();
-    let file = if std::fs::read("/etc/passwd").is_ok() {
-        "READ"
-    } else {
-        "denied"
-    };
-    let dir = if std::fs::read_dir("/").is_ok() {
-        "LISTED"
-    } else {
-        "denied"
-    };
     println!("wasi-probe says hello on stdout");
     eprintln!("wasi-probe says hello on stderr");
     for (k, v) in [
-        ("now", now.to_string()),
+        ("now", wall().to_string()),
         ("mono", mono.to_string()),
-        ("random", random.to_string()),
-        ("env", env.to_string()),
-        ("args", args.to_string()),
-        ("file", file.to_string()),
-        ("dir", dir.to_string()),
+        ("random", std_random().to_string()),
+        ("env", std::env::vars().count().to_string()),
+        ("args", std::env::args().count().to_string()),
+        (
+            "file",
+            outcome(std::fs::read("/etc/passwd").is_ok(), "READ").into(),
+        ),
+        ("dir", outcome(std::fs::read_dir("/").is_ok(), "LISTED").into()),
     ] {
         let _ = call.set_header(k, Payload::json_string(&v));
     }
     Before::Proceed
 }
 
+impl WasiProbe {
+    fn observe(&mut self, call: &Call) {
+        let first = *self.first.get_or_insert_with(Instant::now);
+        let mut stdin = String::new();
+        let stdin = match std::io::stdin().read_to_string(&mut stdin) {
+            Ok(0) => "empty".to_owned(),
+            Ok(n) => format!("READ {n} bytes"),
+            Err(_) => "denied".to_owned(),
+        };
+        let obs = format!(
+            "{}:now={},mono={},random={},ctx-now={},ctx-random={},env={},args={},read={},list={},write={},stdin={stdin}",
+            interpose_guest::hook_name(call.hook()),
+            wall(),
+            Instant::now().duration_since(first).as_nanos(),
+            std_random(),
+            workflow::now(),
+            workflow::random_u64(),
+            std::env::vars().count(),
+            std::env::args().count(),
+            outcome(std::fs::read("/etc/passwd").is_ok(), "READ"),
+            outcome(std::fs::read_dir("/").is_ok(), "LISTED"),
+            outcome(std::fs::write("probe.txt", b"x").is_ok(), "WRITTEN"),
+        );
+        self.last = obs.clone();
+        self.pending.push(obs);
+        if call
+            .set_header("probe", Payload::json_string(&self.pending.join(";")))
+            .is_ok()
+        {
+            self.pending.clear();
+        }
+    }
+}
+
 #[interceptor]
 impl Interceptor for WasiProbe {
     fn before_execute_workflow(&mut self, call: &Call) -> Before {
+        self.observe(call);
         report(call)
     }
     fn before_start_workflow(&mut self, call: &Call) -> Before {
         report(call)
+    }
+    fn before_handle_signal(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
+    }
+    fn before_handle_update(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
+    }
+    fn before_validate_update(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
+    }
+    fn before_handle_query(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
+    }
+    fn after_handle_query(&mut self, call: &Call, _outcome: &Outcome) -> After {
+        if call.hook() == Hook::HandleQuery && config::get("answer-queries").as_deref() == Some("yes") {
+            After::Replace(vec![Payload::json_string(&self.last)])
+        } else {
+            After::Keep
+        }
+    }
+    fn before_workflow_outbound(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
     }
 }
 
