@@ -5,7 +5,7 @@
 //! `Covered` produces, in one run and the run it continues as: execute, signal, update (with
 //! its validator), query, activity (its type chosen by the workflow's own random stream),
 //! local activity, timer, child start, signal to the child and to an external workflow,
-//! cancel of an external workflow, continue-as-new.
+//! cancel of an external workflow, a last activity, continue-as-new.
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -94,6 +94,8 @@ impl Covered {
             .cancel(Some("cancelled by Covered".into()))
             .await;
         ctx.wait_condition(|s| s.approved).await?;
+        // One more command with headers after the cancel, which has none.
+        ctx.execute_activity(Acts::odd, 1u32, options()).await?;
         ctx.continue_as_new(
             CoveredInput { round: 1, ..input },
             ContinueAsNewOptions::default(),

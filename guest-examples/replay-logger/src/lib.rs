@@ -1,9 +1,12 @@
-//! Logs every workflow hook once: the host drops guest logs while a workflow replays, so a
-//! run that is evicted and replayed does not log its history again. The guest also counts
+//! Logs and counts every workflow hook once: the host drops guest logs and metrics while a
+//! workflow replays, so a run that is evicted and replayed does not log or count its history
+//! again (metric `replay_logger_hooks`, attribute `hook`). The guest also counts
 //! the hooks it saw while replaying and reports, on the first live hook after a replay,
 //! how many it caught up on.
 
-use interpose_guest::{After, Before, Call, Interceptor, Outcome, interceptor, log, workflow};
+use interpose_guest::{
+    After, Before, Call, Interceptor, Outcome, interceptor, log, metrics, workflow,
+};
 
 #[derive(Default)]
 struct ReplayLogger {
@@ -24,11 +27,16 @@ impl ReplayLogger {
             ));
             self.replayed = 0;
         }
+        let hook = interpose_guest::hook_name(call.hook());
+        metrics::counter_add(
+            "replay_logger_hooks",
+            1,
+            &[("hook".to_owned(), hook.to_owned())],
+        );
         log::info(&format!(
-            "{} {} {phase} {}{}",
+            "{} {} {phase} {hook}{}",
             info.workflow_type,
             info.workflow_id,
-            interpose_guest::hook_name(call.hook()),
             if workflow::is_read_only() {
                 " (read-only)"
             } else {

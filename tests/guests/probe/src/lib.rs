@@ -4,10 +4,13 @@
 //! - `before`: `proceed` (default) | `reject` | `respond` | `set-args` | `edit-detail`;
 //! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail`;
 //! - `work`: iterations of deterministic busy work per call (for fuel tests);
+//! - `work-growth`: further iterations per call, times the calls this instance has seen
+//!   (call n of a run costs `n * work-growth`: a fuel limit then runs out at a known call);
 //! - `activity-id`: when set, scheduled activities get the id `<activity-id>-<calls>` (an
 //!   edit that changes the commands a workflow produces; the replay tests use it).
 //!
-//! In `before` it appends its tag to the `trail` header and writes how many calls this
+//! In `before` it logs `<tag> before <hook>` and counts `probe_hooks{hook}` whether or not
+//! the run is replaying (the host must drop both in replay), appends its tag to the `trail` header and writes how many calls this
 //! instance has seen into the `seen-<tag>` header (per-run state).
 
 use interpose_guest::{
@@ -24,10 +27,9 @@ fn tag() -> String {
     config::get("tag").unwrap_or_else(|| "probe".into())
 }
 
-fn work() -> u64 {
-    let n: u64 = config::get("work")
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(0);
+fn work(calls: u32) -> u64 {
+    let num = |k: &str| -> u64 { config::get(k).and_then(|w| w.parse().ok()).unwrap_or(0) };
+    let n = num("work") + num("work-growth") * u64::from(calls);
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..n {
         x = x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3);
@@ -39,7 +41,7 @@ impl Probe {
     fn before(&mut self, call: &Call) -> Before {
         self.calls += 1;
         let tag = tag();
-        let _ = core::hint::black_box(work());
+        let _ = core::hint::black_box(work(self.calls));
         let trail = call.header_string("trail").unwrap_or_default();
         let trail = if trail.is_empty() {
             tag.clone()
@@ -52,10 +54,13 @@ impl Probe {
             &format!("seen-{tag}"),
             Payload::json_string(&self.calls.to_string()),
         );
-        log::info(&format!(
-            "{tag} before {}",
-            interpose_guest::hook_name(call.hook())
-        ));
+        let hook = interpose_guest::hook_name(call.hook());
+        log::info(&format!("{tag} before {hook}"));
+        interpose_guest::metrics::counter_add(
+            "probe_hooks",
+            1,
+            &[("hook".to_owned(), hook.to_owned())],
+        );
         if let (Some(prefix), CallDetail::ScheduleActivity(mut s)) =
             (config::get("activity-id"), call.detail())
         {
@@ -94,7 +99,7 @@ impl Probe {
 
     fn after(&mut self, call: &Call, outcome: &Outcome) -> After {
         let tag = tag();
-        let _ = core::hint::black_box(work());
+        let _ = core::hint::black_box(work(0));
         // Edits in `after` must be refused.
         if call.set_header("late", Payload::json_string("x")).is_ok() {
             return After::Fail(Failure::new("an edit in after was accepted"));

@@ -15,9 +15,9 @@
 //! `<hook>:now=<ns>,mono=<ns since its first hook>,random=<std>,ctx-now=<ns>,
 //!  ctx-random=<u64>,env=<n>,args=<n>,read=<..>,list=<..>,write=<..>,stdin=<..>`
 //!
-//! and writes the observations not yet written into the `probe` header wherever the hook
-//! takes headers (hooks without headers — timers, continue-as-new — are carried by the next
-//! one). With `answer-queries = "yes"`, a query's result is replaced by its observation.
+//! and writes it into the `probe` header. Outbound hooks without headers (timers,
+//! cancelling an external workflow, continue-as-new) leave theirs pending; the next outbound
+//! hook with headers carries them all (`;`-separated), so that Temporal records them. With `answer-queries = "yes"`, a query's result is replaced by its observation.
 //! The Temporal replay tests compare these live and in replay.
 //!
 //! It also prints one line to stdout and one to stderr. With `sleep = "<ms>"` it first
@@ -105,6 +105,10 @@ impl WasiProbe {
             outcome(std::fs::write("probe.txt", b"x").is_ok(), "WRITTEN"),
         );
         self.last = obs.clone();
+        if interpose_guest::category_of(call.hook()) != "workflow-outbound" {
+            let _ = call.set_header("probe", Payload::json_string(&obs));
+            return;
+        }
         self.pending.push(obs);
         if call
             .set_header("probe", Payload::json_string(&self.pending.join(";")))
