@@ -63,7 +63,7 @@ impl Covered {
         // this stream would change it, and replay would fail on the activity type.
         let pick: u32 = ctx.random();
         let options = || ActivityOptions::start_to_close_timeout(Duration::from_secs(10));
-        if pick % 2 == 0 {
+        if pick.is_multiple_of(2) {
             ctx.execute_activity(Acts::even, pick, options()).await?;
         } else {
             ctx.execute_activity(Acts::odd, pick, options()).await?;
