@@ -159,6 +159,43 @@ impl Poked {
     }
 }
 
+/// Runs `steps` activities, each after one `go` signal; returns what each activity got in
+/// its `seen-p` header (the probe's per-run call count). The crash-recovery test kills the
+/// worker between steps.
+#[workflow]
+#[derive(Default)]
+pub struct Stepper {
+    go: u32,
+}
+
+#[workflow_methods]
+impl Stepper {
+    /// The run.
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, steps: u32) -> WorkflowResult<Vec<String>> {
+        let mut out = Vec::new();
+        for i in 0..steps {
+            ctx.wait_condition(move |s| s.go > i).await?;
+            let seen = ctx
+                .execute_activity(
+                    Acts::header,
+                    "seen-p".to_string(),
+                    // Short: an attempt lost with a killed worker is retried soon.
+                    ActivityOptions::start_to_close_timeout(Duration::from_secs(3)),
+                )
+                .await?;
+            out.push(seen);
+        }
+        Ok(out)
+    }
+
+    /// Lets the next step run.
+    #[signal]
+    pub fn go(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _: ()) {
+        self.go += 1;
+    }
+}
+
 /// Activities of the scenarios.
 pub struct Acts;
 
@@ -287,6 +324,8 @@ pub fn worker_options(queue: &str, interpose: &Interpose) -> WorkerOptions {
         .expect("register Covered")
         .register_workflow::<Poked>()
         .expect("register Poked")
+        .register_workflow::<Stepper>()
+        .expect("register Stepper")
         .register_activities(Acts)
         .workflow_interceptor(interpose.workflow_interceptor())
         .activity_inbound_interceptor(interpose.activity_interceptor())

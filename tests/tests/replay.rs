@@ -458,3 +458,160 @@ async fn replay_fuel_runs_out_at_the_same_hook_live_and_in_replay() {
         assert_eq!(replayed.get(run), Some(seq), "run {run:?}");
     }
 }
+
+/// A worker process that is SIGKILLed when dropped.
+struct WorkerProcess(std::process::Child);
+
+impl WorkerProcess {
+    fn start(url: &str, queue: &str, config: &std::path::Path) -> WorkerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crash-worker"))
+            .args([url, queue])
+            .arg(config)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the worker process");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next().and_then(Result::ok));
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the worker process says ready within 60 s");
+        assert_eq!(line.as_deref(), Some("ready"), "worker process output");
+        WorkerProcess(child)
+    }
+
+    /// SIGKILL, no goodbye.
+    fn kill(mut self) {
+        self.0.kill().expect("SIGKILL the worker");
+        let status = self.0.wait().expect("reap the worker");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc_sigkill()),
+            "the worker died of SIGKILL"
+        );
+    }
+}
+
+fn libc_sigkill() -> i32 {
+    9
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+type StepperHandle =
+    temporalio_client::WorkflowHandle<temporalio_client::Client, scenario::Stepper>;
+
+async fn completed_activities(h: &StepperHandle) -> usize {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let events = h
+        .fetch_history(Default::default())
+        .into_events()
+        .await
+        .expect("history");
+    events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::ActivityTaskCompletedEventAttributes(_))
+            )
+        })
+        .count()
+}
+
+/// Signal `go` to every run.
+async fn step(handles: &[StepperHandle]) {
+    for h in handles {
+        h.signal(
+            scenario::Stepper::go,
+            (),
+            temporalio_client::WorkflowSignalOptions::default(),
+        )
+        .await
+        .expect("signal go");
+    }
+}
+
+/// Wait until every run has completed `n` activities (bounded).
+async fn wait_for(handles: &[StepperHandle], n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for h in handles {
+        while completed_activities(h).await < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: {n} activities done within 60 s",
+                h.info().workflow_id
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn replay_rebuilds_guest_state_after_the_worker_is_killed() {
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+
+    // The probe counts the hooks of each run in its per-run instance and stamps the count on
+    // every scheduled activity; Stepper returns what its activities got. After the crash, the
+    // new worker has no guest state: only a full replay can bring each run's count back.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("interpose.toml");
+    std::fs::write(
+        &config,
+        interpose_tests::guest(
+            "p",
+            interpose_tests::guests::PROBE,
+            "[guest.config]\ntag = \"p\"\nscope = \"workflow\"",
+        ),
+    )
+    .unwrap();
+    let url = dev_server().url();
+    let queue = format!("crash-{}", std::process::id());
+    let client = scenario::client(&url, None).await;
+    let mut handles = Vec::new();
+    for n in 0..5 {
+        let id = format!("{queue}-{n}");
+        let options = WorkflowStartOptions::new(&queue, &id)
+            .task_timeout(std::time::Duration::from_secs(2))
+            .build();
+        client
+            .start_workflow(scenario::Stepper::run, 4, options)
+            .await
+            .expect("start Stepper");
+        handles.push(client.get_workflow_handle::<scenario::Stepper>(&id));
+    }
+    let first = WorkerProcess::start(&url, &queue, &config);
+    for n in 1..=2 {
+        step(&handles).await;
+        wait_for(&handles, n).await;
+    }
+    // Step 3 is signalled and the worker killed at once: its workflow tasks (and activities)
+    // may be in flight on the dead worker; they time out and move to the new one.
+    step(&handles).await;
+    first.kill();
+    let _second = WorkerProcess::start(&url, &queue, &config);
+    wait_for(&handles, 3).await;
+    step(&handles).await;
+    for h in &handles {
+        let got = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            h.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("completes within 60 s after the restart")
+        .expect("completes");
+        // execute 1; then per step: signal, activity. Without a replay that re-ran the
+        // run's hooks through the guest, the counts after the crash would restart at 1.
+        assert_eq!(got, ["3", "5", "7", "9"], "{}", h.info().workflow_id);
+    }
+}

@@ -6,6 +6,7 @@
 //! - `work`: iterations of deterministic busy work per call (for fuel tests);
 //! - `work-growth`: further iterations per call, times the calls this instance has seen
 //!   (call n of a run costs `n * work-growth`: a fuel limit then runs out at a known call);
+//! - `scope = "workflow"`: act in workflow hooks only (elsewhere proceed untouched);
 //! - `activity-id`: when set, scheduled activities get the id `<activity-id>-<calls>` (an
 //!   edit that changes the commands a workflow produces; the replay tests use it).
 //!
@@ -39,6 +40,11 @@ fn work(calls: u32) -> u64 {
 
 impl Probe {
     fn before(&mut self, call: &Call) -> Before {
+        if config::get("scope").as_deref() == Some("workflow")
+            && !interpose_guest::category_of(call.hook()).starts_with("workflow")
+        {
+            return Before::Proceed;
+        }
         self.calls += 1;
         let tag = tag();
         let _ = core::hint::black_box(work(self.calls));
