@@ -615,3 +615,213 @@ async fn replay_rebuilds_guest_state_after_the_worker_is_killed() {
         assert_eq!(got, ["3", "5", "7", "9"], "{}", h.info().workflow_id);
     }
 }
+
+fn versions_cli(args: Vec<String>) -> String {
+    let mut out = Vec::new();
+    let mut argv = vec!["interpose".to_owned(), "versions".to_owned()];
+    argv.extend(args);
+    interpose::cli::run(argv.clone(), &mut out).unwrap_or_else(|e| panic!("{argv:?}: {e:#}"));
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn replay_versions_fingerprint_names_exactly_what_can_change_behaviour() {
+    use interpose_tests::{chain, guest, guests};
+    let base = "[guest.config]\ntag = \"p\"";
+    let fp = |toml: &str| chain(toml).chain.fingerprint().to_owned();
+    let a = fp(&guest("p", guests::PROBE, base));
+    assert_eq!(a.len(), 64, "SHA-256 hex");
+    assert_eq!(
+        a,
+        fp(&guest("p", guests::PROBE, base)),
+        "same config, same fingerprint"
+    );
+    let changed = [
+        ("another component", guest("p", guests::WITNESS, base)),
+        ("another name", guest("q", guests::PROBE, base)),
+        (
+            "fuel",
+            guest("p", guests::PROBE, &format!("fuel = 5_000_000\n{base}")),
+        ),
+        (
+            "policy",
+            guest(
+                "p",
+                guests::PROBE,
+                &format!("on-failure = \"skip\"\n{base}"),
+            ),
+        ),
+        (
+            "a config value",
+            guest("p", guests::PROBE, "[guest.config]\ntag = \"q\""),
+        ),
+        (
+            "order",
+            format!(
+                "{}{}",
+                guest("w", guests::WITNESS, ""),
+                guest("p", guests::PROBE, base)
+            ),
+        ),
+    ];
+    let reordered = fp(&format!(
+        "{}{}",
+        guest("p", guests::PROBE, base),
+        guest("w", guests::WITNESS, "")
+    ));
+    for (what, toml) in changed {
+        let f = fp(&toml);
+        assert_ne!(f, a, "{what} changes the fingerprint");
+        if what == "order" {
+            assert_ne!(f, reordered, "the same guests in another order differ");
+        }
+    }
+}
+
+#[test]
+fn replay_versions_cli_reads_a_history_file_from_an_unstamped_worker() {
+    let path = scenario::fixtures_dir().join("covered.json");
+    let out = versions_cli(vec!["--history".into(), path.display().to_string()]);
+    assert!(out.contains("(Covered run "), "{out}");
+    assert!(out.contains("without an interceptor stamp"), "{out}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn replay_versions_a_run_records_each_chain_it_ran_under() {
+    use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let configs: Vec<std::path::PathBuf> = ["", "fuel = 50_000_000\n", "fuel = 70_000_000\n"]
+        .iter()
+        .enumerate()
+        .map(|(i, extra)| {
+            let p = dir.path().join(format!("v{i}.toml"));
+            let g = interpose_tests::guest(
+                "p",
+                interpose_tests::guests::PROBE,
+                &format!("{extra}[guest.config]\ntag = \"p\"\nscope = \"workflow\""),
+            );
+            std::fs::write(&p, g).unwrap();
+            p
+        })
+        .collect();
+    let load = |p: &std::path::Path| {
+        interpose::temporal::Interpose::from_chain(
+            interpose_tests::runtime().clone(),
+            interpose_tests::runtime()
+                .load(&interpose::config::Config::from_file(p).unwrap())
+                .unwrap(),
+        )
+    };
+    let (v1, v2) = (load(&configs[0]), load(&configs[1]));
+    assert_ne!(v1.fingerprint(), v2.fingerprint());
+    let url = dev_server().url();
+    let client = scenario::client(&url, None).await;
+    let queue = format!("versions-{}", std::process::id());
+    let id = format!("{queue}-stepper");
+    let options = |i: &interpose::temporal::Interpose| {
+        let mut o = scenario::worker_options(&queue, i);
+        o.sticky_queue_schedule_to_start_timeout = std::time::Duration::from_secs(1);
+        i.stamp_worker(&mut o);
+        o
+    };
+    // Worker v1 starts the run and completes step 1; worker v2 takes over for step 2.
+    client
+        .start_workflow(
+            scenario::Stepper::run,
+            2,
+            WorkflowStartOptions::new(&queue, &id).build(),
+        )
+        .await
+        .unwrap();
+    let handles = [client.get_workflow_handle::<scenario::Stepper>(&id)];
+    scenario::with_worker(&client, options(&v1), async {
+        step(&handles).await;
+        wait_for(&handles, 1).await;
+    })
+    .await;
+    let got = scenario::with_worker(&client, options(&v2), async {
+        step(&handles).await;
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            handles[0].get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("completes within 60 s")
+        .expect("completes")
+    })
+    .await;
+    assert_eq!(got, ["3", "5"], "v2 rebuilt the guest's state by replay");
+
+    let events = handles[0]
+        .fetch_history(Default::default())
+        .into_events()
+        .await
+        .unwrap();
+    let stamps = interpose::temporal::versions::stamps(&events);
+    let summary = interpose::temporal::versions::summarize(&stamps);
+    let short = |i: &interpose::temporal::Interpose| i.fingerprint()[..12].to_owned();
+    assert_eq!(summary.started_with, Some(short(&v1)), "{stamps:?}");
+    assert_eq!(summary.changes.len(), 1, "{stamps:?}");
+    assert_eq!(summary.changes[0].2, Some(short(&v2)));
+    assert!(stamps.iter().all(|s| s.build_id.contains("+interpose.")));
+
+    let (url2, id2, c1, c2, c3) = (
+        url.clone(),
+        id.clone(),
+        configs[0].clone(),
+        configs[1].clone(),
+        configs[2].clone(),
+    );
+    let (same, latest, different) = tokio::task::spawn_blocking(move || {
+        let args = |c: &std::path::Path| {
+            vec![
+                id2.clone(),
+                "--address".into(),
+                url2.clone(),
+                "--config".into(),
+                c.display().to_string(),
+            ]
+        };
+        (
+            versions_cli(args(&c1)),
+            versions_cli(args(&c2)),
+            versions_cli(args(&c3)),
+        )
+    })
+    .await
+    .unwrap();
+    if std::env::var_os("SHOW_VERSIONS").is_some() {
+        eprintln!("{same}\n{latest}\n{different}");
+    }
+    assert!(
+        same.contains(&format!("started with interceptor chain {}", short(&v1))),
+        "{same}"
+    );
+    assert!(
+        same.contains(&format!(
+            "interceptor chain {} -> {}",
+            short(&v1),
+            short(&v2)
+        )),
+        "{same}"
+    );
+    assert!(
+        same.contains(&format!(
+            "same chain as the run started with; its later tasks ran under {}",
+            short(&v2)
+        )),
+        "{same}"
+    );
+    assert!(
+        latest.contains(&format!(
+            "same chain as the run's latest workflow task; the run started under {}",
+            short(&v1)
+        )),
+        "{latest}"
+    );
+    assert!(
+        different.contains("DIFFERENT from every chain the run ran under"),
+        "{different}"
+    );
+    assert!(different.contains("1. p sha256:"), "{different}");
+}

@@ -38,6 +38,7 @@ struct ChainInner {
     entries: Vec<Entry>,
     any: u64,
     observer: Option<Arc<dyn HopObserver>>,
+    fingerprint: String,
 }
 
 #[derive(Clone)]
@@ -104,6 +105,7 @@ impl Chain {
             }
             entries.insert(pos.min(entries.len()), Entry::Native(name, native));
         }
+        let fingerprint = fingerprint(&guests, &entries);
         Chain {
             inner: Arc::new(ChainInner {
                 _runtime: runtime,
@@ -111,8 +113,19 @@ impl Chain {
                 entries,
                 any,
                 observer: None,
+                fingerprint,
             }),
         }
+    }
+
+    /// The chain's version identity: SHA-256 (hex) over, in chain order, every Wasm
+    /// guest's name, component hash and everything in its config that can change what it
+    /// does (failure policy, instance mode, clock, limits, its `[guest.config]` values), and
+    /// every native interceptor's name. Two workers with the same fingerprint run the same
+    /// interceptors; a changed guest, limit or order changes it.
+    /// [`crate::temporal::Interpose::stamp_worker`] records it on every workflow task.
+    pub fn fingerprint(&self) -> &str {
+        &self.inner.fingerprint
     }
 
     /// Names of every chain entry, Wasm guests and native interceptors, in chain order.
@@ -136,6 +149,7 @@ impl Chain {
                 entries: self.inner.entries.clone(),
                 any: self.inner.any,
                 observer: Some(observer),
+                fingerprint: self.inner.fingerprint.clone(),
             }),
         }
     }
@@ -486,6 +500,49 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.release();
     }
+}
+
+/// See [`Chain::fingerprint`]. The text hashed is versioned so that a change of what is
+/// included shows as a change of fingerprint, never as a silent collision.
+fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let mut text = String::from("interpose-chain-fingerprint v1\n");
+    for entry in entries {
+        match entry {
+            Entry::Native(name, _) => {
+                let _ = writeln!(text, "native {name:?}");
+            }
+            Entry::Wasm(i) => {
+                let g = &guests[*i];
+                let m = &g.meta;
+                let l = &m.limits;
+                let _ = writeln!(
+                    text,
+                    "wasm {:?} sha256:{} on-failure={:?} instances={:?} clock={:?} fuel={} \
+                     deadline={:?} memory={} table-elements={} max-output={}",
+                    m.name,
+                    g.info.hash,
+                    m.policy,
+                    m.instances,
+                    m.clock,
+                    l.fuel,
+                    l.deadline,
+                    l.memory,
+                    l.table_elements,
+                    l.max_output
+                );
+                for (k, v) in &m.config {
+                    let _ = writeln!(text, "  config {k:?}={v:?}");
+                }
+            }
+        }
+    }
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 fn summarize_before(

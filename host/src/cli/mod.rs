@@ -1,6 +1,8 @@
-//! The `interpose` command line: `check` a component, `validate` a config, run the `demo`.
+//! The `interpose` command line: `check` a component, `validate` a config, show a run's
+//! interceptor `versions`, run the `demo`.
 
 mod demo;
+mod versions;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,6 +38,29 @@ enum Command {
         /// The config file.
         #[arg(default_value = "interpose.toml")]
         config: PathBuf,
+    },
+    /// Which interceptor chain handled each workflow task of a run (from the build ids
+    /// Temporal recorded; workers stamped with `Interpose::stamp_worker`), and whether a
+    /// config's chain is the one the run started with.
+    Versions {
+        /// The workflow id (fetched from the server of `--address` or Temporal's envconfig).
+        #[arg(required_unless_present = "history")]
+        workflow_id: Option<String>,
+        /// A run of that workflow (default: the latest).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Temporal frontend address (`host:port`); default: Temporal's envconfig.
+        #[arg(long)]
+        address: Option<String>,
+        /// Namespace (default: envconfig's, else `default`).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Read the history from this file (the Temporal Rust SDK's JSON) instead.
+        #[arg(long, conflicts_with = "workflow_id")]
+        history: Option<PathBuf>,
+        /// Compare with the chain this config loads.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Run the example scenario through the chain and print every hop.
     Demo {
@@ -76,6 +101,26 @@ where
     match cli.command {
         Command::Check { component } => check(component, out),
         Command::Validate { config } => validate(config, out),
+        Command::Versions {
+            workflow_id,
+            run_id,
+            address,
+            namespace,
+            history,
+            config,
+        } => {
+            let source = match (history, workflow_id) {
+                (Some(path), _) => versions::Source::File(path),
+                (None, Some(workflow_id)) => versions::Source::Server {
+                    workflow_id,
+                    run_id,
+                    address,
+                    namespace,
+                },
+                (None, None) => anyhow::bail!("name a workflow id or pass --history"),
+            };
+            versions::run(source, config, out)
+        }
         Command::Demo { config } => demo::run(config),
     }
 }
@@ -149,6 +194,7 @@ fn validate(config: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
         write!(out, "{}. {}: ", i + 1, g.name)?;
         print_guest(out, g)?;
     }
+    writeln!(out, "chain fingerprint: {}", chain.fingerprint())?;
     writeln!(
         out,
         "ok: {} guests loaded in {:.1?}",

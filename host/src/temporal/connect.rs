@@ -52,21 +52,29 @@ impl Target {
     }
 }
 
+/// The server Temporal's envconfig names, if it names one.
+pub fn configured() -> Result<Option<Target>, TargetError> {
+    let profile = load_client_config_profile(LoadClientConfigProfileOptions::default(), None)
+        .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
+    if profile.address.is_none() {
+        return Ok(None);
+    }
+    let (connection, client) =
+        ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+            .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
+    tracing::info!(address = %connection.target, "connecting to the configured Temporal server");
+    Ok(Some(Target {
+        connection,
+        namespace: client.namespace.clone(),
+        embedded: None,
+    }))
+}
+
 /// Resolve the target: Temporal's envconfig when it names an address, else an embedded dev
 /// server (waiting up to `startup` for it to answer).
 pub fn resolve(startup: Duration) -> Result<Target, TargetError> {
-    let profile = load_client_config_profile(LoadClientConfigProfileOptions::default(), None)
-        .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
-    if profile.address.is_some() {
-        let (connection, client) =
-            ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
-                .map_err(|e| TargetError::EnvConfig(e.to_string()))?;
-        tracing::info!(address = %connection.target, "connecting to the configured Temporal server");
-        return Ok(Target {
-            connection,
-            namespace: client.namespace.clone(),
-            embedded: None,
-        });
+    if let Some(target) = configured()? {
+        return Ok(target);
     }
     let server = DevServer::start(startup)?;
     let url = Url::parse(&server.url()).map_err(|e| TargetError::EnvConfig(e.to_string()))?;

@@ -16,6 +16,7 @@ pub mod client;
 pub mod connect;
 mod convert;
 pub mod metrics;
+pub mod versions;
 pub mod workflow;
 
 use std::path::Path;
@@ -100,6 +101,34 @@ impl Interpose {
     /// The runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The chain's fingerprint (see [`Chain::fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        self.chain.fingerprint()
+    }
+
+    /// `build_id` stamped with this chain's fingerprint:
+    /// `<build_id>+interpose.<first 12 hex digits>` (see [`versions`]).
+    pub fn stamp_build_id(&self, build_id: &str) -> String {
+        versions::stamp(build_id, self.chain.fingerprint())
+    }
+
+    /// Stamp a worker's build id with this chain's fingerprint. Temporal records the build
+    /// id on every workflow task the worker completes, so each run's history then says
+    /// which interceptor set it started with and when another took over
+    /// (`interpose versions`). With Worker Versioning, the stamped build id also makes a
+    /// new interceptor set a new deployment version: pinned runs finish on workers with
+    /// the set they started with.
+    pub fn stamp_worker(&self, options: &mut temporalio_sdk::WorkerOptions) {
+        let version = &mut options.deployment_options.version;
+        version.build_id = self.stamp_build_id(&version.build_id);
+        tracing::info!(
+            build_id = %version.build_id,
+            chain = %self.chain.fingerprint(),
+            guests = ?self.chain.guests().map(|g| format!("{} sha256:{}", g.name, g.hash)).collect::<Vec<_>>(),
+            "interpose: worker stamped with its interceptor chain"
+        );
     }
 
     /// The client interceptor, for `ClientOptions::client_interceptors`. Put it first in
