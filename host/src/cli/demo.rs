@@ -240,13 +240,20 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
         .build()
         .map_err(|e| anyhow::anyhow!(e))?;
     let sdk = Runtime::from_current_tokio(runtime_options)?;
-    let options = WorkerOptions::new(QUEUE)
+    let mut options = WorkerOptions::new(QUEUE)
         .register_workflow::<OrderWorkflow>()?
         .register_workflow::<ShipWorkflow>()?
         .register_activities(Shop)
         .workflow_interceptor(interpose.workflow_interceptor())
         .activity_inbound_interceptor(interpose.activity_interceptor())
         .build();
+    // Every workflow task this worker completes records the chain's fingerprint.
+    interpose.stamp_worker(&mut options);
+    println!(
+        "  worker build id {} (interceptor chain {})",
+        options.deployment_options.version.build_id,
+        &interpose.fingerprint()[..crate::temporal::versions::STAMP_DIGITS]
+    );
     let mut worker = Worker::new(&sdk, client.clone(), options)?;
     let shutdown = worker.shutdown_handle();
     let running = tokio::task::spawn_local(async move { worker.run().await });
@@ -304,6 +311,17 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     .await
     .context("the demo workflow did not finish within 2 minutes")??;
     println!("  -> {result}");
+    let events = handle
+        .fetch_history(Default::default())
+        .into_events()
+        .await?;
+    let versions =
+        crate::temporal::versions::summarize(&crate::temporal::versions::stamps(&events));
+    println!(
+        "  its first run started with interceptor chain {} ({} workflow tasks; see `interpose versions {id}`)",
+        versions.started_with.as_deref().unwrap_or("(unstamped)"),
+        versions.tasks
+    );
 
     println!("\nclient: start WipeEverything (on the deny list)");
     let denied = client
