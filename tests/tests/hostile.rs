@@ -230,7 +230,7 @@ fn hostile_reject_everything_rejects_in_every_category() {
 }
 
 #[test]
-fn fuel_is_deterministic_for_the_same_input() {
+fn replay_fuel_is_deterministic_for_the_same_input() {
     let t = chain(&guest(
         "probe",
         guests::PROBE,

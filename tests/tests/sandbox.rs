@@ -37,7 +37,7 @@ fn wasi_headers(run_id: &str) -> interpose::chain::Call {
 }
 
 #[test]
-fn wasi_guest_sees_workflow_time_deterministic_random_and_nothing_else() {
+fn replay_wasi_guest_sees_workflow_time_deterministic_random_and_nothing_else() {
     let c = wasi_headers("run-1");
     assert_eq!(
         header(&c, "now").unwrap(),
