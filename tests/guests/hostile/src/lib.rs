@@ -12,9 +12,27 @@
 //! - `reject`: rejects everything;
 //! - anything else: behaves.
 //!
-//! The config value `only` restricts misbehaviour to one hook (by WIT name).
+//! The config value `only` restricts misbehaviour to one hook (by WIT name); `only-workflow`
+//! to workflows whose id starts with it (the id of a client start, of the workflow run, of
+//! the workflow that scheduled an activity), so one worker can carry many hostile guests
+//! and unrelated workflows beside them.
 
-use interpose_guest::{Before, Call, Failure, Interceptor, Payload, config, interceptor};
+use interpose_guest::{
+    Before, Call, CallDetail, Failure, Interceptor, Payload, activity, config, interceptor,
+    workflow,
+};
+
+/// The workflow id this call belongs to, where there is one.
+fn workflow_id(call: &Call) -> Option<String> {
+    match interpose_guest::category_of(call.hook()) {
+        "workflow-inbound" | "workflow-outbound" => Some(workflow::info().workflow_id),
+        "activity-inbound" => Some(activity::info().workflow_id),
+        _ => match call.detail() {
+            CallDetail::StartWorkflow(s) => Some(s.workflow_id),
+            _ => None,
+        },
+    }
+}
 
 #[derive(Default)]
 struct Hostile {
@@ -49,6 +67,11 @@ impl Hostile {
     fn misbehave(&mut self, call: &Call) -> Before {
         if let Some(only) = config::get("only") {
             if only != interpose_guest::hook_name(call.hook()) {
+                return Before::Proceed;
+            }
+        }
+        if let Some(prefix) = config::get("only-workflow") {
+            if !workflow_id(call).is_some_and(|id| id.starts_with(&prefix)) {
                 return Before::Proceed;
             }
         }
