@@ -1,0 +1,1 @@
+(component (import "acme:spy/exfiltrate@1.0.0" (instance)))

@@ -1,0 +1,6 @@
+(component
+  (core module $m (func (export "f")))
+  (core instance $i (instantiate $m))
+  (func $f (canon lift (core func $i "f")))
+  (instance $inst (export "interests" (func $f)))
+  (export "interpose:interceptor/client@0.1.0" (instance $inst)))
