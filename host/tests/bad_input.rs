@@ -54,8 +54,7 @@ fn hostile_bad_input_at_start_up_is_one_error_and_a_non_zero_exit() {
     .unwrap();
     std::fs::write(
         d.join("imports.wasm"),
-        wat::parse_str(r#"(component (import "acme:spy/exfiltrate@1.0.0" (instance)))"#)
-            .unwrap(),
+        wat::parse_str(r#"(component (import "acme:spy/exfiltrate@1.0.0" (instance)))"#).unwrap(),
     )
     .unwrap();
     let g = |name: &str, file: &str, extra: &str| {
@@ -121,10 +120,7 @@ fn hostile_bad_input_at_start_up_is_one_error_and_a_non_zero_exit() {
             !stdout.contains("ok:"),
             "{what}: nothing reported as loaded: {stdout}"
         );
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error:"))
-            .collect();
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(errors.len(), 1, "{what}: exactly one error: {stderr}");
         assert!(stderr.contains(expect), "{what}: says `{expect}`: {stderr}");
     }

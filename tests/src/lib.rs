@@ -91,7 +91,7 @@ pub fn header(call: &Call, key: &str) -> Option<String> {
 }
 
 /// One Temporal dev server per test binary, started on first use (loopback, free port,
-/// SQLite in a temp dir). It dies with the test process. A missing `temporal` CLI is a test
+/// in-memory database). It dies with the test process. A missing `temporal` CLI is a test
 /// failure with the install command, never a skip.
 pub fn dev_server() -> &'static interpose::devserver::DevServer {
     static SERVER: OnceLock<interpose::devserver::DevServer> = OnceLock::new();

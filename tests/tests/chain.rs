@@ -285,11 +285,23 @@ fn workflow_sessions_keep_one_instance_per_run() {
         2,
         "one at load, one for the run"
     );
+    assert_eq!(
+        t.chain.stats("a").unwrap().live,
+        1,
+        "the run's instance is alive"
+    );
     // A new run gets a new instance.
     let mut other = t.chain.session(Scope::Workflow(wf));
     let mut c = call(Hook::ExecuteWorkflow);
     other.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
     assert_eq!(header(&c, "seen-a").as_deref(), Some("1"));
+    assert_eq!(t.chain.stats("a").unwrap().live, 2);
+    drop((run, other));
+    assert_eq!(
+        t.chain.stats("a").unwrap().live,
+        0,
+        "an evicted run's instance is freed"
+    );
 }
 
 #[test]

@@ -162,7 +162,9 @@ fn hostile_fuzz_config_parser_never_panics() {
         // A corpus seed with edits.
         (0..seeds.len(), prop::collection::vec(edit(), 1..8)).prop_map({
             let seeds = seeds.clone();
-            move |(i, edits)| String::from_utf8_lossy(&apply(seeds[i].1.clone(), &edits)).into_owned()
+            move |(i, edits)| {
+                String::from_utf8_lossy(&apply(seeds[i].1.clone(), &edits)).into_owned()
+            }
         }),
         // Arbitrary text.
         ".{0,512}",

@@ -39,6 +39,13 @@ struct Funcs {
 pub(crate) struct GuestInstance {
     store: Store<HostState>,
     funcs: [Option<Funcs>; 4],
+    live: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Drop for GuestInstance {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What an instance is for.
@@ -169,7 +176,12 @@ impl GuestInstance {
                 }
             }
         }
-        Ok(GuestInstance { store, funcs })
+        guest.stats.live.fetch_add(1, Ordering::Relaxed);
+        Ok(GuestInstance {
+            store,
+            funcs,
+            live: guest.stats.live.clone(),
+        })
     }
 
     /// Ask the guest which hooks of `cat` it wants.

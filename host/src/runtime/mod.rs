@@ -60,6 +60,8 @@ pub(crate) struct Stats {
     pub(crate) instantiations: AtomicU64,
     pub(crate) fuel: AtomicU64,
     pub(crate) failures: AtomicU64,
+    /// Instances alive now; each instance holds a clone and decrements it when dropped.
+    pub(crate) live: Arc<AtomicU64>,
 }
 
 /// A snapshot of a guest's counters.
@@ -74,6 +76,9 @@ pub struct GuestStats {
     pub fuel: u64,
     /// Calls that failed (trap, fuel, deadline, memory, output, invalid decision).
     pub failures: u64,
+    /// Instances alive now: one per cached workflow run (two once the run served a query),
+    /// plus idle instances kept for reuse, plus those serving a call right now.
+    pub live: u64,
 }
 
 /// What is known about a loaded guest.
@@ -140,6 +145,7 @@ impl LoadedGuest {
             instantiations: self.stats.instantiations.load(Ordering::Relaxed),
             fuel: self.stats.fuel.load(Ordering::Relaxed),
             failures: self.stats.failures.load(Ordering::Relaxed),
+            live: self.stats.live.load(Ordering::Relaxed),
         }
     }
 }
