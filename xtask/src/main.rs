@@ -5,6 +5,8 @@
 //! - `demo`: install the wasm targets and the Temporal CLI, build the example guests, run
 //!   `interpose demo` on an embedded dev server;
 //! - `build-guests`: build the example guests into `target/guests/`;
+//! - `soak [workflows]`: the full load and soak test (default 5,000 workflows, release build;
+//!   `cargo xtask test` runs it reduced);
 //! - `record-histories`: re-record the workflow histories the replay tests replay
 //!   (`tests/fixtures/histories/`) on an embedded dev server.
 
@@ -147,6 +149,27 @@ fn main() -> anyhow::Result<()> {
             ensure_targets()?;
             build_guests().map(|_| ())
         }
+        Some("soak") => {
+            ensure_targets()?;
+            let cli = ensure_temporal_cli()?;
+            let workflows = args.get(1).map_or("5000", String::as_str);
+            run(Command::new(&cargo)
+                .env("TEMPORAL_CLI", &cli)
+                .env("SOAK_WORKFLOWS", workflows)
+                .env("RUST_BACKTRACE", "0")
+                .current_dir(root())
+                .args([
+                    "test",
+                    "--locked",
+                    "--release",
+                    "-p",
+                    "interpose-tests",
+                    "--test",
+                    "soak",
+                    "--",
+                    "--nocapture",
+                ]))
+        }
         Some("record-histories") => {
             ensure_targets()?;
             let cli = ensure_temporal_cli()?;
@@ -162,6 +185,8 @@ fn main() -> anyhow::Result<()> {
                     "record_histories",
                 ]))
         }
-        _ => bail!("usage: cargo xtask <test | demo | build-guests | record-histories> [args...]"),
+        _ => bail!(
+            "usage: cargo xtask <test | demo | build-guests | soak [workflows] | record-histories> [args...]"
+        ),
     }
 }
