@@ -120,7 +120,7 @@ async fn wasi_guest_prints_from_inside_a_tokio_task() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worker() {
+async fn hostile_wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worker() {
     let t = chain(&guest(
         "sleepy",
         guests::WASI_PROBE,
@@ -146,7 +146,7 @@ async fn wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worker() {
 }
 
 #[test]
-fn forbidden_import_is_refused_at_load_naming_the_import() {
+fn hostile_forbidden_import_is_refused_at_load_naming_the_import() {
     let err = load(&guest("net", guests::FORBIDDEN_IMPORT, "")).unwrap_err();
     let msg = err.to_string();
     assert!(
@@ -176,7 +176,7 @@ fn load_err(path: &Path) -> String {
 }
 
 #[test]
-fn bad_components_are_refused_with_one_clear_error() {
+fn hostile_bad_components_are_refused_with_one_clear_error() {
     let (_d, corrupt) = temp_file("corrupt.wasm", b"\0asm\x0d\0\x01\0garbage");
     assert!(load_err(&corrupt).contains("is not a valid component"));
     let (_d, core) = temp_file(
@@ -236,13 +236,13 @@ fn bad_components_are_refused_with_one_clear_error() {
 }
 
 #[test]
-fn a_bad_guest_stops_the_whole_load() {
+fn hostile_a_bad_guest_stops_the_whole_load() {
     let toml = guest("ok", guests::DENY_LIST, "") + &guest("net", guests::FORBIDDEN_IMPORT, "");
     assert!(load(&toml).is_err(), "no partial chain is returned");
 }
 
 #[test]
-fn config_errors_name_the_problem() {
+fn hostile_config_errors_name_the_problem() {
     let e = load(&format!("{}feul = 1\n", guest("a", guests::PROBE, ""))).unwrap_err();
     assert!(
         matches!(e, interpose::Error::Config(ConfigError::Parse { .. }))
