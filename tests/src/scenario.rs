@@ -145,6 +145,13 @@ pub struct Poked {
 
 #[workflow_methods]
 impl Poked {
+    /// An `#[init]` method: the SDK calls the initialize-workflow hook only for workflows
+    /// that have one.
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView) -> Self {
+        Self::default()
+    }
+
     /// The run.
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, _: ()) -> WorkflowResult<()> {

@@ -104,6 +104,18 @@ fn assert_virtual(o: &str, from: u128, to: u128) {
     );
 }
 
+/// The id of the first activity the fixture scheduled (set by the probe: `p-<n>`).
+fn probe_activity_id(events: &[HistoryEvent]) -> String {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    events
+        .iter()
+        .find_map(|e| match e.attributes.as_ref()? {
+            Attributes::ActivityTaskScheduledEventAttributes(a) => Some(a.activity_id.clone()),
+            _ => None,
+        })
+        .expect("the fixture schedules an activity")
+}
+
 fn event_nanos(e: &HistoryEvent) -> u128 {
     let t = e.event_time.as_ref().expect("event time");
     t.seconds as u128 * 1_000_000_000 + t.nanos as u128
@@ -145,11 +157,10 @@ async fn replay_recorded_histories_with_the_same_guests() {
         assert!(f.is_none(), "{name} replays without error: {f:?}");
     }
     // The guests really shaped the commands: the probe named the activity.
-    let covered = &histories[0].1;
-    let json = serde_json::to_string(covered).unwrap();
+    let id = probe_activity_id(&histories[0].1);
     assert!(
-        json.contains("\"activity_id\":\"p-3\""),
-        "the fixture holds the probe's activity id"
+        id.starts_with("p-"),
+        "the fixture holds the probe's activity id: {id}"
     );
 
     // The WASI probe saw in replay exactly what it wrote into the history live.
@@ -215,8 +226,9 @@ async fn replay_negative_a_guest_that_changes_commands_fails_with_nondeterminism
     let (failures, ..) = replay(&toml, &histories[..1]).await;
     match &failures[0] {
         Some(WorkflowReplayFailure::Nondeterminism { message }) => {
+            let id = probe_activity_id(&histories[0].1);
             assert!(
-                message.contains("p-3") && message.contains("Activity id"),
+                message.contains(&format!("'{id}'")) && message.contains("Activity id"),
                 "the error names the activity id the guest no longer sets: {message}"
             );
         }
@@ -288,7 +300,12 @@ async fn live_then_replay(
     for ((name, _), r) in histories.iter().zip(&results) {
         assert!(r.replay_failure.is_none(), "{name}: {:?}", r.replay_failure);
     }
-    let live_seen = live.seen().into_iter().filter(|s| !s.replaying).collect();
+    // (initialize-workflow always counts as replaying: the SDK does not say; see workflow.rs.)
+    let live_seen = live
+        .seen()
+        .into_iter()
+        .filter(|s| !s.replaying || s.hook == Hook::InitializeWorkflow)
+        .collect();
     (live_seen, again.seen(), runs.query_answers, histories)
 }
 
@@ -321,6 +338,7 @@ async fn replay_probe_sees_identical_values_live_and_in_replay() {
     };
     let inbound: Vec<&Hook> = live.values().flatten().map(|(h, _)| h).collect();
     for hook in [
+        Hook::InitializeWorkflow,
         Hook::ExecuteWorkflow,
         Hook::HandleSignal,
         Hook::HandleUpdate,

@@ -251,7 +251,26 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         if !self.chain.wants(Hook::InitializeWorkflow) {
             return next.run(input);
         }
-        let _ = ctx;
+        // The SDK's view at initialization says neither the workflow time nor whether the
+        // run is replaying. Guests see the run's start time, and the run is treated as
+        // replaying: their logs and metrics here are dropped, so that a replay can never
+        // emit them twice (the price: initialize-workflow emits nothing live either).
+        if let Ok(mut s) = self.host.0.lock() {
+            s.info = WorkflowInfo::new(
+                ctx.namespace(),
+                ctx.workflow_id(),
+                ctx.run_id(),
+                ctx.workflow_type(),
+                ctx.task_queue(),
+            );
+            if let Some(t) = ctx
+                .start_time()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            {
+                s.now = t.as_nanos() as u64;
+            }
+            s.replaying = true;
+        }
         let mut call = Call::new(CallDetail::InitializeWorkflow, None);
         *call.headers_mut() = headers_in(input.headers());
         match self.before(&mut call) {

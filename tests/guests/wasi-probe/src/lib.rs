@@ -128,6 +128,10 @@ impl Interceptor for WasiProbe {
     fn before_start_workflow(&mut self, call: &Call) -> Before {
         report(call)
     }
+    fn before_initialize_workflow(&mut self, call: &Call) -> Before {
+        self.observe(call);
+        Before::Proceed
+    }
     fn before_handle_signal(&mut self, call: &Call) -> Before {
         self.observe(call);
         Before::Proceed
