@@ -216,7 +216,7 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
             mib(level)
         );
         futures::stream::iter(parked)
-            .map(|id| finish(id))
+            .map(&finish)
             .buffer_unordered(in_flight)
             .collect::<Vec<()>>()
             .await;
