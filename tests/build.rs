@@ -37,7 +37,7 @@ fn main() {
     let fixtures = root.join("tests/guests/Cargo.toml");
     run(guests::build(
         &fixtures,
-        &["probe", "hostile", "witness"],
+        &["probe", "hostile", "witness", "hop"],
         guests::BARE,
         &target_dir,
         &components,

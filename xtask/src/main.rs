@@ -7,6 +7,8 @@
 //! - `build-guests`: build the example guests into `target/guests/`;
 //! - `soak [workflows]`: the full load and soak test (default 5,000 workflows, release build;
 //!   `cargo xtask test` runs it reduced);
+//! - `bench`: the benchmark suite; writes `BENCHMARKS.md` (release build; needs the dev
+//!   server for the end-to-end figures);
 //! - `record-histories`: re-record the workflow histories the replay tests replay
 //!   (`tests/fixtures/histories/`) on an embedded dev server.
 
@@ -170,6 +172,24 @@ fn main() -> anyhow::Result<()> {
                     "--nocapture",
                 ]))
         }
+        Some("bench") => {
+            ensure_targets()?;
+            let cli = ensure_temporal_cli()?;
+            run(Command::new(&cargo)
+                .env("TEMPORAL_CLI", &cli)
+                .env("RUST_BACKTRACE", "0")
+                .current_dir(root())
+                .args([
+                    "run",
+                    "--locked",
+                    "--release",
+                    "-p",
+                    "interpose-tests",
+                    "--example",
+                    "bench",
+                ])
+                .args(&args[1..]))
+        }
         Some("record-histories") => {
             ensure_targets()?;
             let cli = ensure_temporal_cli()?;
@@ -186,7 +206,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | demo | build-guests | soak [workflows] | record-histories> [args...]"
+            "usage: cargo xtask <test | demo | build-guests | soak [workflows] | bench | record-histories> [args...]"
         ),
     }
 }

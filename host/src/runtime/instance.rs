@@ -141,11 +141,13 @@ impl GuestInstance {
                 GuestFailure::Trap { message } => GuestFailure::Instantiate { message },
                 other => other,
             };
-        store
-            .set_fuel(meta.limits.fuel)
-            .map_err(|e| GuestFailure::Instantiate {
-                message: e.to_string(),
-            })?;
+        if meta.metering {
+            store
+                .set_fuel(meta.limits.fuel)
+                .map_err(|e| GuestFailure::Instantiate {
+                    message: e.to_string(),
+                })?;
+        }
         store.set_epoch_deadline(meta.epoch_ticks);
         let instance = match guest.pre.instantiate(&mut store) {
             Ok(i) => i,
@@ -217,13 +219,19 @@ impl GuestInstance {
         data.cur.phase = phase;
         data.cur.output = 0;
         data.cur.last_error_log = None;
-        // Setting fuel cannot fail: fuel is enabled on every engine Interpose builds.
-        let _ = self.store.set_fuel(guest.meta.limits.fuel);
+        if guest.meta.metering {
+            // Cannot fail: fuel is enabled on this engine.
+            let _ = self.store.set_fuel(guest.meta.limits.fuel);
+        }
         self.store.set_epoch_deadline(guest.meta.epoch_ticks);
     }
 
     fn charge_fuel(&mut self, guest: &LoadedGuest) {
-        let left = self.store.get_fuel().unwrap_or(0);
+        let left = if guest.meta.metering {
+            self.store.get_fuel().unwrap_or(0)
+        } else {
+            guest.meta.limits.fuel
+        };
         let used = guest.meta.limits.fuel.saturating_sub(left);
         guest.stats.fuel.fetch_add(used, Ordering::Relaxed);
         guest.stats.calls.fetch_add(1, Ordering::Relaxed);

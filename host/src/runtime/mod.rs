@@ -43,6 +43,8 @@ pub(crate) struct GuestMeta {
     pub(crate) metrics: Arc<dyn MetricsSink>,
     pub(crate) logs: Arc<dyn LogSink>,
     pub(crate) epoch_ticks: u64,
+    /// Whether the engine meters fuel (always, except in the fuel-cost benchmark).
+    pub(crate) metering: bool,
 }
 
 /// Export indices of one category's interface.
@@ -191,6 +193,7 @@ pub(crate) struct RuntimeInner {
     compiled: Mutex<std::collections::HashMap<String, Component>>,
     metrics: Arc<dyn MetricsSink>,
     logs: Arc<dyn LogSink>,
+    metering: bool,
     _ticker: EpochTicker,
 }
 
@@ -209,6 +212,7 @@ pub struct RuntimeBuilder {
     cache: bool,
     max_instances: u32,
     max_memory: u64,
+    metering: bool,
 }
 
 impl Default for RuntimeBuilder {
@@ -220,6 +224,7 @@ impl Default for RuntimeBuilder {
             cache: true,
             max_instances: 1000,
             max_memory: Limits::default().memory,
+            metering: true,
         }
     }
 }
@@ -261,6 +266,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Meter fuel (default: on). Off removes the fuel limit from every guest: it exists to
+    /// measure what metering costs (`BENCHMARKS.md`), not for production — without it an
+    /// infinite loop is stopped only by its deadline, and where it stops is no longer
+    /// deterministic in replay.
+    pub fn fuel_metering(mut self, on: bool) -> Self {
+        self.metering = on;
+        self
+    }
+
     /// Take cache and pool settings from a config and size memory slots for its guests.
     pub fn for_config(mut self, config: &Config) -> Self {
         self.cache_dir = config.runtime.cache_dir.clone().or(self.cache_dir);
@@ -280,7 +294,7 @@ impl RuntimeBuilder {
         let engine_err = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
         let mut cfg = wasmtime::Config::new();
         cfg.wasm_component_model(true)
-            .consume_fuel(true)
+            .consume_fuel(self.metering)
             .epoch_interruption(true);
         let slot = self.max_memory.next_multiple_of(64 * 1024);
         let mut pool = PoolingAllocationConfig::default();
@@ -327,6 +341,7 @@ impl RuntimeBuilder {
                 compiled: Mutex::default(),
                 metrics: self.metrics,
                 logs: self.logs,
+                metering: self.metering,
                 _ticker: ticker,
             }),
         })
@@ -527,6 +542,7 @@ impl Runtime {
             metrics: metrics.clone(),
             logs: logs.clone(),
             epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
+            metering: self.inner.metering,
         });
         let size = bytes.len() as u64;
         let mut guest = LoadedGuest {
