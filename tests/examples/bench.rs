@@ -51,7 +51,9 @@ fn toml(entries: &[(&str, &str, &str)]) -> Config {
     let mut text = String::new();
     for (name, path, extra) in entries {
         if path.is_empty() {
-            text.push_str(&format!("[[guest]]\nname = \"{name}\"\nnative = true\n{extra}\n"));
+            text.push_str(&format!(
+                "[[guest]]\nname = \"{name}\"\nnative = true\n{extra}\n"
+            ));
         } else {
             text.push_str(&format!(
                 "[[guest]]\nname = \"{name}\"\npath = \"{path}\"\n{extra}\n"
@@ -134,7 +136,10 @@ fn hops(rows: &mut Vec<Row>) {
             &toml(&[("hop", "", "")]),
             Arc::new(NoMetrics),
             Arc::new(TracingLogs),
-            vec![("hop".into(), Arc::new(NativeHop) as Arc<dyn NativeInterceptor>)],
+            vec![(
+                "hop".into(),
+                Arc::new(NativeHop) as Arc<dyn NativeInterceptor>,
+            )],
         )
         .expect("native chain");
     let hop = |chain: &interpose::Chain, hook: Hook| {
@@ -164,8 +169,7 @@ fn hops(rows: &mut Vec<Row>) {
     let (w, nat) = (median(w), median(nat));
     rows.push(Row {
         id: "a",
-        what: "one hop, Rust guest reads one header and adds one (reused workflow instance)"
-            .into(),
+        what: "one hop, Rust guest reads one header and adds one (reused workflow instance)".into(),
         value: us(w),
         target: "≤ 1 µs".into(),
         verdict: verdict(w <= Duration::from_micros(1), String::new()),
@@ -175,7 +179,10 @@ fn hops(rows: &mut Vec<Row>) {
         what: "the same hop, native Rust interceptor in the same chain machinery".into(),
         value: us(nat),
         target: "baseline".into(),
-        verdict: format!("Wasm / native = {:.1}x", w.as_secs_f64() / nat.as_secs_f64()),
+        verdict: format!(
+            "Wasm / native = {:.1}x",
+            w.as_secs_f64() / nat.as_secs_f64()
+        ),
     });
     let idle = time(200_000, hop(&wasm, Hook::StartTimer));
     rows.push(Row {
@@ -200,7 +207,9 @@ fn hops(rows: &mut Vec<Row>) {
     let fuel_per_hop = wasm.stats("hop").unwrap().fuel / wasm.stats("hop").unwrap().calls.max(1);
     rows.push(Row {
         id: "g",
-        what: format!("fuel metering: hop with metering on vs off ({fuel_per_hop} fuel units per hop)"),
+        what: format!(
+            "fuel metering: hop with metering on vs off ({fuel_per_hop} fuel units per hop)"
+        ),
         value: format!("{} vs {}", us(on_t), us(off_t)),
         target: "report".into(),
         verdict: format!(
@@ -216,7 +225,10 @@ fn instances(rows: &mut Vec<Row>) {
     let rt = runtime(256, true);
     for (name, path) in [
         ("hop (Rust, no WASI)", guests::HOP),
-        ("context-propagation (Rust, no WASI)", guests::CONTEXT_PROPAGATION),
+        (
+            "context-propagation (Rust, no WASI)",
+            guests::CONTEXT_PROPAGATION,
+        ),
         ("wasi-probe (Rust std, wasip2)", guests::WASI_PROBE),
     ] {
         let chain = rt.load(&toml(&[("g", path, "")])).expect("guest");
@@ -237,7 +249,11 @@ fn instances(rows: &mut Vec<Row>) {
             id: "c",
             what: format!("new workflow run: instance + first hop, {name}"),
             value: us(new_run),
-            target: if is_target { "≤ 10 µs (Rust)".into() } else { "report".into() },
+            target: if is_target {
+                "≤ 10 µs (Rust)".into()
+            } else {
+                "report".into()
+            },
             verdict: if is_target {
                 verdict(
                     new_run <= Duration::from_micros(10),
@@ -279,10 +295,7 @@ fn start(rows: &mut Vec<Row>) {
     let config = toml(&entries);
     let load = |dir: &Path| {
         let t = Instant::now();
-        let rt = Runtime::builder()
-            .cache_dir(dir)
-            .build()
-            .expect("engine");
+        let rt = Runtime::builder().cache_dir(dir).build().expect("engine");
         let chain = rt.load(&config).expect("10 guests");
         black_box(chain);
         t.elapsed()
@@ -346,19 +359,28 @@ fn density(rows: &mut Vec<Row>) {
     let before = rss();
     let mut sessions = Vec::with_capacity(runs);
     let started = Instant::now();
+    let mut failure = None;
     for i in 0..runs {
         let mut s = chain.session(workflow_scope(&format!("run-{i}")));
         let mut c = activity_call();
-        let _ = s.before(&mut c).expect("hop");
         // The context guest's state for the run: the execute-workflow hook.
         let mut e = Call::new(Hook::ExecuteWorkflow.empty_detail(), None)
             .with_header("user-id", interpose::chain::Payload::json("\"alice\""));
-        let _ = s.before(&mut e).expect("execute");
+        if let Err(err) = s.before(&mut c).and_then(|_| s.before(&mut e)) {
+            failure = Some(format!("run {i}: {err}"));
+            break;
+        }
         sessions.push(s);
+    }
+    if let Some(f) = &failure {
+        eprintln!("bench f: stopped at {f}");
     }
     let took = started.elapsed();
     let after = rss();
-    let live: u64 = three.iter().map(|(n, _)| chain.stats(n).unwrap().live).sum();
+    let live: u64 = three
+        .iter()
+        .map(|(n, _)| chain.stats(n).unwrap().live)
+        .sum();
     let per = (after.saturating_sub(before)) as f64 / live as f64;
     rows.push(Row {
         id: "f",
@@ -376,7 +398,10 @@ fn density(rows: &mut Vec<Row>) {
             took.as_secs_f64()
         ),
         target: "fits in 24 GiB".into(),
-        verdict: verdict(live as usize == runs * 3 && after < (20u64 << 30), String::new()),
+        verdict: verdict(
+            failure.is_none() && live as usize == runs * 3 && after < (20u64 << 30),
+            failure.map(|f| format!(": {f}")).unwrap_or_default(),
+        ),
     });
     drop(sessions);
 }
@@ -434,10 +459,7 @@ mod e2e {
                 }
                 (Hook::ExecuteWorkflow, Scope::Workflow(w)) => {
                     if let Some(v) = call.headers().get("user-id") {
-                        self.runs
-                            .lock()
-                            .unwrap()
-                            .insert(w.info().run_id, v.clone());
+                        self.runs.lock().unwrap().insert(w.info().run_id, v.clone());
                     }
                 }
                 (Hook::ScheduleActivity, Scope::Workflow(w)) => {
@@ -507,10 +529,17 @@ mod e2e {
                     async move {
                         let id = format!("{queue}-{k}");
                         let h = client
-                            .start_workflow(Flow::run, (), WorkflowStartOptions::new(&queue, &id).build())
+                            .start_workflow(
+                                Flow::run,
+                                (),
+                                WorkflowStartOptions::new(&queue, &id).build(),
+                            )
                             .await
                             .expect("start");
-                        let r = h.get_result(WorkflowGetResultOptions::default()).await.expect("result");
+                        let r = h
+                            .get_result(WorkflowGetResultOptions::default())
+                            .await
+                            .expect("result");
                         assert_eq!(r, expect, "{id}");
                     }
                 })
@@ -555,14 +584,21 @@ fn end_to_end(rows: &mut Vec<Row>) {
         what: "three Wasm guests in every category (context propagation x3)".into(),
         value: format!("{wasm:.1}/s"),
         target: "≥ 0.95 of none".into(),
-        verdict: verdict(wasm / none >= 0.95, format!(" ({:.3} of none)", wasm / none)),
+        verdict: verdict(
+            wasm / none >= 0.95,
+            format!(" ({:.3} of none)", wasm / none),
+        ),
     });
     rows.push(Row {
         id: "e",
         what: "three native equivalents".into(),
         value: format!("{native:.1}/s"),
         target: "report".into(),
-        verdict: format!("{:.3} of none; Wasm / native = {:.3}", native / none, wasm / native),
+        verdict: format!(
+            "{:.3} of none; Wasm / native = {:.3}",
+            native / none,
+            wasm / native
+        ),
     });
 }
 
@@ -579,9 +615,11 @@ fn machine() -> String {
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<u64>().ok()))
+            m.lines().find(|l| l.starts_with("MemTotal")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<u64>().ok())
+            })
         })
         .map_or(0.0, |kib| kib as f64 / (1024.0 * 1024.0));
     format!("{cpu}, {cores} cores, {mem:.0} GiB RAM")

@@ -203,6 +203,9 @@ pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
 }
 
+/// Bytes at the start of each linear memory slot kept resident between instances.
+const KEEP_RESIDENT: usize = 192 * 1024;
+
 /// Builds a [`Runtime`]: sinks for guest metrics and logs, cache and pool settings.
 #[must_use]
 pub struct RuntimeBuilder {
@@ -309,6 +312,19 @@ impl RuntimeBuilder {
             .max_core_instance_size(4 << 20)
             .max_component_instance_size(4 << 20)
             .max_memory_size(slot as usize);
+        // Density and instantiation speed (BENCHMARKS.md, c and f):
+        // - no copy-on-write memory images: each CoW-initialized memory costs the process
+        //   extra memory mappings, and Linux's default `vm.max_map_count` (65,530) then
+        //   stopped instantiation at ~15,800 live instances; data segments are small, so
+        //   copying them is as fast;
+        // - the first KEEP_RESIDENT bytes of a memory slot are reset with `memset` instead
+        //   of being given back to the kernel, so a new run's instance finds them resident:
+        //   no page faults and no `madvise` (with its TLB shootdown) for the pages a guest
+        //   always touches — with the 128 KiB stack the guest build sets, its stack, data
+        //   and first heap pages.
+        cfg.memory_init_cow(false);
+        pool.linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(16 * 1024);
         cfg.memory_reservation(slot)
             .memory_guard_size(64 * 1024)
             .memory_reservation_for_growth(0)
