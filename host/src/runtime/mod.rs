@@ -1,8 +1,8 @@
 //! The sandboxed component runtime: one Wasm engine, compiled guests, and instances that run
 //! with fuel, a deadline, memory limits and no ambient authority.
 //!
-//! Data flows one way: a [`Config`](crate::config::Config) goes in, a
-//! [`Chain`](crate::chain::Chain) of loaded guests comes out.
+//! Data flows one way: a [`Config`] goes in, a
+//! [`Chain`] of loaded guests comes out.
 
 pub(crate) mod bindings;
 mod cache;
