@@ -24,27 +24,13 @@ use interpose_tests::guests;
 
 const ROUNDS: usize = 11;
 
-fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
-    v[v.len() / 2]
+fn median<T: PartialOrd + Copy>(v: Vec<T>) -> T {
+    interpose_tests::timing::median(v)
 }
 
-/// Median over rounds of the mean time per iteration (after a warm-up).
-fn time(iters: u32, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters / 10 {
-        f();
-    }
-    median(
-        (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    f();
-                }
-                t.elapsed() / iters
-            })
-            .collect(),
-    )
+/// Median over rounds of the mean time per iteration.
+fn time(iters: u32, f: impl FnMut()) -> Duration {
+    interpose_tests::timing::time(ROUNDS, iters, f)
 }
 
 fn toml(entries: &[(&str, &str, &str)]) -> Config {

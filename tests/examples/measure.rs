@@ -9,7 +9,7 @@
 //! (The full benchmark suite with targets is `BENCHMARKS.md`'s job; this is the quick look.)
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use interpose::chain::{Call, Hook, Outcome, Payload};
 use interpose::runtime::Runtime;
@@ -18,27 +18,9 @@ use interpose_tests::{call, guest, guests, load, start_call};
 
 const ROUNDS: usize = 7;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 /// Median over rounds of the mean time per iteration.
-fn time(iters: u32, mut f: impl FnMut()) -> Duration {
-    for _ in 0..iters / 10 {
-        f();
-    }
-    median(
-        (0..ROUNDS)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    f();
-                }
-                t.elapsed() / iters
-            })
-            .collect(),
-    )
+fn time(iters: u32, f: impl FnMut()) -> Duration {
+    interpose_tests::timing::time(ROUNDS, iters, f)
 }
 
 fn main() {

@@ -8,6 +8,8 @@ use interpose::config::Config;
 use interpose::runtime::Runtime;
 use interpose::services::{MemoryLogs, MemoryMetrics};
 
+pub mod timing;
+
 #[allow(
     missing_docs,
     reason = "the Temporal SDK macros generate undocumented items"
