@@ -13,7 +13,7 @@ pub const BARE: &str = "wasm32-unknown-unknown";
 /// The target for guests that use Rust std's WASI (clocks, random, stdout).
 pub const WASIP2: &str = "wasm32-wasip2";
 
-/// Shadow-stack size Rust guests for [`BARE`] are linked with (`-C link-arg=-zstack-size=`):
+/// Shadow-stack size Rust guests are linked with (`-C link-arg=-zstack-size=`):
 /// small enough that the pages every call touches stay in the region the host keeps
 /// resident between instances.
 pub const GUEST_STACK: u32 = 128 * 1024;
@@ -69,16 +69,14 @@ pub fn build(
     for p in packages {
         cmd.arg("-p").arg(p);
     }
-    if target == BARE {
-        // Rust's default 1 MiB shadow stack puts the pages every call touches (stack top,
-        // data, heap) past the region the host keeps resident between instances; 128 KiB
-        // keeps them inside it (BENCHMARKS.md, c). Deep recursion past it traps, as any
-        // stack overflow does.
-        cmd.env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            format!("-C link-arg=-zstack-size={GUEST_STACK}"),
-        );
-    }
+    // Rust's default 1 MiB shadow stack puts the pages every call touches (stack top, data,
+    // heap) past the region the host keeps resident between instances; 128 KiB keeps them
+    // inside it (BENCHMARKS.md, c). Deep recursion past it traps, as any stack overflow does.
+    let var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        target.to_uppercase().replace('-', "_")
+    );
+    cmd.env(var, format!("-C link-arg=-zstack-size={GUEST_STACK}"));
     // A nested build must not inherit the outer build's flags or target.
     for var in [
         "RUSTFLAGS",
