@@ -105,12 +105,6 @@ fn verdict(met: bool, detail: String) -> String {
     }
 }
 
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
 /// a, b, g: hops through a reused workflow instance.
 fn hops(rows: &mut Vec<Row>) {
     let rt = runtime(64, true);
@@ -342,7 +336,7 @@ fn density(rows: &mut Vec<Row>) {
         .map(|(n, p)| (*n, *p, "memory = \"16MiB\""))
         .collect();
     let chain = rt.load(&toml(&entries)).expect("three guests");
-    let before = rss();
+    let before = interpose_tests::timing::resident_bytes();
     let mut sessions = Vec::with_capacity(runs);
     let started = Instant::now();
     let mut failure = None;
@@ -362,7 +356,7 @@ fn density(rows: &mut Vec<Row>) {
         eprintln!("bench f: stopped at {f}");
     }
     let took = started.elapsed();
-    let after = rss();
+    let after = interpose_tests::timing::resident_bytes();
     let live: u64 = three
         .iter()
         .map(|(n, _)| chain.stats(n).unwrap().live)

@@ -1,5 +1,5 @@
-//! Timing helpers for the measurement examples (`measure`, `bench`): medians, because this
-//! machine is noisy.
+//! Measurement helpers for the `measure` and `bench` examples and the soak: medians (this
+//! machine is noisy) and resident memory.
 
 use std::time::{Duration, Instant};
 
@@ -26,4 +26,16 @@ pub fn time(rounds: usize, iters: u32, mut f: impl FnMut()) -> Duration {
             })
             .collect(),
     )
+}
+
+/// Resident memory of this process, in bytes (`/proc/self/statm`).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    // SAFETY: sysconf has no preconditions.
+    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
 }

@@ -58,17 +58,6 @@ impl Soak {
     }
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
-    // SAFETY: sysconf has no preconditions.
-    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
-}
-
 fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
@@ -179,7 +168,7 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
         while runs.next().await.is_some() {
             done += 1;
             if done % every == 0 || done == total {
-                samples.push(rss_bytes());
+                samples.push(interpose_tests::timing::resident_bytes());
                 eprintln!(
                     "soak: {done} workflows done, {:.0} s, rss {:.1} MiB",
                     started.elapsed().as_secs_f64(),

@@ -61,6 +61,19 @@ impl WorkflowHost for SdkWorkflow {
     }
 }
 
+/// The run's identity from any SDK context or view (they share these accessors).
+macro_rules! workflow_info {
+    ($ctx:expr) => {
+        WorkflowInfo::new(
+            $ctx.namespace(),
+            $ctx.workflow_id(),
+            $ctx.run_id(),
+            $ctx.workflow_type(),
+            $ctx.task_queue(),
+        )
+    };
+}
+
 /// Context facts common to both SDK interceptor contexts.
 trait Facts {
     fn facts(&self) -> (WorkflowInfo, Option<SystemTime>, bool, u32);
@@ -71,13 +84,7 @@ macro_rules! facts {
         impl Facts for $t {
             fn facts(&self) -> (WorkflowInfo, Option<SystemTime>, bool, u32) {
                 (
-                    WorkflowInfo::new(
-                        self.namespace(),
-                        self.workflow_id(),
-                        self.run_id(),
-                        self.workflow_type(),
-                        self.task_queue(),
-                    ),
+                    workflow_info!(self),
                     self.workflow_time(),
                     self.is_replaying(),
                     self.history_length(),
@@ -94,13 +101,7 @@ facts!(SyncWorkflowInterceptorContext);
 pub fn constructor(chain: Chain, args: ArgTypes) -> WorkflowInterceptorConstructor {
     WorkflowInterceptorConstructor::new(move |view| {
         let host = Arc::new(SdkWorkflow(Mutex::new(Snapshot {
-            info: WorkflowInfo::new(
-                view.namespace(),
-                view.workflow_id(),
-                view.run_id(),
-                view.workflow_type(),
-                view.task_queue(),
-            ),
+            info: workflow_info!(view),
             ..Snapshot::default()
         })));
         WasmWorkflowInterceptor {
@@ -256,13 +257,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         // replaying: their logs and metrics here are dropped, so that a replay can never
         // emit them twice (the price: initialize-workflow emits nothing live either).
         if let Ok(mut s) = self.host.0.lock() {
-            s.info = WorkflowInfo::new(
-                ctx.namespace(),
-                ctx.workflow_id(),
-                ctx.run_id(),
-                ctx.workflow_type(),
-                ctx.task_queue(),
-            );
+            s.info = workflow_info!(ctx);
             if let Some(t) = ctx
                 .start_time()
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
