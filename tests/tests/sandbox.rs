@@ -145,9 +145,38 @@ async fn hostile_wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worke
     assert!(msg.contains("cannot sleep or wait"), "{msg}");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_network_imports_load_as_stubs_and_every_socket_call_traps() {
+    // Language runtimes (CPython) import `wasi:sockets` whether or not the guest uses it, so
+    // the host links stubs: the guest loads, and opening a socket is a guest failure that
+    // names the network, never a connection.
+    let t = chain(&guest("net", guests::FORBIDDEN_IMPORT, ""));
+    let mut c = start_call("X");
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .expect_err("the connect traps");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("net") && msg.contains("start-workflow"),
+        "{msg}"
+    );
+    assert!(msg.contains("guests get no network"), "{msg}");
+    assert!(msg.contains("wasi:sockets/"), "{msg}");
+}
+
 #[test]
 fn hostile_forbidden_import_is_refused_at_load_naming_the_import() {
-    let err = load(&guest("net", guests::FORBIDDEN_IMPORT, "")).unwrap_err();
+    // wasi:http is refused outright (no runtime needs it unused).
+    let component = wat::parse_str(
+        r#"(component
+            (import "wasi:http/outgoing-handler@0.2.0" (instance))
+        )"#,
+    )
+    .unwrap();
+    let (_dir, path) = temp_file("http.wasm", &component);
+    let err = load(&guest("net", path.to_str().unwrap(), "")).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(
@@ -157,9 +186,9 @@ fn hostile_forbidden_import_is_refused_at_load_naming_the_import() {
         "{msg}"
     );
     assert!(msg.contains("guest `net`"), "{msg}");
-    assert!(msg.contains("wasi:sockets/"), "{msg}");
+    assert!(msg.contains("wasi:http/"), "{msg}");
     assert!(msg.contains("no network"), "{msg}");
-    assert!(msg.contains("forbidden-import.wasm"), "{msg}");
+    assert!(msg.contains("http.wasm"), "{msg}");
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
@@ -237,7 +266,7 @@ fn hostile_bad_components_are_refused_with_one_clear_error() {
 
 #[test]
 fn hostile_a_bad_guest_stops_the_whole_load() {
-    let toml = guest("ok", guests::DENY_LIST, "") + &guest("net", guests::FORBIDDEN_IMPORT, "");
+    let toml = guest("ok", guests::DENY_LIST, "") + &guest("gone", "/nonexistent/guest.wasm", "");
     assert!(load(&toml).is_err(), "no partial chain is returned");
 }
 
@@ -329,8 +358,12 @@ fn interpose_check_reports_categories_and_interests() {
         "{stdout}"
     );
 
-    let err = cli(&["check", guests::FORBIDDEN_IMPORT]).unwrap_err();
-    assert!(err.contains("imports `wasi:sockets/"), "{err}");
+    let stdout = cli(&["check", guests::FORBIDDEN_IMPORT]).unwrap();
+    assert!(
+        stdout.contains("wasi:sockets/tcp-create-socket@0.2.")
+            && stdout.contains("(stubbed: every call traps, guests get no network)"),
+        "{stdout}"
+    );
     let err = cli(&["check", "/nonexistent.wasm"]).unwrap_err();
     assert!(err.contains("cannot read `/nonexistent.wasm`"), "{err}");
 }

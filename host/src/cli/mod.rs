@@ -151,7 +151,11 @@ fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io
     )?;
     writeln!(out, "  imports:")?;
     for i in &info.imports {
-        writeln!(out, "    {i}")?;
+        if i.starts_with("wasi:sockets/") {
+            writeln!(out, "    {i} (stubbed: every call traps, guests get no network)")?;
+        } else {
+            writeln!(out, "    {i}")?;
+        }
     }
     writeln!(out, "  categories and interests:")?;
     for (cat, hooks) in &info.interests {

@@ -524,6 +524,15 @@ impl Runtime {
         } else {
             &self.inner.linker
         };
+        let stubbed;
+        let linker = if shape.no_network.is_empty() {
+            linker
+        } else {
+            let mut l = linker.clone();
+            wasi::stub_network(&mut l, &component).map_err(|e| incompatible(format!("{e:#}")))?;
+            stubbed = l;
+            &stubbed
+        };
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| incompatible(format!("{e:#}")))?;

@@ -47,6 +47,8 @@ pub(crate) struct Shape {
     pub(crate) imports: Vec<String>,
     /// Whether any WASI interface is imported (the instance then gets a virtual WASI).
     pub(crate) uses_wasi: bool,
+    /// The `wasi:sockets` imports, satisfied by stubs that trap (no network).
+    pub(crate) no_network: Vec<String>,
     /// The exact export name per category, where exported.
     pub(crate) exports: [Option<String>; 4],
 }
@@ -61,6 +63,7 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
     let ty = component.component_type();
     let mut imports = Vec::new();
     let mut uses_wasi = false;
+    let mut no_network = Vec::new();
     for (name, _) in ty.imports(engine) {
         imports.push(name.to_owned());
         if let Some((iface, version)) = ours(name) {
@@ -80,10 +83,14 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
                 });
             }
         } else if name.starts_with("wasi:") {
-            super::wasi::allowed_wasi(name).map_err(|reason| ShapeError::Forbidden {
-                import: name.into(),
-                reason: reason.into(),
-            })?;
+            let provision =
+                super::wasi::allowed_wasi(name).map_err(|reason| ShapeError::Forbidden {
+                    import: name.into(),
+                    reason: reason.into(),
+                })?;
+            if provision == super::wasi::Provision::NoNetwork {
+                no_network.push(name.to_owned());
+            }
             uses_wasi = true;
         } else {
             return Err(ShapeError::Forbidden {
@@ -135,6 +142,7 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
     Ok(Shape {
         imports,
         uses_wasi,
+        no_network,
         exports,
     })
 }
@@ -166,11 +174,15 @@ mod tests {
     #[test]
     fn only_the_virtualized_wasi_is_allowed() {
         use crate::runtime::wasi::allowed_wasi;
-        assert!(allowed_wasi("wasi:clocks/wall-clock@0.2.6").is_ok());
+        use crate::runtime::wasi::Provision;
+        assert_eq!(
+            allowed_wasi("wasi:clocks/wall-clock@0.2.6"),
+            Ok(Provision::Virtual)
+        );
         assert!(allowed_wasi("wasi:filesystem/preopens@0.2.0").is_ok());
         assert_eq!(
             allowed_wasi("wasi:sockets/tcp@0.2.0"),
-            Err("guests get no network")
+            Ok(Provision::NoNetwork)
         );
         assert!(allowed_wasi("wasi:http/outgoing-handler@0.2.0").is_err());
         assert!(

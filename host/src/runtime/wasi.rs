@@ -41,8 +41,19 @@ impl WasiView for HostState {
     }
 }
 
+/// How the sandbox answers one WASI import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Provision {
+    /// Linked to the virtualized implementation.
+    Virtual,
+    /// Linked to stubs that trap when called: `wasi:sockets`, which language runtimes
+    /// (CPython, for one) import whether or not the guest's code uses the network. The guest
+    /// loads; opening a socket traps with "guests get no network".
+    NoNetwork,
+}
+
 /// The WASI interfaces a guest may import. Anything else is refused at load.
-pub(crate) fn allowed_wasi(interface: &str) -> Result<(), &'static str> {
+pub(crate) fn allowed_wasi(interface: &str) -> Result<Provision, &'static str> {
     const ALLOWED: &[&str] = &[
         "wasi:cli/environment",
         "wasi:cli/exit",
@@ -67,20 +78,85 @@ pub(crate) fn allowed_wasi(interface: &str) -> Result<(), &'static str> {
     ];
     let unversioned = interface.split('@').next().unwrap_or(interface);
     let version = interface.split_once('@').map(|(_, v)| v);
-    if !ALLOWED.contains(&unversioned) {
-        return Err(if unversioned.starts_with("wasi:sockets") {
-            "guests get no network"
-        } else if unversioned.starts_with("wasi:http") {
-            "guests get no network (HTTP)"
-        } else {
-            "not part of the sandbox's virtualized WASI (cli, clocks, random, io, an empty filesystem)"
-        });
-    }
+    let provision = if ALLOWED.contains(&unversioned) {
+        Provision::Virtual
+    } else if unversioned.starts_with("wasi:sockets/") {
+        Provision::NoNetwork
+    } else if unversioned.starts_with("wasi:http") {
+        return Err("guests get no network (HTTP)");
+    } else {
+        return Err(
+            "not part of the sandbox's virtualized WASI (cli, clocks, random, io, an empty filesystem)",
+        );
+    };
     match version {
-        Some(v) if v.starts_with("0.2.") => Ok(()),
+        Some(v) if v.starts_with("0.2.") => Ok(provision),
         _ => Err("only WASI 0.2.x (wasip2) is supported"),
     }
 }
+
+/// What a no-network stub traps with.
+pub(crate) const NO_NETWORK: &str = "guests get no network";
+
+/// Satisfy the `wasi:sockets` imports of `component` with functions that trap (see
+/// [`Provision::NoNetwork`]); every other import must already be in `linker`.
+pub(crate) fn stub_network(
+    linker: &mut Linker<HostState>,
+    component: &wasmtime::component::Component,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::types::ComponentItem;
+    let engine = component.engine().clone();
+    let ty = component.component_type();
+    // Resources of provided interfaces (`wasi:io`'s pollable and streams) that the sockets
+    // interfaces `use`: already defined, and they must stay the same type.
+    let provided: Vec<_> = ty
+        .imports(&engine)
+        .filter(|(name, _)| allowed_wasi(name) == Ok(Provision::Virtual))
+        .filter_map(|(_, item)| match item.ty {
+            ComponentItem::ComponentInstance(i) => Some(i),
+            _ => None,
+        })
+        .flat_map(|i| {
+            i.exports(&engine)
+                .filter_map(|(_, item)| match item.ty {
+                    ComponentItem::Resource(r) => Some(r),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (name, item) in ty.imports(&engine) {
+        if allowed_wasi(name) != Ok(Provision::NoNetwork) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            continue;
+        };
+        let mut stubs = linker.instance(name)?;
+        for (export, item) in instance.exports(&engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let what = format!("{NO_NETWORK}: `{name}#{export}` was called");
+                    stubs.func_new(export, move |_, _, _, _| {
+                        Err(wasmtime::Error::msg(what.clone()))
+                    })?;
+                }
+                ComponentItem::Resource(r) if !provided.contains(&r) => {
+                    stubs.resource(
+                        export,
+                        wasmtime::component::ResourceType::host::<NoNetworkResource>(),
+                        |_, _| Ok(()),
+                    )?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The host type of every `wasi:sockets` resource: none is ever created.
+struct NoNetworkResource;
 
 /// Clocks that read the host's notion of time for this instance: workflow time in workflow
 /// hooks, the time the hook was entered otherwise.

@@ -1,6 +1,6 @@
 //! Tries to open a TCP connection from a client hook. Built for wasm32-wasip2, where Rust
-//! std's networking imports `wasi:sockets`: the host must refuse to load this guest and name
-//! the import.
+//! std's networking imports `wasi:sockets`: the host links those imports to stubs that trap,
+//! so the guest loads and the connect is a guest failure naming the network.
 
 use interpose_guest::{Before, Call, Interceptor, interceptor};
 
