@@ -59,7 +59,113 @@ fn main() {
             b.path.display().to_string()
         ));
     }
+    polyglot(&root, &components, &mut code);
     write(&out.join("guests.rs"), &code);
+}
+
+/// The context-propagation guest in Python, JavaScript (both engines) and C. A toolchain
+/// that is not installed does not fail the build: the constant holds the reason, and the
+/// tests that need the guest fail with it (loudly, never a silent pass). A guest that does
+/// not build with its toolchain present fails the build.
+fn polyglot(root: &Path, components: &Path, code: &mut String) {
+    use guests::polyglot::{self, JsBackend};
+    use guests::toolchain::{self, Toolchain};
+
+    let cache = toolchain::cache_dir(root);
+    println!("cargo:rerun-if-env-changed=INTERPOSE_TOOLCHAINS");
+    for watched in [
+        cache.join(format!(
+            "componentize-py-{}/bin/componentize-py",
+            toolchain::COMPONENTIZE_PY
+        )),
+        cache.join("js/node_modules/.package-lock.json"),
+        toolchain::which("clang").unwrap_or_else(|| "/usr/bin/clang".into()),
+        PathBuf::from("/usr/lib/wasm32-wasi/libc.a"),
+    ] {
+        println!("cargo:rerun-if-changed={}", watched.display());
+    }
+
+    let wit = root.join("wit");
+    let examples = root.join("guest-examples");
+    let mut emit = |ident: &str, what: &str, built: anyhow::Result<PathBuf>| {
+        let value = match built {
+            Ok(path) => format!("Ok({:?})", path.display().to_string()),
+            Err(e) => format!("Err({:?})", format!("{e:#}")),
+        };
+        code.push_str(&format!(
+            "/// {what}, built from source (`Err`: why it could not be).\n\
+             pub const {ident}: Result<&str, &str> = {value};\n"
+        ));
+    };
+    let fail = |what: &str, e: anyhow::Error| -> ! {
+        panic!("\n\nThe {what} guest does not build:\n{e:#}\n\n")
+    };
+
+    let out = components.join("context-propagation-py.wasm");
+    let built = Toolchain::Python.find(root, &cache).map(|tc| {
+        polyglot::build_python(
+            &tc,
+            &wit,
+            &root.join("guest-sdk/python"),
+            &examples.join("python/context-propagation"),
+            "app",
+            &out,
+        )
+        .unwrap_or_else(|e| fail("Python context-propagation", e));
+        out
+    });
+    emit(
+        "CONTEXT_PROPAGATION_PY",
+        "The Python context-propagation guest",
+        built,
+    );
+
+    for (ident, backend, file) in [
+        (
+            "CONTEXT_PROPAGATION_JS",
+            JsBackend::StarlingMonkey,
+            "context-propagation-js.wasm",
+        ),
+        (
+            "CONTEXT_PROPAGATION_QJS",
+            JsBackend::QuickJs,
+            "context-propagation-qjs.wasm",
+        ),
+    ] {
+        let out = components.join(file);
+        let built = Toolchain::JavaScript.find(root, &cache).map(|tc| {
+            polyglot::build_js(
+                &tc,
+                &wit,
+                &root.join("guest-sdk/js"),
+                &examples.join("js/context-propagation/index.js"),
+                backend,
+                &out,
+            )
+            .unwrap_or_else(|e| fail("JavaScript context-propagation", e));
+            out
+        });
+        emit(
+            ident,
+            &format!(
+                "The JavaScript context-propagation guest ({})",
+                backend.name()
+            ),
+            built,
+        );
+    }
+
+    let out = components.join("context-propagation-c.wasm");
+    let built = Toolchain::C.find(root, &cache).map(|tc| {
+        polyglot::build_c(&tc, &wit, &examples.join("c/context-propagation"), &out)
+            .unwrap_or_else(|e| fail("C context-propagation", e));
+        out
+    });
+    emit(
+        "CONTEXT_PROPAGATION_C",
+        "The C context-propagation guest",
+        built,
+    );
 }
 
 fn write(path: &Path, text: &str) {

@@ -8,6 +8,9 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
+pub mod polyglot;
+pub mod toolchain;
+
 /// The target for guests without WASI.
 pub const BARE: &str = "wasm32-unknown-unknown";
 /// The target for guests that use Rust std's WASI (clocks, random, stdout).
@@ -112,12 +115,7 @@ pub fn build(
         let component = if wasmparser::Parser::is_component(&bytes) {
             bytes
         } else {
-            wit_component::ComponentEncoder::default()
-                .module(&bytes)
-                .with_context(|| format!("reading the component type embedded in {p}"))?
-                .validate(true)
-                .encode()
-                .with_context(|| format!("turning {p} into a component"))?
+            componentize(&bytes).with_context(|| format!("turning {p} into a component"))?
         };
         let path = out_dir.join(format!("{p}.wasm"));
         write_if_changed(&path, &component)?;
@@ -127,6 +125,38 @@ pub fn build(
         });
     }
     Ok(built)
+}
+
+/// Turn a core module with an embedded component type (what wit-bindgen's Rust and C
+/// generators emit) into a component. A module that imports wasi-libc's
+/// `wasi_snapshot_preview1` gets the preview1 reactor adapter, so the component imports WASI
+/// 0.2 (which the host virtualizes); one that imports nothing needs no adapter.
+pub fn componentize(module: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use wasi_preview1_component_adapter_provider as adapter;
+    let mut preview1 = false;
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let Ok(wasmparser::Payload::ImportSection(section)) = payload {
+            for imports in section.into_iter().flatten() {
+                let module_name = match imports {
+                    wasmparser::Imports::Single(_, i) => i.module,
+                    wasmparser::Imports::Compact1 { module, .. }
+                    | wasmparser::Imports::Compact2 { module, .. } => module,
+                };
+                preview1 |= module_name == adapter::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
+            }
+        }
+    }
+    let mut encoder = wit_component::ComponentEncoder::default()
+        .module(module)
+        .context("reading the component type embedded in the module")?
+        .validate(true);
+    if preview1 {
+        encoder = encoder.adapter(
+            adapter::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            adapter::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+        )?;
+    }
+    encoder.encode()
 }
 
 /// Write only when the content differs, so that unchanged guests keep their mtime.

@@ -25,6 +25,10 @@ One instance of the subclass lives as long as the guest instance: for workflow h
 one workflow run, so attributes are per-run state (see the README's "Instances").
 """
 
+# Everything is imported at module level: componentize-py snapshots the interpreter after
+# the app module is imported, and a module first imported inside a hook is not in the
+# component (`ModuleNotFoundError` at call time).
+import json
 from typing import Callable, Dict, List, Optional, Tuple
 
 from componentize_py_types import Err
@@ -98,13 +102,11 @@ def fail(message: str, error_type: str = "", non_retryable: bool = False) -> typ
 
 def json_string(value: str) -> Payload:
     """A payload as Temporal's default converter encodes a string (``json/plain``)."""
-    import json
     return Payload([("encoding", b"json/plain")], json.dumps(value).encode())
 
 
 def as_json_string(payload: Optional[Payload]) -> Optional[str]:
     """The string a ``json/plain`` payload holds, or ``None``."""
-    import json
     if payload is None:
         return None
     try:

@@ -16,9 +16,27 @@ pub mod timing;
 )]
 pub mod scenario;
 
+#[allow(
+    missing_docs,
+    reason = "the Temporal SDK macros generate undocumented items"
+)]
+pub mod propagation;
+
 /// Component paths of every guest, built from source by `build.rs`.
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// The path of a guest built by a language toolchain, or a panic that says why it is
+/// missing and how to install the toolchain: a missing toolchain fails its tests loudly.
+pub fn polyglot(guest: Result<&'static str, &'static str>) -> &'static str {
+    guest.unwrap_or_else(|why| {
+        panic!(
+            "\n\nthis test needs a guest that could not be built:\n{why}\n\n\
+             `cargo xtask toolchains` installs the Python, JavaScript and C toolchains \
+             (`cargo xtask test` does it first).\n"
+        )
+    })
 }
 
 /// One engine for all the tests of a test binary: guests are compiled once per process.

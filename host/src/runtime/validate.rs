@@ -173,8 +173,8 @@ mod tests {
 
     #[test]
     fn only_the_virtualized_wasi_is_allowed() {
-        use crate::runtime::wasi::allowed_wasi;
         use crate::runtime::wasi::Provision;
+        use crate::runtime::wasi::allowed_wasi;
         assert_eq!(
             allowed_wasi("wasi:clocks/wall-clock@0.2.6"),
             Ok(Provision::Virtual)

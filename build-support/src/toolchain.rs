@@ -1,0 +1,273 @@
+//! The pinned toolchains that build Python, JavaScript and C guests, found in (and installed
+//! into) one cache directory: `target/toolchains/` of the repository, or `$INTERPOSE_TOOLCHAINS`.
+//!
+//! - Python: componentize-py from PyPI (`pip install --target`);
+//! - JavaScript: componentize-js (StarlingMonkey) and componentize-qjs (QuickJS) from npm, at
+//!   the versions of `guest-sdk/js/package-lock.json` (`npm ci`);
+//! - C: Debian's clang, lld, wasi-libc and the wasm32 compiler runtime (`apt-get install`),
+//!   with bindings from `wit-bindgen c`'s generator (a library here, nothing to install).
+//!
+//! [`find`](Toolchain::find) never installs (build scripts use it); [`install`] does
+//! (`cargo xtask toolchains`, which `cargo xtask test` runs first).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// componentize-py version Python guests are built with.
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+/// Debian packages C guests are built with.
+pub const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
+
+/// The languages with a toolchain to install.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Toolchain {
+    /// componentize-py.
+    Python,
+    /// componentize-js and componentize-qjs.
+    JavaScript,
+    /// clang + wasi-libc.
+    C,
+}
+
+impl Toolchain {
+    /// All of them.
+    pub const ALL: [Toolchain; 3] = [Toolchain::Python, Toolchain::JavaScript, Toolchain::C];
+
+    /// Human name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Toolchain::Python => "Python (componentize-py)",
+            Toolchain::JavaScript => "JavaScript (componentize-js, componentize-qjs)",
+            Toolchain::C => "C (clang, lld, wasi-libc)",
+        }
+    }
+
+    /// Where an installed toolchain is (`cache` is [`cache_dir`]); an error says what is
+    /// missing and how to install it.
+    pub fn find(self, root: &Path, cache: &Path) -> anyhow::Result<Installed> {
+        let how = "`cargo xtask toolchains` installs it (`cargo xtask test` does that first)";
+        match self {
+            Toolchain::Python => {
+                let site = python_dir(cache);
+                let script = site.join("bin/componentize-py");
+                if !script.exists() {
+                    bail!(
+                        "componentize-py {COMPONENTIZE_PY} is not installed in {}; {how}",
+                        site.display()
+                    );
+                }
+                let python = python()?;
+                Ok(Installed::Python { python, site })
+            }
+            Toolchain::JavaScript => {
+                let dir = js_dir(cache);
+                let wanted = std::fs::read(root.join("guest-sdk/js/package-lock.json"))
+                    .context("reading guest-sdk/js/package-lock.json")?;
+                let have = std::fs::read(dir.join("package-lock.json")).ok();
+                if have.as_deref() != Some(&wanted[..])
+                    || !dir.join("node_modules/.package-lock.json").exists()
+                {
+                    bail!(
+                        "the JavaScript toolchain of guest-sdk/js/package-lock.json is not \
+                         installed in {}; {how}",
+                        dir.display()
+                    );
+                }
+                let node = which("node").context("node is not on PATH (Node.js 18 or newer)")?;
+                Ok(Installed::JavaScript { node, dir })
+            }
+            Toolchain::C => {
+                let clang = which("clang").with_context(|| {
+                    format!(
+                        "clang is not on PATH (Debian: {}); {how}",
+                        C_PACKAGES.join(" ")
+                    )
+                })?;
+                c_probe(&clang).with_context(|| {
+                    format!(
+                        "clang cannot build for wasm32-wasi (Debian packages: {}); {how}",
+                        C_PACKAGES.join(" ")
+                    )
+                })?;
+                Ok(Installed::C { clang })
+            }
+        }
+    }
+}
+
+/// A toolchain that is there.
+#[derive(Clone, Debug)]
+pub enum Installed {
+    /// Run `python site/bin/componentize-py` with `PYTHONPATH=site`.
+    Python {
+        /// The interpreter.
+        python: PathBuf,
+        /// The `pip install --target` directory.
+        site: PathBuf,
+    },
+    /// Run `node build.mjs` in `dir` (it holds node_modules).
+    JavaScript {
+        /// Node.js.
+        node: PathBuf,
+        /// The `npm ci` directory.
+        dir: PathBuf,
+    },
+    /// clang with wasm32-wasi support.
+    C {
+        /// The compiler driver.
+        clang: PathBuf,
+    },
+}
+
+/// The toolchain cache: `$INTERPOSE_TOOLCHAINS`, else `<root>/target/toolchains`.
+pub fn cache_dir(root: &Path) -> PathBuf {
+    std::env::var_os("INTERPOSE_TOOLCHAINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/toolchains"))
+}
+
+fn python_dir(cache: &Path) -> PathBuf {
+    cache.join(format!("componentize-py-{COMPONENTIZE_PY}"))
+}
+
+fn js_dir(cache: &Path) -> PathBuf {
+    cache.join("js")
+}
+
+/// A program on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn python() -> anyhow::Result<PathBuf> {
+    ["python3", "python"]
+        .into_iter()
+        .find_map(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|_| PathBuf::from(p))
+        })
+        .context("python3 is not on PATH (componentize-py runs on CPython 3.9 or newer)")
+}
+
+/// Compile and link an empty reactor: proves clang, wasm-ld, wasi-libc and the compiler
+/// runtime are all there.
+fn c_probe(clang: &Path) -> anyhow::Result<()> {
+    let dir = tempfile_dir("c-probe")?;
+    let src = dir.join("probe.c");
+    std::fs::write(
+        &src,
+        "#include <stdlib.h>\nint probe(int n) { return (int)(long)malloc(n); }\n",
+    )?;
+    let out = Command::new(clang)
+        .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-o"])
+        .arg(dir.join("probe.wasm"))
+        .arg(&src)
+        .output()
+        .context("running clang")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+/// A fresh scratch directory under the system temp dir.
+pub(crate) fn tempfile_dir(what: &str) -> anyhow::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "interpose-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("toolchains: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Install `which` into the cache (a no-op for what is already there). Loud: every step is
+/// printed, and a toolchain that cannot be installed is an error naming what to do.
+pub fn install(which_one: Toolchain, root: &Path, cache: &Path) -> anyhow::Result<Installed> {
+    if let Ok(found) = which_one.find(root, cache) {
+        eprintln!("toolchains: {} is installed", which_one.name());
+        return Ok(found);
+    }
+    eprintln!("toolchains: installing {}", which_one.name());
+    match which_one {
+        Toolchain::Python => {
+            let dir = python_dir(cache);
+            let _ = std::fs::remove_dir_all(&dir);
+            run(Command::new(python()?)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--root-user-action=ignore",
+                ])
+                .arg("--target")
+                .arg(&dir)
+                .arg(format!("componentize-py=={COMPONENTIZE_PY}")))
+            .context("installing componentize-py from PyPI")?;
+        }
+        Toolchain::JavaScript => {
+            let dir = js_dir(cache);
+            std::fs::create_dir_all(&dir)?;
+            for f in ["package.json", "package-lock.json"] {
+                std::fs::copy(root.join("guest-sdk/js").join(f), dir.join(f))
+                    .with_context(|| format!("copying guest-sdk/js/{f}"))?;
+            }
+            let npm = which("npm").context("npm is not on PATH (install Node.js 18 or newer)")?;
+            run(Command::new(npm)
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir))
+            .context("installing the JavaScript toolchain from npm (npm ci)")?;
+        }
+        Toolchain::C => {
+            let apt = which("apt-get").context(
+                "clang for wasm32-wasi is missing and apt-get is not available; install clang, \
+                 lld, wasi-libc and the wasm32 compiler-rt builtins by hand",
+            )?;
+            let root_user = Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+            let cmd = |args: &[&str]| {
+                let mut c = if root_user {
+                    Command::new(&apt)
+                } else {
+                    let mut c = Command::new("sudo");
+                    c.arg("-n").arg(&apt);
+                    c
+                };
+                c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+                c
+            };
+            run(&mut cmd(&["update", "-qq"])).context("apt-get update")?;
+            run(cmd(&["install", "-y", "-qq", "--no-install-recommends"]).args(C_PACKAGES))
+                .with_context(|| format!("apt-get install {}", C_PACKAGES.join(" ")))?;
+        }
+    }
+    which_one
+        .find(root, cache)
+        .with_context(|| format!("{} was installed but is still not usable", which_one.name()))
+}

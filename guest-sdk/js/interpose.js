@@ -1,0 +1,192 @@
+// Interpose guest helpers for JavaScript (componentize-js).
+//
+// Extend `Interceptor`, write only the hooks you want, and export the four categories:
+//
+//     import { Interceptor, exportInterceptor, config, jsonString } from './interpose.js';
+//
+//     class StampUser extends Interceptor {
+//       beforeStartWorkflow(call) {
+//         if (call.header('user-id') === undefined) {
+//           call.setHeader('user-id', jsonString(config.get('user-id') ?? 'anonymous'));
+//         }
+//       }
+//     }
+//
+//     const exported = exportInterceptor(StampUser);
+//     export const client = exported.client;
+//     export const workflowInbound = exported.workflowInbound;
+//     export const workflowOutbound = exported.workflowOutbound;
+//     export const activityInbound = exported.activityInbound;
+//
+// Hook methods are `before<Hook>` / `after<Hook>` (`beforeStartWorkflow`,
+// `afterExecuteActivity`, ...) or `before<Category>` / `after<Category>` for every hook of a
+// category (`Client`, `WorkflowInbound`, `WorkflowOutbound`, `ActivityInbound`). A
+// hook-specific method wins over its category's. The guest's interests are derived from the
+// methods the class defines, so the host never calls it for anything else.
+//
+// `before*` returns nothing (proceed), `reject(...)` or `respond(...)`; `after*` returns
+// nothing (keep), `replace(...)` or `fail(...)`. An exception that escapes a hook is a guest
+// failure: the host applies the guest's `on-failure` policy and the call is left unedited.
+//
+// One instance of the class lives as long as the guest instance: for workflow hooks that is
+// one workflow run, so fields are per-run state.
+
+import * as config from 'interpose:interceptor/config@0.1.0';
+import * as log from 'interpose:interceptor/log@0.1.0';
+import * as metrics from 'interpose:interceptor/metrics@0.1.0';
+import * as workflowContext from 'interpose:interceptor/workflow-context@0.1.0';
+import * as activityContext from 'interpose:interceptor/activity-context@0.1.0';
+
+export { config, log, metrics, workflowContext, activityContext };
+
+/** Hooks per category, as the WIT names them. Must match the WIT. */
+export const CATEGORIES = {
+  client: [
+    'start-workflow', 'signal-with-start-workflow', 'signal-workflow', 'query-workflow',
+    'start-workflow-update', 'update-with-start-workflow', 'poll-workflow-update',
+    'cancel-workflow', 'terminate-workflow', 'describe-workflow', 'list-workflows',
+    'count-workflows', 'fetch-workflow-history', 'create-schedule', 'list-schedules',
+    'describe-schedule', 'update-schedule', 'send-schedule-update', 'delete-schedule',
+    'pause-schedule', 'unpause-schedule', 'trigger-schedule', 'backfill-schedule',
+    'complete-async-activity', 'fail-async-activity', 'report-async-activity-cancellation',
+    'heartbeat-async-activity',
+  ],
+  workflowInbound: [
+    'initialize-workflow', 'execute-workflow', 'handle-signal', 'handle-query',
+    'validate-update', 'handle-update',
+  ],
+  workflowOutbound: [
+    'schedule-activity', 'schedule-local-activity', 'start-child-workflow',
+    'signal-external-workflow', 'cancel-external-workflow', 'continue-as-new', 'start-timer',
+  ],
+  activityInbound: ['execute-activity'],
+};
+
+/** Base class: every hook passes through. Override the ones you need. */
+export class Interceptor {}
+
+const PROCEED = { tag: 'proceed' };
+const KEEP = { tag: 'keep' };
+
+/** A failure to reject a call with (`reject`) or to fail it with (`fail`). */
+export function failure(message, { errorType = '', nonRetryable = false, details = [] } = {}) {
+  return { message, errorType, nonRetryable, details };
+}
+
+/** `before`: fail the call; the rest of the chain and the real call do not run. */
+export function reject(message, options) {
+  return { tag: 'reject', val: failure(message, options) };
+}
+
+/** `before`: answer the call with these payloads (hooks whose result is payloads only). */
+export function respond(payloads) {
+  return { tag: 'respond', val: payloads };
+}
+
+/** `after`: replace the outcome with a success carrying these payloads. */
+export function replace(payloads) {
+  return { tag: 'replace', val: payloads };
+}
+
+/** `after`: replace the outcome with a failure. */
+export function fail(message, options) {
+  return { tag: 'fail', val: failure(message, options) };
+}
+
+// UTF-8 without TextEncoder/TextDecoder, which the QuickJS backend does not have.
+function encodeUtf8(text) {
+  const out = [];
+  for (const ch of text) {
+    const c = ch.codePointAt(0);
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return new Uint8Array(out);
+}
+
+function decodeUtf8(bytes) {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return decodeURIComponent(escape(binary)); // throws on invalid UTF-8
+}
+
+/** A payload as Temporal's default converter encodes a string (`json/plain`). */
+export function jsonString(value) {
+  return {
+    metadata: [['encoding', encodeUtf8('json/plain')]],
+    data: encodeUtf8(JSON.stringify(value)),
+  };
+}
+
+export { encodeUtf8, decodeUtf8 };
+
+/** The string a `json/plain` payload holds, or `undefined`. */
+export function asJsonString(payload) {
+  if (payload === undefined) return undefined;
+  try {
+    const value = JSON.parse(decodeUtf8(payload.data));
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The string a `json/plain` header holds, or `undefined`. */
+export function headerString(call, key) {
+  return asJsonString(call.header(key));
+}
+
+/** Add or replace a header; `false` when the hook refuses edits (read-only hooks). */
+export function setHeader(call, key, value) {
+  try {
+    call.setHeader(key, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const camel = (name) => name.replace(/(^|-)([a-z])/g, (_, __, c) => c.toUpperCase());
+
+function method(proto, phase, category, hook) {
+  for (const name of [phase + camel(hook), phase + camel(category).replace(/^./, (c) => c.toUpperCase())]) {
+    if (typeof proto[name] === 'function') return proto[name];
+  }
+  return undefined;
+}
+
+/**
+ * The four export objects componentize-js looks for (`client`, `workflowInbound`,
+ * `workflowOutbound`, `activityInbound`), dispatching to one instance of `Class`.
+ */
+export function exportInterceptor(Class) {
+  let instance;
+  const self = () => (instance ??= new Class());
+  const out = {};
+  for (const [category, hooks] of Object.entries(CATEGORIES)) {
+    const table = new Map();
+    const interests = [];
+    for (const hook of hooks) {
+      const before = method(Class.prototype, 'before', category, hook);
+      const after = method(Class.prototype, 'after', category, hook);
+      table.set(hook, [before, after]);
+      if (before || after) {
+        interests.push({ hook, phases: { before: !!before, after: !!after } });
+      }
+    }
+    out[category] = {
+      interests: () => interests,
+      before(call) {
+        const m = table.get(call.hook())?.[0];
+        return (m && m.call(self(), call)) ?? PROCEED;
+      },
+      after(call, outcome) {
+        const m = table.get(call.hook())?.[1];
+        return (m && m.call(self(), call, outcome)) ?? KEEP;
+      },
+    };
+  }
+  return out;
+}

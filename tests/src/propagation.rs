@@ -1,0 +1,194 @@
+//! The seed's context propagation on a real worker and dev server, for any context-propagation
+//! guest (Rust, Python, JavaScript, C): a user id set by the client guest reaches workflow
+//! execute, each activity, a child workflow and a signal handler. The `witness` guest, placed
+//! after the guest under test, logs the `user-id` header it sees in every hook.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use interpose::temporal::Interpose;
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
+    WorkflowSignalOptions, WorkflowStartOptions,
+};
+use temporalio_macros::{activities, workflow, workflow_methods};
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{
+    ActivityOptions, ChildWorkflowOptions, Runtime, SyncWorkflowContext, Worker, WorkerOptions,
+    WorkflowContext, WorkflowResult,
+};
+
+use crate::{chain, dev_server, guest, guests, runtime};
+
+#[workflow]
+#[derive(Default)]
+pub struct OrderWorkflow {
+    approved: bool,
+}
+
+#[workflow_methods]
+impl OrderWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        let greeting = ctx
+            .execute_activity(
+                Greetings::greet,
+                name.clone(),
+                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
+            )
+            .await?;
+        let child = ctx
+            .start_child_workflow(
+                ShipWorkflow::run,
+                name,
+                ChildWorkflowOptions::workflow_id(format!("{}-ship", ctx.workflow_id())),
+            )
+            .await?;
+        let shipped = child.result().await?;
+        ctx.wait_condition(|s| s.approved).await?;
+        Ok(format!("{greeting}; {shipped}"))
+    }
+
+    #[signal]
+    pub fn approve(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _by: String) {
+        self.approved = true;
+    }
+}
+
+#[workflow]
+#[derive(Default)]
+pub struct ShipWorkflow;
+
+#[workflow_methods]
+impl ShipWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        let r = ctx
+            .execute_activity(
+                Greetings::greet,
+                format!("ship {name}"),
+                ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
+            )
+            .await?;
+        Ok(r)
+    }
+}
+
+pub struct Greetings;
+
+#[activities]
+impl Greetings {
+    #[activity]
+    pub async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+        Ok(format!("hello {name}"))
+    }
+}
+
+/// Run `OrderWorkflow` (activity, child with its own activity, signal) on a worker whose chain
+/// is the context-propagation guest at `component` (config `user-id = 'alice'`) followed by
+/// the witness, on task queue `queue`; assert that every hop carried `alice` and that the
+/// guest logged the user with the activity.
+pub async fn user_id_propagates(component: &str, queue: &str) {
+    let t = chain(
+        &(guest("ctx", component, "[guest.config]\nuser-id = 'alice'")
+            + &guest("witness", guests::WITNESS, "")),
+    );
+    let interpose = Interpose::from_chain(runtime().clone(), t.chain.clone());
+
+    let url = Url::from_str(&dev_server().url()).unwrap();
+    let connection = Connection::connect(ConnectionOptions::new(url).build())
+        .await
+        .unwrap();
+    let client = Client::new(
+        connection,
+        ClientOptions::new("default")
+            .client_interceptors(vec![interpose.client_interceptor()])
+            .build(),
+    )
+    .unwrap();
+    let sdk = Runtime::from_current_tokio(Default::default()).unwrap();
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<OrderWorkflow>()
+        .unwrap()
+        .register_workflow::<ShipWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .build();
+    let mut worker = Worker::new(&sdk, client.clone(), options).unwrap();
+    let shutdown = worker.shutdown_handle();
+    let id = format!("order-{queue}-{}", std::process::id());
+    let local = tokio::task::LocalSet::new();
+    let queue = queue.to_owned();
+    let result = local
+        .run_until(async move {
+            let running = tokio::task::spawn_local(async move { worker.run().await });
+            let handle = client
+                .start_workflow(
+                    OrderWorkflow::run,
+                    "bob".to_string(),
+                    WorkflowStartOptions::new(queue, &id).build(),
+                )
+                .await
+                .unwrap();
+            handle
+                .signal(
+                    OrderWorkflow::approve,
+                    "carol".to_string(),
+                    WorkflowSignalOptions::default(),
+                )
+                .await
+                .unwrap();
+            let result = tokio::time::timeout(
+                Duration::from_secs(60),
+                handle.get_result(WorkflowGetResultOptions::default()),
+            )
+            .await
+            .expect("the workflow finishes within a minute")
+            .unwrap();
+            shutdown();
+            running.await.unwrap().unwrap();
+            result
+        })
+        .await;
+    assert_eq!(result, "hello bob; hello ship bob");
+
+    let lines = t.logs.lines();
+    let witnessed: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.guest == "witness")
+        .map(|l| l.message.as_str())
+        .collect();
+    for expected in [
+        "OrderWorkflow execute-workflow user=alice",
+        "OrderWorkflow schedule-activity user=alice",
+        "OrderWorkflow execute-activity user=alice",
+        "OrderWorkflow start-child-workflow user=alice",
+        "ShipWorkflow execute-workflow user=alice",
+        "ShipWorkflow schedule-activity user=alice",
+        "ShipWorkflow execute-activity user=alice",
+        "OrderWorkflow handle-signal user=alice",
+    ] {
+        assert!(
+            witnessed.contains(&expected),
+            "{component}: missing `{expected}` in {witnessed:#?}"
+        );
+    }
+    assert!(
+        !witnessed.iter().any(|l| l.ends_with("user=none")),
+        "{component}: every hop carried the user: {witnessed:#?}"
+    );
+    let used: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.guest == "ctx")
+        .map(|l| l.message.as_str())
+        .collect();
+    assert_eq!(
+        used.iter()
+            .filter(|l| l.starts_with("activity ") && l.ends_with(" runs for user alice"))
+            .count(),
+        2,
+        "{component}: the guest used the user in both activities: {used:#?}"
+    );
+}
