@@ -1,7 +1,9 @@
 //! The `interpose` command line: `check` a component, `validate` a config, show a run's
-//! interceptor `versions`, run the `demo`.
+//! interceptor `versions`, run the `demo`, scaffold a guest with `new`, `componentize` a
+//! core module.
 
 mod demo;
+mod new;
 mod versions;
 
 use std::io::Write;
@@ -61,6 +63,30 @@ enum Command {
         /// Compare with the chain this config loads.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Create a guest project that builds (`sh build.sh`) and passes `interpose check`.
+    New {
+        /// Guest name: lowercase letters, digits and dashes.
+        name: String,
+        /// Language of the guest.
+        #[arg(long, value_enum)]
+        lang: new::Lang,
+        /// Directory to create (default: `./<name>`); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Rust only: path to Interpose's `guest-sdk` (default: the one this binary was
+        /// built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Turn a core Wasm module built with the interpose:interceptor bindings (Rust for
+    /// wasm32-unknown-unknown, C with wasi-libc) into a component.
+    Componentize {
+        /// The core module.
+        module: PathBuf,
+        /// The component to write.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Run the example scenario through the chain and print every hop.
     Demo {
@@ -122,6 +148,13 @@ where
             versions::run(source, config, out)
         }
         Command::Demo { config } => demo::run(config),
+        Command::New {
+            name,
+            lang,
+            dir,
+            sdk,
+        } => new::run(&name, lang, dir, sdk, out),
+        Command::Componentize { module, output } => new::componentize(&module, &output, out),
     }
 }
 
