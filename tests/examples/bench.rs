@@ -248,13 +248,153 @@ fn instances(rows: &mut Vec<Row>) {
             },
         });
     }
-    rows.push(Row {
-        id: "c",
-        what: "new workflow run, Python and JavaScript guests".into(),
-        value: "not measured".into(),
-        target: "report".into(),
-        verdict: "no Python or JS guests yet (issue 6)".into(),
-    });
+}
+
+/// One row of the languages table.
+struct LangRow {
+    language: &'static str,
+    size: u64,
+    compile: Duration,
+    new_run: Option<Duration>,
+    per_call: Option<Duration>,
+    note: &'static str,
+}
+
+/// Enough iterations of `f` for ~20 ms per round, from one timed call.
+fn iterations(mut f: impl FnMut()) -> u32 {
+    f();
+    let t = Instant::now();
+    f();
+    let one = t.elapsed().max(Duration::from_nanos(50));
+    (Duration::from_millis(20).as_nanos() / one.as_nanos()).clamp(5, 50_000) as u32
+}
+
+/// c (Python, JS) and the languages table of docs/languages.md: the same context-propagation
+/// guest in every language. New run = a fresh workflow instance + its first hop
+/// (execute-workflow with a `user-id` header, remembered); per call = schedule-activity on
+/// the run's instance (the user id copied onto the command: one host call to set a header).
+fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
+    use interpose::chain::Payload;
+    let rt = runtime(256, true);
+    let guests: [(&'static str, Result<&str, &str>, &'static str); 5] = [
+        ("Rust", Ok(guests::CONTEXT_PROPAGATION), ""),
+        ("C (clang, wasi-libc)", guests::CONTEXT_PROPAGATION_C, ""),
+        ("Python (componentize-py)", guests::CONTEXT_PROPAGATION_PY, ""),
+        (
+            "JavaScript (componentize-js, StarlingMonkey)",
+            guests::CONTEXT_PROPAGATION_JS,
+            "",
+        ),
+        (
+            "JavaScript (componentize-qjs, QuickJS)",
+            guests::CONTEXT_PROPAGATION_QJS,
+            "loads; every call traps (componentize-qjs 0.4.5 leaves the borrowed `call` handle undropped)",
+        ),
+    ];
+    let first = || {
+        Call::new(Hook::ExecuteWorkflow.empty_detail(), None)
+            .with_header("user-id", Payload::json("\"alice\""))
+    };
+    let next = || Call::new(Hook::ScheduleActivity.empty_detail(), None);
+    for (language, path, note) in guests {
+        let path = interpose_tests::polyglot(path);
+        let size = std::fs::metadata(path).expect("guest file").len();
+        let started = Instant::now();
+        let chain = rt.load(&toml(&[("ctx", path, "")])).expect("guest loads");
+        let compile = started.elapsed();
+        if !note.is_empty() {
+            table.push(LangRow {
+                language,
+                size,
+                compile,
+                new_run: None,
+                per_call: None,
+                note,
+            });
+            continue;
+        }
+        // The work is the same in every language.
+        let mut s = chain.session(workflow_scope("check"));
+        let _ = s.before(&mut first()).expect("first hop");
+        let mut c = next();
+        let _ = s.before(&mut c).expect("hop");
+        assert_eq!(
+            c.headers().get("user-id").map(|p| p.data.clone()),
+            Some(b"\"alice\"".to_vec()),
+            "{language}: the guest forwards the user"
+        );
+        drop(s);
+
+        let mut i = 0u64;
+        let mut new_run = || {
+            i += 1;
+            let mut s = chain.session(workflow_scope(&format!("run-{i}")));
+            let _ = black_box(s.before(&mut first()).expect("first hop"));
+        };
+        let n = iterations(&mut new_run);
+        let new_run = time(n, new_run);
+        let mut s = chain.session(workflow_scope("calls"));
+        let _ = s.before(&mut first()).expect("first hop");
+        let mut call = || {
+            let mut c = next();
+            let b = s.before(&mut c).expect("hop");
+            let _ = black_box((b, c));
+        };
+        let n = iterations(&mut call);
+        let per_call = time(n, call);
+        eprintln!(
+            "bench: {language}: {size} bytes, compile {compile:.1?}, new run {new_run:.1?}, per call {per_call:.2?}"
+        );
+        if language != "Rust" && language != "C (clang, wasi-libc)" {
+            rows.push(Row {
+                id: "c",
+                what: format!("new workflow run: instance + first hop, {language} context-propagation"),
+                value: short(new_run),
+                target: "report".into(),
+                verdict: format!(
+                    "{:.0}x the Rust guest",
+                    new_run.as_secs_f64()
+                        / table[0].new_run.map_or(f64::NAN, |d| d.as_secs_f64())
+                ),
+            });
+        }
+        table.push(LangRow {
+            language,
+            size,
+            compile,
+            new_run: Some(new_run),
+            per_call: Some(per_call),
+            note,
+        });
+    }
+}
+
+/// µs below a millisecond, ms above.
+fn short(d: Duration) -> String {
+    if d < Duration::from_millis(1) {
+        us(d)
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+fn languages_table(table: &[LangRow]) -> String {
+    let mut md = String::from(
+        "## Guest languages\n\nThe same context-propagation guest in each language (`BENCH_ONLY=l`). Compile: cranelift, once, cache off (the artifact cache makes later starts a load). New run: a workflow run's fresh instance and its first hop. Per call: one hop on the run's instance that copies the user id onto an activity.\n\n| language | component | compile | new run | per call | |\n|---|---|---|---|---|---|\n",
+    );
+    let fmt = |d: Option<Duration>| d.map_or("—".to_owned(), short);
+    for r in table {
+        md.push_str(&format!(
+            "| {} | {} | {:.2} s | {} | {} | {} |\n",
+            r.language,
+            bytesize::ByteSize(r.size).display().iec(),
+            r.compile.as_secs_f64(),
+            fmt(r.new_run),
+            fmt(r.per_call),
+            r.note
+        ));
+    }
+    md
 }
 
 /// d: worker start with 10 guests.
@@ -622,6 +762,11 @@ fn main() {
         eprintln!("bench: instances (c) ...");
         instances(&mut rows);
     }
+    let mut table = Vec::new();
+    if run("c") || run("l") {
+        eprintln!("bench: guest languages (c, l) ...");
+        languages(&mut rows, &mut table);
+    }
     if run("d") {
         eprintln!("bench: worker start (d) ...");
         start(&mut rows);
@@ -648,6 +793,10 @@ fn main() {
             "| {} | {} | {} | {} | {} |\n",
             r.id, r.what, r.value, r.target, r.verdict
         ));
+    }
+    if !table.is_empty() {
+        md.push('\n');
+        md.push_str(&languages_table(&table));
     }
     md.push_str("\nWhere a target is missed, what bounds it is in the section below.\n");
     let notes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-notes.md");
