@@ -279,7 +279,11 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
     let guests: [(&'static str, Result<&str, &str>, &'static str); 5] = [
         ("Rust", Ok(guests::CONTEXT_PROPAGATION), ""),
         ("C (clang, wasi-libc)", guests::CONTEXT_PROPAGATION_C, ""),
-        ("Python (componentize-py)", guests::CONTEXT_PROPAGATION_PY, ""),
+        (
+            "Python (componentize-py)",
+            guests::CONTEXT_PROPAGATION_PY,
+            "",
+        ),
         (
             "JavaScript (componentize-js, StarlingMonkey)",
             guests::CONTEXT_PROPAGATION_JS,
@@ -348,13 +352,14 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         if language != "Rust" && language != "C (clang, wasi-libc)" {
             rows.push(Row {
                 id: "c",
-                what: format!("new workflow run: instance + first hop, {language} context-propagation"),
+                what: format!(
+                    "new workflow run: instance + first hop, {language} context-propagation"
+                ),
                 value: short(new_run),
                 target: "report".into(),
                 verdict: format!(
                     "{:.0}x the Rust guest",
-                    new_run.as_secs_f64()
-                        / table[0].new_run.map_or(f64::NAN, |d| d.as_secs_f64())
+                    new_run.as_secs_f64() / table[0].new_run.map_or(f64::NAN, |d| d.as_secs_f64())
                 ),
             });
         }

@@ -5,7 +5,40 @@
 //! the reason.
 
 use interpose_tests::propagation::user_id_propagates;
-use interpose_tests::{guests, polyglot};
+use interpose_tests::{guests, polyglot, runtime};
+
+/// The hooks a guest declared, per category, sorted.
+fn interests(path: &str) -> Vec<String> {
+    let info = runtime()
+        .inspect(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut all: Vec<String> = info
+        .interests
+        .iter()
+        .flat_map(|(cat, hooks)| hooks.iter().map(move |i| format!("{cat:?} {i:?}")))
+        .collect();
+    all.sort();
+    all
+}
+
+/// The helpers derive interests from the methods written (Python `before_<hook>` and
+/// `before_<category>`, JS `before<Hook>`), and C lists them by hand: every language declares
+/// exactly the Rust guest's interests — no hook more (the host would call it for nothing),
+/// none less.
+#[test]
+fn polyglot_guests_declare_exactly_the_rust_guests_interests() {
+    let rust = interests(guests::CONTEXT_PROPAGATION);
+    assert_eq!(rust.len(), 18, "{rust:#?}");
+    for guest in [
+        guests::CONTEXT_PROPAGATION_PY,
+        guests::CONTEXT_PROPAGATION_JS,
+        guests::CONTEXT_PROPAGATION_QJS,
+        guests::CONTEXT_PROPAGATION_C,
+    ] {
+        let path = polyglot(guest);
+        assert_eq!(interests(path), rust, "{path}");
+    }
+}
 
 #[tokio::test(flavor = "current_thread")]
 async fn polyglot_python_guest_propagates_the_user_id_end_to_end() {

@@ -464,8 +464,8 @@ impl Runtime {
         };
         if wasmparser::Parser::is_core_wasm(&bytes) {
             return Err(not_component(
-                "it is a core Wasm module; turn it into a component (the interpose guest SDK \
-                 build, `wasm-tools component new`, componentize-py or componentize-js do this)"
+                "it is a core Wasm module; turn it into a component (`interpose componentize`, \
+                 the interpose guest SDK build, componentize-py or componentize-js do this)"
                     .into(),
             ));
         }
