@@ -37,6 +37,8 @@ pub struct RuntimeConfig {
     pub cache: bool,
     /// Most guest instances alive at once, across all guests (the pooling allocator's size).
     pub max_instances: u32,
+    /// How a new instance's linear memory gets its initial contents.
+    pub memory_images: MemoryImages,
 }
 
 impl Default for RuntimeConfig {
@@ -45,8 +47,26 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             cache: true,
             max_instances: 1000,
+            memory_images: MemoryImages::Copy,
         }
     }
+}
+
+/// How a new instance's linear memory is initialized (`[runtime] memory-images`): the
+/// trade-off between start-up of guests with a large initialized heap and density.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum MemoryImages {
+    /// Copy the data segments into every new instance (default). Best for small guests
+    /// (Rust, C): 30,000 live instances fit (BENCHMARKS.md f).
+    #[default]
+    Copy,
+    /// Map the initialized memory copy-on-write. A new Python or JavaScript instance starts
+    /// 2.4–2.8x faster (their interpreters' snapshots are megabytes; docs/languages.md), but
+    /// every instance costs extra memory mappings: with Linux's default `vm.max_map_count`
+    /// (65,530), about 15,800 live instances is the ceiling.
+    CopyOnWrite,
 }
 
 /// What happens when a guest fails (trap, fuel, deadline, memory, invalid decision).
@@ -326,6 +346,7 @@ mod tests {
             r#"
             [runtime]
             max-instances = 50
+            memory-images = "copy-on-write"
             [[guest]]
             name = "a"
             path = "a.wasm"
@@ -344,6 +365,14 @@ mod tests {
         .unwrap();
         let g = &c.guests[0];
         assert_eq!(c.runtime.max_instances, 50);
+        assert_eq!(c.runtime.memory_images, MemoryImages::CopyOnWrite);
+        assert_eq!(
+            parse("").unwrap().runtime.memory_images,
+            MemoryImages::Copy,
+            "copy is the default"
+        );
+        let e = parse("[runtime]\nmemory-images = \"lazy\"\n").unwrap_err();
+        assert!(e.to_string().contains("lazy"), "{e}");
         assert_eq!(g.path, Path::new("/etc/interpose/a.wasm"));
         assert_eq!(g.on_failure, FailurePolicy::Skip);
         assert_eq!(g.instances, InstanceMode::Reuse);

@@ -256,6 +256,7 @@ struct LangRow {
     size: u64,
     compile: Duration,
     new_run: Option<Duration>,
+    new_run_cow: Option<Duration>,
     per_call: Option<Duration>,
     note: &'static str,
 }
@@ -276,6 +277,12 @@ fn iterations(mut f: impl FnMut()) -> u32 {
 fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
     use interpose::chain::Payload;
     let rt = runtime(256, true);
+    let cow = Runtime::builder()
+        .cache(false)
+        .max_instances(256)
+        .memory_images(interpose::config::MemoryImages::CopyOnWrite)
+        .build()
+        .expect("engine");
     let guests: [(&'static str, Result<&str, &str>, &'static str); 5] = [
         ("Rust", Ok(guests::CONTEXT_PROPAGATION), ""),
         ("C (clang, wasi-libc)", guests::CONTEXT_PROPAGATION_C, ""),
@@ -312,6 +319,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
                 size,
                 compile,
                 new_run: None,
+                new_run_cow: None,
                 per_call: None,
                 note,
             });
@@ -329,14 +337,20 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         );
         drop(s);
 
-        let mut i = 0u64;
-        let mut new_run = || {
-            i += 1;
-            let mut s = chain.session(workflow_scope(&format!("run-{i}")));
-            let _ = black_box(s.before(&mut first()).expect("first hop"));
+        let new_run_on = |chain: &interpose::Chain| {
+            let mut i = 0u64;
+            let mut new_run = || {
+                i += 1;
+                let mut s = chain.session(workflow_scope(&format!("run-{i}")));
+                let _ = black_box(s.before(&mut first()).expect("first hop"));
+            };
+            let n = iterations(&mut new_run);
+            time(n, new_run)
         };
-        let n = iterations(&mut new_run);
-        let new_run = time(n, new_run);
+        let new_run = new_run_on(&chain);
+        let cow_chain = cow.load(&toml(&[("ctx", path, "")])).expect("guest loads");
+        let new_run_cow = new_run_on(&cow_chain);
+        drop(cow_chain);
         let mut s = chain.session(workflow_scope("calls"));
         let _ = s.before(&mut first()).expect("first hop");
         let mut call = || {
@@ -347,7 +361,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         let n = iterations(&mut call);
         let per_call = time(n, call);
         eprintln!(
-            "bench: {language}: {size} bytes, compile {compile:.1?}, new run {new_run:.1?}, per call {per_call:.2?}"
+            "bench: {language}: {size} bytes, compile {compile:.1?}, new run {new_run:.1?} (copy-on-write {new_run_cow:.1?}), per call {per_call:.2?}"
         );
         if language != "Rust" && language != "C (clang, wasi-libc)" {
             rows.push(Row {
@@ -368,6 +382,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
             size,
             compile,
             new_run: Some(new_run),
+            new_run_cow: Some(new_run_cow),
             per_call: Some(per_call),
             note,
         });
@@ -385,16 +400,17 @@ fn short(d: Duration) -> String {
 
 fn languages_table(table: &[LangRow]) -> String {
     let mut md = String::from(
-        "## Guest languages\n\nThe same context-propagation guest in each language (`BENCH_ONLY=l`). Compile: cranelift, once, cache off (the artifact cache makes later starts a load). New run: a workflow run's fresh instance and its first hop. Per call: one hop on the run's instance that copies the user id onto an activity.\n\n| language | component | compile | new run | per call | |\n|---|---|---|---|---|---|\n",
+        "## Guest languages\n\nThe same context-propagation guest in each language (`BENCH_ONLY=l`). Compile: cranelift, once, cache off (the artifact cache makes later starts a load). New run: a workflow run's fresh instance and its first hop, with the default `memory-images = \"copy\"` and with `\"copy-on-write\"`. Per call: one hop on the run's instance that copies the user id onto an activity.\n\n| language | component | compile | new run | new run, copy-on-write | per call | |\n|---|---|---|---|---|---|---|\n",
     );
     let fmt = |d: Option<Duration>| d.map_or("—".to_owned(), short);
     for r in table {
         md.push_str(&format!(
-            "| {} | {} | {:.2} s | {} | {} | {} |\n",
+            "| {} | {} | {:.2} s | {} | {} | {} | {} |\n",
             r.language,
             bytesize::ByteSize(r.size).display().iec(),
             r.compile.as_secs_f64(),
             fmt(r.new_run),
+            fmt(r.new_run_cow),
             fmt(r.per_call),
             r.note
         ));

@@ -85,3 +85,58 @@ fn polyglot_javascript_quickjs_guest_traps_on_its_undropped_borrow() {
 async fn polyglot_c_guest_propagates_the_user_id_end_to_end() {
     user_id_propagates(polyglot(guests::CONTEXT_PROPAGATION_C), "propagation-c").await;
 }
+
+/// `[runtime] memory-images = "copy-on-write"` (the faster start for interpreter guests)
+/// still gives every workflow run a fresh memory: run 2 does not see the user run 1
+/// remembered, and run 1's instance keeps its own.
+#[test]
+fn polyglot_copy_on_write_memory_images_keep_runs_apart() {
+    use interpose::chain::{Call, Hook, Payload};
+    use interpose::config::{Config, MemoryImages};
+    use interpose::services::{FixedWorkflow, Scope, WorkflowInfo};
+    use std::path::Path;
+
+    let rt = interpose::Runtime::builder()
+        .cache(false)
+        .max_instances(16)
+        .memory_images(MemoryImages::CopyOnWrite)
+        .build()
+        .unwrap();
+    for path in [
+        guests::CONTEXT_PROPAGATION,
+        polyglot(guests::CONTEXT_PROPAGATION_C),
+    ] {
+        let toml = format!(
+            "[runtime]\nmemory-images = 'copy-on-write'\n[[guest]]\nname = 'ctx'\npath = {path:?}\n"
+        );
+        let config = Config::from_toml(&toml, Path::new("/"), Path::new("t.toml")).unwrap();
+        assert_eq!(config.runtime.memory_images, MemoryImages::CopyOnWrite);
+        let chain = rt.load(&config).unwrap();
+        let run = |id: &str| {
+            chain.session(Scope::Workflow(FixedWorkflow::new(
+                WorkflowInfo::new("ns", "wf", id, "T", "q"),
+                1,
+            )))
+        };
+        let user = |call: &Call| call.headers().get("user-id").map(|p| p.data.clone());
+        let mut one = run("run-1");
+        let mut start = Call::new(Hook::ExecuteWorkflow.empty_detail(), None)
+            .with_header("user-id", Payload::json("\"alice\""));
+        let _ = one.before(&mut start).unwrap();
+        let mut two = run("run-2");
+        let mut activity = Call::new(Hook::ScheduleActivity.empty_detail(), None);
+        let _ = two.before(&mut activity).unwrap();
+        assert_eq!(
+            user(&activity),
+            None,
+            "{path}: run 2 starts from a clean memory"
+        );
+        let mut activity = Call::new(Hook::ScheduleActivity.empty_detail(), None);
+        let _ = one.before(&mut activity).unwrap();
+        assert_eq!(
+            user(&activity),
+            Some(b"\"alice\"".to_vec()),
+            "{path}: run 1 kept its user"
+        );
+    }
+}

@@ -23,7 +23,9 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
 
 use crate::chain::{Category, Chain, Hook, Interest, Phases};
-use crate::config::{ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits};
+use crate::config::{
+    ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits, MemoryImages,
+};
 use crate::error::{Error, GuestFailure, LoadError};
 use crate::services::{LogSink, MetricsSink, NoMetrics, Scope, TracingLogs};
 use host::HostState;
@@ -216,6 +218,7 @@ pub struct RuntimeBuilder {
     max_instances: u32,
     max_memory: u64,
     metering: bool,
+    memory_images: MemoryImages,
 }
 
 impl Default for RuntimeBuilder {
@@ -228,6 +231,7 @@ impl Default for RuntimeBuilder {
             max_instances: 1000,
             max_memory: Limits::default().memory,
             metering: true,
+            memory_images: MemoryImages::Copy,
         }
     }
 }
@@ -278,11 +282,18 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How new instances' memories are initialized (default: [`MemoryImages::Copy`]).
+    pub fn memory_images(mut self, images: MemoryImages) -> Self {
+        self.memory_images = images;
+        self
+    }
+
     /// Take cache and pool settings from a config and size memory slots for its guests.
     pub fn for_config(mut self, config: &Config) -> Self {
         self.cache_dir = config.runtime.cache_dir.clone().or(self.cache_dir);
         self.cache = config.runtime.cache;
         self.max_instances = config.runtime.max_instances;
+        self.memory_images = config.runtime.memory_images;
         self.max_memory = config
             .guests
             .iter()
@@ -313,16 +324,17 @@ impl RuntimeBuilder {
             .max_component_instance_size(4 << 20)
             .max_memory_size(slot as usize);
         // Density and instantiation speed (BENCHMARKS.md, c and f):
-        // - no copy-on-write memory images: each CoW-initialized memory costs the process
-        //   extra memory mappings, and Linux's default `vm.max_map_count` (65,530) then
-        //   stopped instantiation at ~15,800 live instances; data segments are small, so
-        //   copying them is as fast;
+        // - no copy-on-write memory images by default: each CoW-initialized memory costs the
+        //   process extra memory mappings, and Linux's default `vm.max_map_count` (65,530)
+        //   then stopped instantiation at ~15,800 live instances; Rust and C data segments
+        //   are small, so copying them is as fast. Interpreters' heaps are megabytes: for
+        //   them `MemoryImages::CopyOnWrite` starts instances 2.4-2.8x faster;
         // - the first KEEP_RESIDENT bytes of a memory slot are reset with `memset` instead
         //   of being given back to the kernel, so a new run's instance finds them resident:
         //   no page faults and no `madvise` (with its TLB shootdown) for the pages a guest
         //   always touches — with the 128 KiB stack the guest build sets, its stack, data
         //   and first heap pages.
-        cfg.memory_init_cow(false);
+        cfg.memory_init_cow(self.memory_images == MemoryImages::CopyOnWrite);
         pool.linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(16 * 1024);
         cfg.memory_reservation(slot)
