@@ -155,6 +155,37 @@ fn polyglot(root: &Path, components: &Path, code: &mut String) {
         );
     }
 
+    // The helpers' probes (tests/guests/{python,js}/helper-probe).
+    let fixtures = root.join("tests/guests");
+    let out = components.join("helper-probe-py.wasm");
+    let built = Toolchain::Python.find(root, &cache).map(|tc| {
+        polyglot::build_python(
+            &tc,
+            &wit,
+            &root.join("guest-sdk/python"),
+            &fixtures.join("python/helper-probe"),
+            "app",
+            &out,
+        )
+        .unwrap_or_else(|e| fail("Python helper-probe", e));
+        out
+    });
+    emit("HELPER_PROBE_PY", "The Python helper probe", built);
+    let out = components.join("helper-probe-js.wasm");
+    let built = Toolchain::JavaScript.find(root, &cache).map(|tc| {
+        polyglot::build_js(
+            &tc,
+            &wit,
+            &root.join("guest-sdk/js"),
+            &fixtures.join("js/helper-probe/index.js"),
+            JsBackend::StarlingMonkey,
+            &out,
+        )
+        .unwrap_or_else(|e| fail("JavaScript helper-probe", e));
+        out
+    });
+    emit("HELPER_PROBE_JS", "The JavaScript helper probe", built);
+
     let out = components.join("context-propagation-c.wasm");
     let built = Toolchain::C.find(root, &cache).map(|tc| {
         polyglot::build_c(&tc, &wit, &examples.join("c/context-propagation"), &out)

@@ -140,3 +140,145 @@ fn polyglot_copy_on_write_memory_images_keep_runs_apart() {
         );
     }
 }
+
+/// Every part of the Python and JavaScript helpers, through a probe guest per language with
+/// the same behaviour: a category method covers its hooks, a hook's own method wins over it,
+/// `reject` (type, non-retryable), `respond`, an `after`-only hook with `replace` and `fail`,
+/// and an exception that is a guest failure with the language's message in the log.
+#[test]
+fn polyglot_helpers_dispatch_decide_and_fail_as_documented() {
+    use interpose::chain::{Call, CallDetail, Hook, Outcome, Payload, WorkflowStart};
+    use interpose::services::{ActivityInfo, FixedActivity, FixedWorkflow, Scope, WorkflowInfo};
+    use interpose_tests::{chain, guest, header, start_call};
+
+    for (probe, language) in [
+        (guests::HELPER_PROBE_PY, "python"),
+        (guests::HELPER_PROBE_JS, "javascript"),
+    ] {
+        let path = polyglot(probe);
+        let mut declared = interests(path);
+        declared.retain(|i| !i.starts_with("Client"));
+        assert_eq!(
+            declared,
+            [
+                "ActivityInbound Interest { hook: Hook::ExecuteActivity, phases: (AFTER) }",
+                "WorkflowInbound Interest { hook: Hook::HandleQuery, phases: (BEFORE) }",
+            ],
+            "{language}: outside the client category, only the hooks written"
+        );
+        let client_hooks = interests(path)
+            .into_iter()
+            .filter(|i| i.starts_with("Client"))
+            .count();
+        assert_eq!(
+            client_hooks, 27,
+            "{language}: the category method covers every client hook"
+        );
+
+        let t = chain(&guest("probe", path, ""));
+        let client = |call: &mut Call| {
+            t.chain
+                .session(Scope::Client)
+                .run(call, |_| Outcome::Ok(vec![Payload::json("\"real\"")]))
+        };
+
+        // A hook's own method wins over its category's.
+        let mut c = start_call("Allowed");
+        assert!(matches!(client(&mut c), Ok(Outcome::Ok(_))), "{language}");
+        assert_eq!(
+            header(&c, "category"),
+            None,
+            "{language}: specific method won"
+        );
+        // reject, with type and non-retryable
+        let mut c = Call::new(
+            CallDetail::StartWorkflow(WorkflowStart {
+                workflow_id: "w".into(),
+                workflow_type: "Forbidden".into(),
+                task_queue: "q".into(),
+            }),
+            Some(vec![]),
+        );
+        match client(&mut c) {
+            Ok(Outcome::Err(f)) => {
+                assert_eq!(f.message, "forbidden by the helper probe", "{language}");
+                assert_eq!(f.error_type, "Denied", "{language}");
+                assert!(f.non_retryable, "{language}");
+            }
+            other => panic!("{language}: expected a rejection, got {other:?}"),
+        }
+        // the category method
+        let mut c = Call::new(Hook::CancelWorkflow.empty_detail(), None);
+        client(&mut c).unwrap();
+        assert_eq!(
+            header(&c, "category").as_deref(),
+            Some("client"),
+            "{language}"
+        );
+        // respond: the real call does not run
+        let mut c = Call::new(Hook::HandleQuery.empty_detail(), Some(vec![]));
+        let run = Scope::Workflow(FixedWorkflow::new(
+            WorkflowInfo::new("ns", "wf", "run", "T", "q"),
+            1,
+        ));
+        match t
+            .chain
+            .session(run)
+            .run(&mut c, |_| Outcome::Ok(vec![Payload::json("\"real\"")]))
+        {
+            Ok(Outcome::Ok(p)) => assert_eq!(p, vec![Payload::json("\"answered\"")], "{language}"),
+            other => panic!("{language}: expected a response, got {other:?}"),
+        }
+        // an exception is a guest failure; the language's message reaches the log
+        let mut c = Call::new(Hook::SignalWorkflow.empty_detail(), Some(vec![]));
+        let err = client(&mut c).expect_err("the exception fails the call");
+        assert!(
+            err.to_string().contains("probe") && err.to_string().contains("signal-workflow"),
+            "{language}: {err}"
+        );
+        assert!(
+            t.logs
+                .lines()
+                .iter()
+                .any(|l| l.message.contains(&format!("kaboom from {language}"))),
+            "{language}: {:#?}",
+            t.logs.lines()
+        );
+
+        // after only: replace a result, wrap a failure
+        let activity = || Scope::Activity(FixedActivity::new(ActivityInfo::default()));
+        let mut c = Call::new(Hook::ExecuteActivity.empty_detail(), Some(vec![]));
+        let out = t
+            .chain
+            .session(activity())
+            .run(&mut c, |_| Outcome::Ok(vec![Payload::json("\"swap me\"")]))
+            .unwrap();
+        assert!(
+            matches!(&out, Outcome::Ok(p) if *p == vec![Payload::json("\"replaced\"")]),
+            "{language}: {out:?}"
+        );
+        let out = t
+            .chain
+            .session(activity())
+            .run(&mut c, |_| Outcome::Ok(vec![Payload::json("\"keep me\"")]))
+            .unwrap();
+        assert!(
+            matches!(&out, Outcome::Ok(p) if *p == vec![Payload::json("\"keep me\"")]),
+            "{language}: None is keep: {out:?}"
+        );
+        let out = t
+            .chain
+            .session(activity())
+            .run(&mut c, |_| {
+                Outcome::Err(interpose::chain::Failure::new("disk full"))
+            })
+            .unwrap();
+        match out {
+            Outcome::Err(f) => {
+                assert_eq!(f.message, "failed: disk full", "{language}");
+                assert_eq!(f.error_type, "Wrapped", "{language}");
+            }
+            other => panic!("{language}: expected a failure, got {other:?}"),
+        }
+    }
+}
