@@ -66,7 +66,12 @@ fn cached(
     extra: &str,
     build: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stamp_file = out.with_extension("wasm.inputs");
+    // Hidden beside the component: `.<file>.inputs`.
+    let stamp_file = out.with_file_name(format!(
+        ".{}.inputs",
+        out.file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy())
+    ));
     let now = stamp(inputs, extra)?;
     if out.exists() && std::fs::read_to_string(&stamp_file).is_ok_and(|s| s == now) {
         return Ok(());

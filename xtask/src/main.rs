@@ -4,7 +4,8 @@
 //!   workspace (the integration tests start their own dev server);
 //! - `demo`: install the wasm targets and the Temporal CLI, build the example guests, run
 //!   `interpose demo` on an embedded dev server;
-//! - `build-guests`: build the example guests into `target/guests/`;
+//! - `build-guests`: build the example guests into `target/guests/` (the Python, JavaScript
+//!   and C ones where `toolchains` installed their toolchain);
 //! - `soak [workflows]`: the full load and soak test (default 5,000 workflows, release build;
 //!   `cargo xtask test` runs it reduced);
 //! - `bench`: the benchmark suite; writes `BENCHMARKS.md` (release build; needs the dev
@@ -134,7 +135,61 @@ fn build_guests() -> anyhow::Result<PathBuf> {
     for b in &built {
         eprintln!("xtask: built {} -> {}", b.package, b.path.display());
     }
+    build_polyglot_examples(&root, &out)?;
     Ok(out)
+}
+
+/// The Python, JavaScript and C examples, where their toolchain is installed (`cargo xtask
+/// toolchains`); a missing one is said, not fatal (the demo needs only the Rust examples).
+fn build_polyglot_examples(root: &Path, out: &Path) -> anyhow::Result<()> {
+    use interpose_build_support::polyglot::{self, JsBackend};
+    use interpose_build_support::toolchain::{Toolchain, cache_dir};
+    let cache = cache_dir(root);
+    let (wit, examples) = (root.join("wit"), root.join("guest-examples"));
+    for t in Toolchain::ALL {
+        let tc = match t.find(root, &cache) {
+            Ok(tc) => tc,
+            Err(e) => {
+                eprintln!("xtask: skipping the {} examples: {e:#}", t.name());
+                continue;
+            }
+        };
+        let (name, result) = match t {
+            Toolchain::Python => {
+                let path = out.join("context-propagation-py.wasm");
+                let r = polyglot::build_python(
+                    &tc,
+                    &wit,
+                    &root.join("guest-sdk/python"),
+                    &examples.join("python/context-propagation"),
+                    "app",
+                    &path,
+                );
+                (path, r)
+            }
+            Toolchain::JavaScript => {
+                let path = out.join("context-propagation-js.wasm");
+                let r = polyglot::build_js(
+                    &tc,
+                    &wit,
+                    &root.join("guest-sdk/js"),
+                    &examples.join("js/context-propagation/index.js"),
+                    JsBackend::StarlingMonkey,
+                    &path,
+                );
+                (path, r)
+            }
+            Toolchain::C => {
+                let path = out.join("context-propagation-c.wasm");
+                let r =
+                    polyglot::build_c(&tc, &wit, &examples.join("c/context-propagation"), &path);
+                (path, r)
+            }
+        };
+        result?;
+        eprintln!("xtask: built {}", name.display());
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
