@@ -69,7 +69,7 @@ fn main() {
 /// not build with its toolchain present fails the build.
 fn polyglot(root: &Path, components: &Path, code: &mut String) {
     use guests::polyglot::{self, JsBackend};
-    use guests::toolchain::{self, Toolchain};
+    use guests::toolchain;
 
     let cache = toolchain::cache_dir(root);
     println!("cargo:rerun-if-env-changed=INTERPOSE_TOOLCHAINS");
@@ -85,118 +85,34 @@ fn polyglot(root: &Path, components: &Path, code: &mut String) {
         println!("cargo:rerun-if-changed={}", watched.display());
     }
 
-    let wit = root.join("wit");
-    let examples = root.join("guest-examples");
-    let mut emit = |ident: &str, what: &str, built: anyhow::Result<PathBuf>| {
+    // The examples, and the helpers' probes (tests/guests/{python,js}/helper-probe).
+    let fixtures = [
+        (
+            "helper-probe-py",
+            polyglot::Source::Python("tests/guests/python/helper-probe", "app"),
+        ),
+        (
+            "helper-probe-js",
+            polyglot::Source::Js(
+                "tests/guests/js/helper-probe/index.js",
+                JsBackend::StarlingMonkey,
+            ),
+        ),
+    ];
+    for (stem, source) in polyglot::EXAMPLES.iter().chain(&fixtures) {
+        let built = polyglot::build_guest(root, &cache, stem, *source, components)
+            .unwrap_or_else(|e| panic!("\n\nThe {stem} guest does not build:\n{e:#}\n\n"));
+        let ident = stem.to_uppercase().replace('-', "_");
         let value = match built {
             Ok(path) => format!("Ok({:?})", path.display().to_string()),
-            Err(e) => format!("Err({:?})", format!("{e:#}")),
+            Err(why) => format!("Err({why:?})"),
         };
         code.push_str(&format!(
-            "/// {what}, built from source (`Err`: why it could not be).\n\
-             pub const {ident}: Result<&str, &str> = {value};\n"
+            "/// The `{stem}` guest ({:?}), built from source (`Err`: why it could not be).\n\
+             pub const {ident}: Result<&str, &str> = {value};\n",
+            source.toolchain()
         ));
-    };
-    let fail = |what: &str, e: anyhow::Error| -> ! {
-        panic!("\n\nThe {what} guest does not build:\n{e:#}\n\n")
-    };
-
-    let out = components.join("context-propagation-py.wasm");
-    let built = Toolchain::Python.find(root, &cache).map(|tc| {
-        polyglot::build_python(
-            &tc,
-            &wit,
-            &root.join("guest-sdk/python"),
-            &examples.join("python/context-propagation"),
-            "app",
-            &out,
-        )
-        .unwrap_or_else(|e| fail("Python context-propagation", e));
-        out
-    });
-    emit(
-        "CONTEXT_PROPAGATION_PY",
-        "The Python context-propagation guest",
-        built,
-    );
-
-    for (ident, backend, file) in [
-        (
-            "CONTEXT_PROPAGATION_JS",
-            JsBackend::StarlingMonkey,
-            "context-propagation-js.wasm",
-        ),
-        (
-            "CONTEXT_PROPAGATION_QJS",
-            JsBackend::QuickJs,
-            "context-propagation-qjs.wasm",
-        ),
-    ] {
-        let out = components.join(file);
-        let built = Toolchain::JavaScript.find(root, &cache).map(|tc| {
-            polyglot::build_js(
-                &tc,
-                &wit,
-                &root.join("guest-sdk/js"),
-                &examples.join("js/context-propagation/index.js"),
-                backend,
-                &out,
-            )
-            .unwrap_or_else(|e| fail("JavaScript context-propagation", e));
-            out
-        });
-        emit(
-            ident,
-            &format!(
-                "The JavaScript context-propagation guest ({})",
-                backend.name()
-            ),
-            built,
-        );
     }
-
-    // The helpers' probes (tests/guests/{python,js}/helper-probe).
-    let fixtures = root.join("tests/guests");
-    let out = components.join("helper-probe-py.wasm");
-    let built = Toolchain::Python.find(root, &cache).map(|tc| {
-        polyglot::build_python(
-            &tc,
-            &wit,
-            &root.join("guest-sdk/python"),
-            &fixtures.join("python/helper-probe"),
-            "app",
-            &out,
-        )
-        .unwrap_or_else(|e| fail("Python helper-probe", e));
-        out
-    });
-    emit("HELPER_PROBE_PY", "The Python helper probe", built);
-    let out = components.join("helper-probe-js.wasm");
-    let built = Toolchain::JavaScript.find(root, &cache).map(|tc| {
-        polyglot::build_js(
-            &tc,
-            &wit,
-            &root.join("guest-sdk/js"),
-            &fixtures.join("js/helper-probe/index.js"),
-            JsBackend::StarlingMonkey,
-            &out,
-        )
-        .unwrap_or_else(|e| fail("JavaScript helper-probe", e));
-        out
-    });
-    emit("HELPER_PROBE_JS", "The JavaScript helper probe", built);
-
-    let out = components.join("context-propagation-c.wasm");
-    let built = Toolchain::C.find(root, &cache).map(|tc| {
-        polyglot::build_c(&tc, &wit, &examples.join("c/context-propagation"), &out)
-            .unwrap_or_else(|e| fail("C context-propagation", e));
-        out
-    });
-    emit(
-        "CONTEXT_PROPAGATION_C",
-        "The C context-propagation guest",
-        built,
-    );
 }
 
 fn write(path: &Path, text: &str) {

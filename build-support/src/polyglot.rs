@@ -250,3 +250,91 @@ pub fn build_c(tc: &Installed, wit: &Path, src_dir: &Path, out: &Path) -> anyhow
         result
     })
 }
+
+/// Where a Python, JavaScript or C guest's source is, relative to the repository root.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// A Python app: the directory and the module name.
+    Python(&'static str, &'static str),
+    /// A JavaScript entry file and the engine.
+    Js(&'static str, JsBackend),
+    /// A directory of C files.
+    C(&'static str),
+}
+
+impl Source {
+    /// The toolchain that builds it.
+    pub fn toolchain(self) -> crate::toolchain::Toolchain {
+        use crate::toolchain::Toolchain;
+        match self {
+            Source::Python(..) => Toolchain::Python,
+            Source::Js(..) => Toolchain::JavaScript,
+            Source::C(..) => Toolchain::C,
+        }
+    }
+}
+
+/// The Python, JavaScript and C examples: `(component file stem, source)`.
+pub const EXAMPLES: &[(&str, Source)] = &[
+    (
+        "context-propagation-py",
+        Source::Python("guest-examples/python/context-propagation", "app"),
+    ),
+    (
+        "context-propagation-js",
+        Source::Js(
+            "guest-examples/js/context-propagation/index.js",
+            JsBackend::StarlingMonkey,
+        ),
+    ),
+    (
+        "context-propagation-qjs",
+        Source::Js(
+            "guest-examples/js/context-propagation/index.js",
+            JsBackend::QuickJs,
+        ),
+    ),
+    (
+        "context-propagation-c",
+        Source::C("guest-examples/c/context-propagation"),
+    ),
+];
+
+/// Build `source` into `<out_dir>/<stem>.wasm` with the toolchains in `cache`.
+/// `Ok(Err(reason))`: its toolchain is not installed (nothing was built); `Err`: it does not
+/// build.
+pub fn build_guest(
+    root: &Path,
+    cache: &Path,
+    stem: &str,
+    source: Source,
+    out_dir: &Path,
+) -> anyhow::Result<Result<PathBuf, String>> {
+    let tc = match source.toolchain().find(root, cache) {
+        Ok(tc) => tc,
+        Err(e) => return Ok(Err(format!("{e:#}"))),
+    };
+    let wit = root.join("wit");
+    let out = out_dir.join(format!("{stem}.wasm"));
+    match source {
+        Source::Python(dir, module) => build_python(
+            &tc,
+            &wit,
+            &root.join("guest-sdk/python"),
+            &root.join(dir),
+            module,
+            &out,
+        ),
+        Source::Js(entry, backend) => build_js(
+            &tc,
+            &wit,
+            &root.join("guest-sdk/js"),
+            &root.join(entry),
+            backend,
+            &out,
+        ),
+        Source::C(dir) => build_c(&tc, &wit, &root.join(dir), &out),
+    }
+    .with_context(|| format!("building {stem}"))?;
+    Ok(Ok(out))
+}

@@ -142,52 +142,13 @@ fn build_guests() -> anyhow::Result<PathBuf> {
 /// The Python, JavaScript and C examples, where their toolchain is installed (`cargo xtask
 /// toolchains`); a missing one is said, not fatal (the demo needs only the Rust examples).
 fn build_polyglot_examples(root: &Path, out: &Path) -> anyhow::Result<()> {
-    use interpose_build_support::polyglot::{self, JsBackend};
-    use interpose_build_support::toolchain::{Toolchain, cache_dir};
-    let cache = cache_dir(root);
-    let (wit, examples) = (root.join("wit"), root.join("guest-examples"));
-    for t in Toolchain::ALL {
-        let tc = match t.find(root, &cache) {
-            Ok(tc) => tc,
-            Err(e) => {
-                eprintln!("xtask: skipping the {} examples: {e:#}", t.name());
-                continue;
-            }
-        };
-        let (name, result) = match t {
-            Toolchain::Python => {
-                let path = out.join("context-propagation-py.wasm");
-                let r = polyglot::build_python(
-                    &tc,
-                    &wit,
-                    &root.join("guest-sdk/python"),
-                    &examples.join("python/context-propagation"),
-                    "app",
-                    &path,
-                );
-                (path, r)
-            }
-            Toolchain::JavaScript => {
-                let path = out.join("context-propagation-js.wasm");
-                let r = polyglot::build_js(
-                    &tc,
-                    &wit,
-                    &root.join("guest-sdk/js"),
-                    &examples.join("js/context-propagation/index.js"),
-                    JsBackend::StarlingMonkey,
-                    &path,
-                );
-                (path, r)
-            }
-            Toolchain::C => {
-                let path = out.join("context-propagation-c.wasm");
-                let r =
-                    polyglot::build_c(&tc, &wit, &examples.join("c/context-propagation"), &path);
-                (path, r)
-            }
-        };
-        result?;
-        eprintln!("xtask: built {}", name.display());
+    use interpose_build_support::polyglot::{EXAMPLES, build_guest};
+    let cache = interpose_build_support::toolchain::cache_dir(root);
+    for (stem, source) in EXAMPLES {
+        match build_guest(root, &cache, stem, *source, out)? {
+            Ok(path) => eprintln!("xtask: built {stem} -> {}", path.display()),
+            Err(why) => eprintln!("xtask: skipping {stem}: {why}"),
+        }
     }
     Ok(())
 }
