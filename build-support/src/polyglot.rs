@@ -200,16 +200,25 @@ pub fn c_bindings(wit: &Path, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Build a C guest from `sources` (plus the generated bindings) into a component: clang for
+/// Build the C guest in `src_dir` (its `.c` files, the generated bindings and the helper
+/// header `interpose.h` from `helpers`, `guest-sdk/c`) into a component: clang for
 /// wasm32-wasi (reactor, wasi-libc), then [`componentize`](crate::componentize), which
 /// adapts wasi-libc's preview1 imports, if any, to WASI 0.2.
-pub fn build_c(tc: &Installed, wit: &Path, src_dir: &Path, out: &Path) -> anyhow::Result<()> {
+pub fn build_c(
+    tc: &Installed,
+    wit: &Path,
+    helpers: &Path,
+    src_dir: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
     let Installed::C { clang } = tc else {
         bail!("build_c needs the C toolchain");
     };
-    cached(out, &[wit, src_dir], "c", || {
+    cached(out, &[wit, helpers, src_dir], "c", || {
         let stage = tempfile_dir("c-guest")?;
         let bindings = c_bindings(wit, &stage)?;
+        std::fs::copy(helpers.join("interpose.h"), stage.join("interpose.h"))
+            .context("copying guest-sdk/c/interpose.h")?;
         let mut sources: Vec<PathBuf> = std::fs::read_dir(src_dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "c"))
@@ -333,7 +342,7 @@ pub fn build_guest(
             backend,
             &out,
         ),
-        Source::C(dir) => build_c(&tc, &wit, &root.join(dir), &out),
+        Source::C(dir) => build_c(&tc, &wit, &root.join("guest-sdk/c"), &root.join(dir), &out),
     }
     .with_context(|| format!("building {stem}"))?;
     Ok(Ok(out))

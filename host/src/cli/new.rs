@@ -71,6 +71,10 @@ fn files(lang: Lang) -> Vec<(&'static str, &'static str)> {
         ],
         Lang::C => vec![
             ("guest.c", include_str!("templates/c/guest.c")),
+            (
+                "interpose.h",
+                include_str!("../../../guest-sdk/c/interpose.h"),
+            ),
             ("build.sh", include_str!("templates/c/build.sh")),
         ],
     }
@@ -113,7 +117,9 @@ fn readme_parts(lang: Lang) -> (&'static str, &'static str, String) {
             "Needs clang with wasm32-wasi support, lld and wasi-libc (Debian: `apt-get install \
              clang lld wasi-libc libclang-rt-dev-wasm32`) and the `interpose` binary on PATH \
              (or `INTERPOSE=/path/to/interpose`). `bindings/` holds what `wit-bindgen c \
-             --world interceptor wit/` generates."
+             --world interceptor wit/` generates; `interpose.h` has helpers (headers, JSON \
+             strings, interests, and `ip_done`, which drops the borrowed handles every export \
+             must drop before it returns)."
                 .into(),
         ),
     }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 INTERPOSE="${INTERPOSE:-interpose}"
 CC="${CC:-clang}"
 "$CC" --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wl,-z,stack-size=131072 \
-  -I bindings -o {{name}}.core.wasm \
+  -I . -I bindings -o {{name}}.core.wasm \
   guest.c bindings/interceptor.c bindings/interceptor_component_type.o
 "$INTERPOSE" componentize {{name}}.core.wasm -o {{name}}.wasm
 rm -f {{name}}.core.wasm
