@@ -3,22 +3,18 @@
 //! execute, each activity, a child workflow and a signal handler. The `witness` guest, placed
 //! after the guest under test, logs the `user-id` header it sees in every hook.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use interpose::temporal::Interpose;
-use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowGetResultOptions,
-    WorkflowSignalOptions, WorkflowStartOptions,
-};
+use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions, WorkflowStartOptions};
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{
-    ActivityOptions, ChildWorkflowOptions, Runtime, SyncWorkflowContext, Worker, WorkerOptions,
-    WorkflowContext, WorkflowResult,
+    ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkerOptions, WorkflowContext,
+    WorkflowResult,
 };
 
-use crate::{chain, dev_server, guest, guests, runtime};
+use crate::{chain, dev_server, guest, guests, runtime, scenario};
 
 #[workflow]
 #[derive(Default)]
@@ -95,18 +91,7 @@ pub async fn user_id_propagates(component: &str, queue: &str) {
     );
     let interpose = Interpose::from_chain(runtime().clone(), t.chain.clone());
 
-    let url = Url::from_str(&dev_server().url()).unwrap();
-    let connection = Connection::connect(ConnectionOptions::new(url).build())
-        .await
-        .unwrap();
-    let client = Client::new(
-        connection,
-        ClientOptions::new("default")
-            .client_interceptors(vec![interpose.client_interceptor()])
-            .build(),
-    )
-    .unwrap();
-    let sdk = Runtime::from_current_tokio(Default::default()).unwrap();
+    let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
     let options = WorkerOptions::new(queue)
         .register_workflow::<OrderWorkflow>()
         .unwrap()
@@ -116,42 +101,33 @@ pub async fn user_id_propagates(component: &str, queue: &str) {
         .workflow_interceptor(interpose.workflow_interceptor())
         .activity_inbound_interceptor(interpose.activity_interceptor())
         .build();
-    let mut worker = Worker::new(&sdk, client.clone(), options).unwrap();
-    let shutdown = worker.shutdown_handle();
     let id = format!("order-{queue}-{}", std::process::id());
-    let local = tokio::task::LocalSet::new();
-    let queue = queue.to_owned();
-    let result = local
-        .run_until(async move {
-            let running = tokio::task::spawn_local(async move { worker.run().await });
-            let handle = client
-                .start_workflow(
-                    OrderWorkflow::run,
-                    "bob".to_string(),
-                    WorkflowStartOptions::new(queue, &id).build(),
-                )
-                .await
-                .unwrap();
-            handle
-                .signal(
-                    OrderWorkflow::approve,
-                    "carol".to_string(),
-                    WorkflowSignalOptions::default(),
-                )
-                .await
-                .unwrap();
-            let result = tokio::time::timeout(
-                Duration::from_secs(60),
-                handle.get_result(WorkflowGetResultOptions::default()),
+    let result = scenario::with_worker(&client, options, async {
+        let handle = client
+            .start_workflow(
+                OrderWorkflow::run,
+                "bob".to_string(),
+                WorkflowStartOptions::new(queue, &id).build(),
             )
             .await
-            .expect("the workflow finishes within a minute")
             .unwrap();
-            shutdown();
-            running.await.unwrap().unwrap();
-            result
-        })
-        .await;
+        handle
+            .signal(
+                OrderWorkflow::approve,
+                "carol".to_string(),
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            handle.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("the workflow finishes within a minute")
+        .unwrap()
+    })
+    .await;
     assert_eq!(result, "hello bob; hello ship bob");
 
     let lines = t.logs.lines();
