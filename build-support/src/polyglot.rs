@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-use crate::toolchain::{COMPONENTIZE_PY, Installed, tempfile_dir};
+use crate::toolchain::{COMPONENTIZE_PY, Installed, scratch};
 
 /// The WIT world every guest targets.
 pub const WORLD: &str = "interpose:interceptor/interceptor@0.1.0";
@@ -149,9 +149,10 @@ pub fn build_js(
         bail!("build_js needs the JavaScript toolchain");
     };
     let src = entry.parent().context("entry has a directory")?;
-    let lock = helpers.join("package-lock.json");
-    cached(out, &[wit, helpers, src, &lock], backend.name(), || {
-        let stage = tempfile_dir("js-guest")?;
+    // `helpers` holds the toolchain's package-lock.json too: a new toolchain rebuilds.
+    cached(out, &[wit, helpers, src], backend.name(), || {
+        let scratch = scratch("js-guest")?;
+        let stage = scratch.path();
         for e in std::fs::read_dir(src)? {
             let p = e?.path();
             if p.is_file() {
@@ -162,7 +163,7 @@ pub fn build_js(
             std::fs::copy(helpers.join("interpose.js"), stage.join("interpose.js"))?;
         }
         let staged = stage.join(entry.file_name().context("entry is a file")?);
-        let result = run(
+        run(
             Command::new(node)
                 .arg(helpers.join("build.mjs"))
                 .arg("--backend")
@@ -172,9 +173,7 @@ pub fn build_js(
                 .arg(std::path::absolute(out)?)
                 .current_dir(dir),
             &format!("{} for {}", backend.name(), entry.display()),
-        );
-        let _ = std::fs::remove_dir_all(&stage);
-        result
+        )
     })
 }
 
@@ -215,8 +214,9 @@ pub fn build_c(
         bail!("build_c needs the C toolchain");
     };
     cached(out, &[wit, helpers, src_dir], "c", || {
-        let stage = tempfile_dir("c-guest")?;
-        let bindings = c_bindings(wit, &stage)?;
+        let scratch = scratch("c-guest")?;
+        let stage = scratch.path();
+        let bindings = c_bindings(wit, stage)?;
         std::fs::copy(helpers.join("interpose.h"), stage.join("interpose.h"))
             .context("copying guest-sdk/c/interpose.h")?;
         let mut sources: Vec<PathBuf> = std::fs::read_dir(src_dir)?
@@ -231,7 +231,7 @@ pub fn build_c(
                 .cloned(),
         );
         let module = stage.join("guest.core.wasm");
-        let result = run(
+        run(
             Command::new(clang)
                 .args([
                     "--target=wasm32-wasi",
@@ -241,7 +241,7 @@ pub fn build_c(
                 ])
                 .arg(format!("-Wl,-z,stack-size={}", crate::GUEST_STACK))
                 .arg("-I")
-                .arg(&stage)
+                .arg(stage)
                 .arg("-I")
                 .arg(src_dir)
                 .arg("-o")
@@ -254,9 +254,7 @@ pub fn build_c(
             let component = crate::componentize(&bytes)
                 .with_context(|| format!("turning {} into a component", src_dir.display()))?;
             std::fs::write(out, component).with_context(|| format!("writing {}", out.display()))
-        });
-        let _ = std::fs::remove_dir_all(&stage);
-        result
+        })
     })
 }
 

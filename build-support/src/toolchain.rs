@@ -161,7 +161,8 @@ fn python() -> anyhow::Result<PathBuf> {
 /// Compile and link an empty reactor: proves clang, wasm-ld, wasi-libc and the compiler
 /// runtime are all there.
 fn c_probe(clang: &Path) -> anyhow::Result<()> {
-    let dir = tempfile_dir("c-probe")?;
+    let scratch = scratch("c-probe")?;
+    let dir = scratch.path();
     let src = dir.join("probe.c");
     std::fs::write(
         &src,
@@ -173,25 +174,18 @@ fn c_probe(clang: &Path) -> anyhow::Result<()> {
         .arg(&src)
         .output()
         .context("running clang")?;
-    let _ = std::fs::remove_dir_all(&dir);
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
 
-/// A fresh scratch directory under the system temp dir.
-pub(crate) fn tempfile_dir(what: &str) -> anyhow::Result<PathBuf> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "interpose-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+/// A scratch directory, removed when dropped (also on error and panic).
+pub(crate) fn scratch(what: &str) -> anyhow::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("interpose-{what}-"))
+        .tempdir()
+        .with_context(|| format!("creating a scratch directory for {what}"))
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
