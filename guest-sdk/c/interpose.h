@@ -8,7 +8,8 @@
 //   ip_done(call) and every `after` ip_done_after(call, outcome) before returning, or the
 //   canonical ABI traps ("borrow handles still remain at the end of the call");
 // - IP_INTERESTS(ret, phases, hooks...): fill an `interests` result (freed by the bindings);
-// - ip_log: one log line at a level.
+// - ip_log: one log line at a level;
+// - IP_KEEP_AFTER(category), IP_NO_HOOKS(category): the exports a guest does not use.
 //
 // Ownership, as in the bindings: what an import returns to you is yours to free (the
 // `*_free` functions); what you pass to an import stays yours; what you return from an export
@@ -122,5 +123,28 @@ static inline void ip_log(interpose_interceptor_log_level_t level, const char *m
       (ret)->ptr[ip_i_].phases = (phases_);                              \
     }                                                                    \
   } while (0)
+
+// Define the `after` export of `category` (client, workflow_inbound, workflow_outbound,
+// activity_inbound) as one that keeps every outcome, for guests that declare no `after`.
+#define IP_KEEP_AFTER(category)                                                             \
+  void exports_interpose_interceptor_##category##_after(ip_call_t call, ip_outcome_t outcome, \
+                                                        ip_after_t *ret) {                  \
+    ret->tag = IP_KEEP;                                                                     \
+    ip_done_after(call, outcome);                                                           \
+  }
+
+// Define all three exports of a category the guest does not intercept (no interests: the
+// host never calls its before or after).
+#define IP_NO_HOOKS(category)                                                               \
+  void exports_interpose_interceptor_##category##_interests(                                \
+      exports_interpose_interceptor_##category##_list_interest_t *ret) {                     \
+    ret->ptr = NULL;                                                                        \
+    ret->len = 0;                                                                           \
+  }                                                                                         \
+  void exports_interpose_interceptor_##category##_before(ip_call_t call, ip_before_t *ret) { \
+    ret->tag = IP_PROCEED;                                                                  \
+    ip_done(call);                                                                          \
+  }                                                                                         \
+  IP_KEEP_AFTER(category)
 
 #endif

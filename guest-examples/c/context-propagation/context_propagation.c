@@ -46,11 +46,7 @@ void exports_interpose_interceptor_client_before(ip_call_t call, ip_before_t *re
   ip_done(call);
 }
 
-void exports_interpose_interceptor_client_after(ip_call_t call, ip_outcome_t outcome,
-                                                ip_after_t *ret) {
-  ret->tag = IP_KEEP;
-  ip_done_after(call, outcome);
-}
+IP_KEEP_AFTER(client)
 
 // ---- workflow inbound: remember the run's user ----
 
@@ -72,11 +68,7 @@ void exports_interpose_interceptor_workflow_inbound_before(ip_call_t call, ip_be
   ip_done(call);
 }
 
-void exports_interpose_interceptor_workflow_inbound_after(ip_call_t call, ip_outcome_t outcome,
-                                                          ip_after_t *ret) {
-  ret->tag = IP_KEEP;
-  ip_done_after(call, outcome);
-}
+IP_KEEP_AFTER(workflow_inbound)
 
 // ---- workflow outbound: forward it on every command ----
 
@@ -93,11 +85,7 @@ void exports_interpose_interceptor_workflow_outbound_before(ip_call_t call, ip_b
   ip_done(call);
 }
 
-void exports_interpose_interceptor_workflow_outbound_after(ip_call_t call, ip_outcome_t outcome,
-                                                           ip_after_t *ret) {
-  ret->tag = IP_KEEP;
-  ip_done_after(call, outcome);
-}
+IP_KEEP_AFTER(workflow_outbound)
 
 // ---- activity inbound: use it ----
 
@@ -121,8 +109,4 @@ void exports_interpose_interceptor_activity_inbound_before(ip_call_t call, ip_be
   ip_done(call);
 }
 
-void exports_interpose_interceptor_activity_inbound_after(ip_call_t call, ip_outcome_t outcome,
-                                                          ip_after_t *ret) {
-  ret->tag = IP_KEEP;
-  ip_done_after(call, outcome);
-}
+IP_KEEP_AFTER(activity_inbound)

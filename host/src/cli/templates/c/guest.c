@@ -18,30 +18,10 @@ void exports_interpose_interceptor_client_before(ip_call_t call, ip_before_t *re
   ip_done(call);
 }
 
-void exports_interpose_interceptor_client_after(ip_call_t call, ip_outcome_t outcome,
-                                                ip_after_t *ret) {
-  ret->tag = IP_KEEP;
-  ip_done_after(call, outcome);
-}
+IP_KEEP_AFTER(client)
 
 // ---- the other categories: no hooks (never called) ----
 
-#define NO_HOOKS(category)                                                                   \
-  void exports_interpose_interceptor_##category##_interests(                                 \
-      exports_interpose_interceptor_##category##_list_interest_t *ret) {                      \
-    ret->ptr = NULL;                                                                         \
-    ret->len = 0;                                                                            \
-  }                                                                                          \
-  void exports_interpose_interceptor_##category##_before(ip_call_t call, ip_before_t *ret) { \
-    ret->tag = IP_PROCEED;                                                                   \
-    ip_done(call);                                                                           \
-  }                                                                                          \
-  void exports_interpose_interceptor_##category##_after(ip_call_t call, ip_outcome_t outcome, \
-                                                        ip_after_t *ret) {                   \
-    ret->tag = IP_KEEP;                                                                      \
-    ip_done_after(call, outcome);                                                            \
-  }
-
-NO_HOOKS(workflow_inbound)
-NO_HOOKS(workflow_outbound)
-NO_HOOKS(activity_inbound)
+IP_NO_HOOKS(workflow_inbound)
+IP_NO_HOOKS(workflow_outbound)
+IP_NO_HOOKS(activity_inbound)
