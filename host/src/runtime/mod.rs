@@ -328,7 +328,7 @@ impl RuntimeBuilder {
         //   process extra memory mappings, and Linux's default `vm.max_map_count` (65,530)
         //   then stopped instantiation at ~15,800 live instances; Rust and C data segments
         //   are small, so copying them is as fast. Interpreters' heaps are megabytes: for
-        //   them `MemoryImages::CopyOnWrite` starts instances 2.4-2.8x faster;
+        //   them `MemoryImages::CopyOnWrite` starts instances 2-3x faster (BENCHMARKS.md);
         // - the first KEEP_RESIDENT bytes of a memory slot are reset with `memset` instead
         //   of being given back to the kernel, so a new run's instance finds them resident:
         //   no page faults and no `madvise` (with its TLB shootdown) for the pages a guest
