@@ -63,8 +63,9 @@ pub enum MemoryImages {
     #[default]
     Copy,
     /// Map the initialized memory copy-on-write. A new Python or JavaScript instance starts
-    /// 2–3x faster (Python 5.0 → 1.6 ms, JavaScript 2.0 → 1.0 ms per new run; their interpreters' snapshots are megabytes; docs/languages.md), but
-    /// every instance costs extra memory mappings: with Linux's default `vm.max_map_count`
+    /// 2–3x faster (per new run: Python 5.0 → 1.6 ms, JavaScript 2.0 → 1.0 ms; their
+    /// interpreters' heap snapshots are megabytes; docs/languages.md), but every instance
+    /// costs extra memory mappings: with Linux's default `vm.max_map_count`
     /// (65,530), about 15,800 live instances is the ceiling.
     CopyOnWrite,
 }
