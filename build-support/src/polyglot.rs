@@ -36,6 +36,11 @@ impl JsBackend {
 /// Hash every file under `paths` (sorted walk) and `extra` into a stamp.
 fn stamp(paths: &[&Path], extra: &str) -> anyhow::Result<String> {
     fn walk(p: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if p.file_name()
+            .is_some_and(|n| n == "__pycache__" || n == "node_modules")
+        {
+            return Ok(());
+        }
         if p.is_dir() {
             for e in std::fs::read_dir(p)? {
                 walk(&e?.path(), files)?;
@@ -113,6 +118,17 @@ pub fn build_python(
         bail!("build_python needs the Python toolchain");
     };
     cached(out, &[wit, helpers, app_dir], COMPONENTIZE_PY, || {
+        // Staged: componentize-py's interpreter writes `__pycache__` beside the sources it
+        // imports, which must not land in the source tree.
+        let scratch = scratch("py-guest")?;
+        let (app, lib) = (scratch.path().join("app"), scratch.path().join("lib"));
+        copy_dir(app_dir, &app)?;
+        std::fs::create_dir_all(&lib)?;
+        std::fs::copy(
+            helpers.join("interpose_guest.py"),
+            lib.join("interpose_guest.py"),
+        )
+        .context("copying interpose_guest.py")?;
         run(
             Command::new(python)
                 .arg(site.join("bin/componentize-py"))
@@ -125,14 +141,31 @@ pub fn build_python(
                 .arg("componentize")
                 .arg(app_module)
                 .arg("-p")
-                .arg(app_dir)
+                .arg(&app)
                 .arg("-p")
-                .arg(helpers)
+                .arg(&lib)
                 .arg("-o")
-                .arg(out),
+                .arg(std::path::absolute(out)?),
             &format!("componentize-py for {}", app_dir.display()),
         )
     })
+}
+
+/// Copy the files under `from` into `to` (created), leaving out `__pycache__`.
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for e in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let p = e?.path();
+        let name = p.file_name().context("a directory entry has a name")?;
+        if p.is_dir() {
+            if name != "__pycache__" {
+                copy_dir(&p, &to.join(name))?;
+            }
+        } else {
+            std::fs::copy(&p, to.join(name)).with_context(|| format!("copying {}", p.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Build the JavaScript guest `entry` (its directory is staged with the helper module
