@@ -282,3 +282,51 @@ fn polyglot_helpers_dispatch_decide_and_fail_as_documented() {
         }
     }
 }
+
+/// The Python and JavaScript helpers list every hook of the WIT under its category (they
+/// derive interests from those lists): a hook added to the WIT, or moved, without updating
+/// them fails here. No guest or toolchain needed.
+#[test]
+fn polyglot_helper_hook_catalogues_match_the_hosts() {
+    use interpose::chain::{Category, Hook};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = std::fs::read_to_string(root.join("guest-sdk/python/interpose_guest.py")).unwrap();
+    let js = std::fs::read_to_string(root.join("guest-sdk/js/interpose.js")).unwrap();
+    // The quoted names between `open` and the next `close` after it.
+    let listed = |text: &str, open: &str, close: &str, quote: char| -> Vec<String> {
+        let start = text
+            .find(open)
+            .unwrap_or_else(|| panic!("`{open}` not found"))
+            + open.len();
+        let body = &text[start..start + text[start..].find(close).unwrap()];
+        body.split(quote)
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    };
+    for cat in Category::ALL {
+        let wit: Vec<String> = Hook::ALL
+            .iter()
+            .filter(|h| h.category() == cat)
+            .map(|h| h.name().to_owned())
+            .collect();
+        let snake = cat.interface().replace('-', "_");
+        let py = listed(&python, &format!("\"{snake}\": ("), "),", '"');
+        let py: Vec<String> = py.iter().map(|h| h.replace('_', "-")).collect();
+        assert_eq!(py, wit, "Python helper, category {snake}");
+        let camel = snake
+            .split('_')
+            .enumerate()
+            .map(|(i, w)| {
+                if i == 0 {
+                    w.to_owned()
+                } else {
+                    w[..1].to_uppercase() + &w[1..]
+                }
+            })
+            .collect::<String>();
+        let js_hooks = listed(&js, &format!("{camel}: ["), "],", '\'');
+        assert_eq!(js_hooks, wit, "JavaScript helper, category {camel}");
+    }
+}
