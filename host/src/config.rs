@@ -36,9 +36,37 @@ pub struct RuntimeConfig {
     /// Whether to cache compiled artifacts on disk.
     pub cache: bool,
     /// Most guest instances alive at once, across all guests (the pooling allocator's size).
-    pub max_instances: u32,
+    /// Unset: sized from `cached-runs` (see [`RuntimeConfig::instances_needed`]). Set, it
+    /// must fit the worker's cache, or the load is refused.
+    pub max_instances: Option<u32>,
+    /// Most workflow runs the worker caches: its `max_cached_workflows` (the Temporal SDK's
+    /// default is 1,000). Each cached run holds one instance per workflow guest, two once
+    /// it served a query or an update validator.
+    pub cached_runs: u32,
     /// How a new instance's linear memory gets its initial contents.
     pub memory_images: MemoryImages,
+}
+
+/// Instances kept free for client and activity calls, per guest that serves them: calls
+/// in flight at once (each holds an instance for the length of the call).
+pub const CALL_INSTANCES_PER_GUEST: u64 = 256;
+
+impl RuntimeConfig {
+    /// Instances a worker can need at once: two per cached run per workflow guest, plus
+    /// [`CALL_INSTANCES_PER_GUEST`] per client or activity guest.
+    pub fn instances_needed(&self, workflow_guests: usize, call_guests: usize) -> u64 {
+        u64::from(self.cached_runs) * 2 * workflow_guests as u64
+            + CALL_INSTANCES_PER_GUEST * call_guests as u64
+    }
+
+    /// The pool size: `max-instances` when set, else what the worker can need with every
+    /// one of `guests` serving every category (the categories are known only once the
+    /// guests are loaded).
+    pub fn pool_size(&self, guests: usize) -> u32 {
+        self.max_instances.unwrap_or_else(|| {
+            u32::try_from(self.instances_needed(guests, guests).max(1)).unwrap_or(u32::MAX)
+        })
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -46,7 +74,8 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             cache_dir: None,
             cache: true,
-            max_instances: 1000,
+            max_instances: None,
+            cached_runs: 1000,
             memory_images: MemoryImages::Copy,
         }
     }
@@ -123,9 +152,19 @@ pub struct Limits {
     pub memory: u64,
     /// Table elements cap per table.
     pub table_elements: usize,
-    /// Most bytes a guest may produce per call (headers, args, payloads it returns).
+    /// Most bytes a guest may produce per call: headers, args and payloads it sets or
+    /// returns, log lines, metric samples and WASI output, each item also counting
+    /// [`OUTPUT_ITEM_COST`] bytes.
     pub max_output: u64,
+    /// Most distinct metric series (name and label set) a guest may create in one process.
+    /// Samples of further series are dropped and counted; the host logs the first drop.
+    pub max_metric_series: usize,
 }
+
+/// What each item a guest produces (a payload, header, log line, metric sample) counts
+/// against [`Limits::max_output`] on top of its bytes, so that many empty items cannot pass
+/// the limit for free.
+pub const OUTPUT_ITEM_COST: u64 = 64;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -135,6 +174,7 @@ impl Default for Limits {
             memory: 64 * 1024 * 1024,
             table_elements: 20_000,
             max_output: 1024 * 1024,
+            max_metric_series: 1000,
         }
     }
 }
@@ -206,6 +246,7 @@ struct RawGuest {
     memory: Option<ByteSize>,
     table_elements: Option<usize>,
     max_output: Option<ByteSize>,
+    max_metric_series: Option<usize>,
     #[serde(default)]
     config: BTreeMap<String, toml::Value>,
 }
@@ -240,7 +281,7 @@ impl Config {
                 raw.guest.len()
             )));
         }
-        if raw.runtime.max_instances == 0 {
+        if raw.runtime.max_instances == Some(0) {
             return Err(invalid("runtime.max-instances must be at least 1".into()));
         }
         let mut seen = HashSet::new();
@@ -263,6 +304,7 @@ impl Config {
                 memory: g.memory.map_or(defaults.memory, |b| b.as_u64()),
                 table_elements: g.table_elements.unwrap_or(defaults.table_elements),
                 max_output: g.max_output.map_or(defaults.max_output, |b| b.as_u64()),
+                max_metric_series: g.max_metric_series.unwrap_or(defaults.max_metric_series),
             };
             if limits.fuel == 0 {
                 return Err(invalid(format!(
@@ -365,7 +407,7 @@ mod tests {
         )
         .unwrap();
         let g = &c.guests[0];
-        assert_eq!(c.runtime.max_instances, 50);
+        assert_eq!(c.runtime.max_instances, Some(50));
         assert_eq!(c.runtime.memory_images, MemoryImages::CopyOnWrite);
         assert_eq!(
             parse("").unwrap().runtime.memory_images,

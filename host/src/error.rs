@@ -49,8 +49,16 @@ pub enum GuestFailure {
         /// What was wrong.
         message: String,
     },
-    /// The guest could not be instantiated (e.g. instance pool exhausted, start function
-    /// trapped).
+    /// The host had no room for another instance (the instance pool, sized by
+    /// `runtime.max-instances`, is full). Not the guest's failure: it is never skipped under
+    /// `on-failure = "skip"` and never poisons a workflow run, so how busy a worker is
+    /// cannot change what a workflow does; the call (for workflows, the workflow task)
+    /// fails and is retried.
+    Capacity {
+        /// What ran out.
+        message: String,
+    },
+    /// The guest could not be instantiated (e.g. its start function trapped).
     Instantiate {
         /// The cause.
         message: String,
@@ -83,6 +91,11 @@ impl fmt::Display for GuestFailure {
             }
             GuestFailure::Trap { message } => write!(f, "trap: {message}"),
             GuestFailure::InvalidDecision { message } => write!(f, "invalid decision: {message}"),
+            GuestFailure::Capacity { message } => write!(
+                f,
+                "host capacity: {message} (raise `runtime.max-instances`; this is not the \
+                 guest's failure, and `on-failure = \"skip\"` does not apply)"
+            ),
             GuestFailure::Instantiate { message } => write!(f, "instantiation failed: {message}"),
             GuestFailure::Poisoned => {
                 f.write_str("instance was discarded after an earlier failure in this workflow run")

@@ -86,11 +86,16 @@ pub fn guest(name: &str, path: &str, extra: &str) -> String {
     format!("[[guest]]\nname = {name:?}\npath = {path:?}\n{extra}\n")
 }
 
-/// A client `start-workflow` call with one argument.
+/// A client `start-workflow` call (workflow id `wf-1`) with one argument.
 pub fn start_call(workflow_type: &str) -> Call {
+    start_call_for("wf-1", workflow_type)
+}
+
+/// A client `start-workflow` call for `workflow_id` with one argument.
+pub fn start_call_for(workflow_id: &str, workflow_type: &str) -> Call {
     Call::new(
         CallDetail::StartWorkflow(WorkflowStart {
-            workflow_id: "wf-1".into(),
+            workflow_id: workflow_id.into(),
             workflow_type: workflow_type.into(),
             task_queue: "queue".into(),
         }),

@@ -548,3 +548,60 @@ fn native_interceptors_run_in_config_order_among_wasm_guests() {
             .contains("has no `native = true` entry")
     );
 }
+
+/// A native interceptor that panics in `before` (an application bug, or a host bug).
+struct Panics;
+
+impl interpose::chain::NativeInterceptor for Panics {
+    fn wants(&self, _: Hook) -> bool {
+        true
+    }
+    fn before(
+        &self,
+        _: &mut interpose::chain::Call,
+        _: &Scope,
+    ) -> interpose::chain::NativeDecision {
+        panic!("native interceptor panics on purpose");
+    }
+}
+
+#[test]
+fn reused_instances_never_return_to_the_pool_after_an_unwind() {
+    use std::sync::Arc;
+    let toml = probes(&[("a", "")])
+        .replace("[guest.config]", "instances = 'reuse'\n[guest.config]")
+        + "[[guest]]\nname = 'boom'\nnative = true\n";
+    let config = interpose::config::Config::from_toml(
+        &toml,
+        std::path::Path::new("/"),
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    let chain = interpose_tests::runtime()
+        .load_with_natives(
+            &config,
+            Arc::new(interpose::services::NoMetrics),
+            Arc::new(interpose::services::MemoryLogs::default()),
+            vec![(
+                "boom".into(),
+                Arc::new(Panics) as Arc<dyn interpose::chain::NativeInterceptor>,
+            )],
+        )
+        .unwrap();
+    for _ in 0..3 {
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut c = start_call("Order");
+            let _ = chain
+                .session(Scope::Client)
+                .run(&mut c, |_| Outcome::Ok(vec![]));
+        }));
+        assert!(unwound.is_err(), "the native interceptor panicked");
+    }
+    assert_eq!(
+        chain.idle_instances("a"),
+        0,
+        "an instance whose session unwound is dropped, not pooled"
+    );
+    // One at load (interests), one per call.
+    assert_eq!(chain.stats("a").unwrap().instantiations, 4);
+}

@@ -206,3 +206,52 @@ fn replay_logger_logs_live_hooks_once_and_nothing_during_replay() {
         "execute (before+after) and schedule-activity were replayed silently"
     );
 }
+
+#[test]
+fn a_reused_latency_guest_reads_each_activitys_own_info() {
+    // `instances = "reuse"` hands one instance to call after call: each call must see its
+    // own activity (the scope is per call, not per instance).
+    let t = chain(&guest(
+        "latency",
+        guests::LATENCY_METRICS,
+        "instances = 'reuse'",
+    ));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    for n in 1..=3u64 {
+        let act = FixedActivity::new(ActivityInfo {
+            activity_type: format!("charge-{n}"),
+            workflow_type: format!("Order{n}"),
+            current_attempt_scheduled_time: now - 50_000_000,
+            started_time: now - 50_000_000 + n * 10_000_000,
+            ..Default::default()
+        });
+        t.chain
+            .session(Scope::Activity(act))
+            .run(&mut call(Hook::ExecuteActivity), |_| Outcome::Ok(vec![]))
+            .unwrap();
+    }
+    assert_eq!(
+        t.chain.stats("latency").unwrap().instantiations,
+        2,
+        "one instance at load, one that served all three activities"
+    );
+    let s2s: Vec<_> = t
+        .metrics
+        .samples()
+        .into_iter()
+        .filter(|s| s.name == "custom_activity_schedule_to_start_latency")
+        .map(|s| (s.attributes[0].1.clone(), s.value))
+        .collect();
+    assert_eq!(
+        s2s,
+        [
+            ("Order1".to_owned(), 10.0),
+            ("Order2".to_owned(), 20.0),
+            ("Order3".to_owned(), 30.0)
+        ],
+        "each activity's own type and timing"
+    );
+}

@@ -6,15 +6,18 @@ use std::time::{Duration, Instant};
 use interpose::GuestFailure;
 use interpose::chain::{Hook, Outcome};
 use interpose::services::{FixedWorkflow, Scope, WorkflowInfo};
-use interpose_tests::{TestChain, call, chain, guest, guests, header, start_call};
+use interpose_tests::{TestChain, call, chain, guest, guests, header, start_call, start_call_for};
 
 /// A chain of one hostile guest: `limits` are guest keys, `only` restricts misbehaviour to
 /// one hook (empty: every hook).
 fn hostile(behavior: &str, limits: &str, only: &str) -> TestChain {
-    let only = if only.is_empty() {
-        String::new()
-    } else {
-        format!("only = {only:?}")
+    // Misbehaviour restricted to `start-workflow` is also restricted to workflow ids
+    // starting `wf-` (what `fails` starts), so `still_serves` can send the same hook
+    // through the same guest for another workflow.
+    let only = match only {
+        "" => String::new(),
+        "start-workflow" => format!("only = {only:?}\nonly-workflow = 'wf-'"),
+        _ => format!("only = {only:?}"),
     };
     chain(&guest(
         "hostile",
@@ -37,18 +40,29 @@ fn fails(t: &TestChain) -> GuestFailure {
     err.cause
 }
 
-/// The chain still serves after a failure: a probe after the hostile guest (skip policy)
-/// or a fresh call on a hook the hostile guest is not restricted to.
+/// The guest still serves after a failure: the same hook, through the same guest (a new
+/// instance), for a workflow it does not misbehave for; and a workflow hook.
 fn still_serves(t: &TestChain) {
+    let calls = t.chain.stats("hostile").unwrap().calls;
+    let o = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut start_call_for("calm-1", "Order"), |_| {
+            Outcome::Ok(vec![])
+        })
+        .unwrap();
+    assert!(o.is_ok());
     let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
-    let mut c = call(Hook::StartTimer);
-    // `only` restricts misbehaviour to start-workflow, so other hooks run normally.
     let o = t
         .chain
         .session(Scope::Workflow(wf))
-        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![]))
         .unwrap();
     assert!(o.is_ok());
+    assert!(
+        t.chain.stats("hostile").unwrap().calls > calls,
+        "the hostile guest itself ran again"
+    );
 }
 
 #[test]
@@ -60,25 +74,38 @@ fn hostile_infinite_loop_runs_out_of_fuel() {
 
 #[test]
 fn hostile_infinite_loop_hits_the_deadline_when_fuel_is_plenty() {
-    let t = hostile(
-        "loop",
-        "fuel = 1_000_000_000_000\ndeadline = '50ms'",
-        "start-workflow",
-    );
-    let started = Instant::now();
-    let cause = fails(&t);
-    let took = started.elapsed();
-    assert_eq!(
-        cause,
-        GuestFailure::Deadline {
-            limit: Duration::from_millis(50)
-        }
-    );
+    // Measured against a second deadline in the same run: the difference of the two
+    // failure times is the difference of the deadlines (instantiation and scheduling
+    // overheads cancel), so a deadline that is not what the config says shows.
+    let timed = |deadline_ms: u64| {
+        let t = hostile(
+            "loop",
+            &format!("fuel = 1_000_000_000_000\ndeadline = '{deadline_ms}ms'"),
+            "start-workflow",
+        );
+        let started = Instant::now();
+        let cause = fails(&t);
+        let took = started.elapsed();
+        assert_eq!(
+            cause,
+            GuestFailure::Deadline {
+                limit: Duration::from_millis(deadline_ms)
+            }
+        );
+        still_serves(&t);
+        took
+    };
+    let short = timed(50);
+    let long = timed(300);
     assert!(
-        took < Duration::from_secs(2),
-        "the deadline stopped the guest after {took:?}"
+        short >= Duration::from_millis(50),
+        "stopped before its deadline: {short:?}"
     );
-    still_serves(&t);
+    let diff = long.saturating_sub(short);
+    assert!(
+        diff >= Duration::from_millis(150) && diff <= Duration::from_millis(600),
+        "deadlines 250 ms apart stopped the guest {diff:?} apart ({short:?}, {long:?})"
+    );
 }
 
 #[test]
@@ -123,6 +150,33 @@ fn hostile_panic_is_a_trap_with_the_panic_message() {
         }
         other => panic!("expected a trap, got {other}"),
     }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_long_non_ascii_panic_message_is_a_trap_not_a_host_panic() {
+    // Reused instances: the failed one must not go back to the pool with stale state, and
+    // the next call gets a working instance.
+    let t = hostile("panic-unicode", "instances = 'reuse'", "start-workflow");
+    for _ in 0..2 {
+        match fails(&t) {
+            GuestFailure::Trap { message } => {
+                assert!(message.contains("the guest logged"), "{message}");
+                assert!(message.contains('\u{1f980}'), "{message}");
+                assert!(
+                    message.len() < 4096,
+                    "the kept log is cut: {} bytes",
+                    message.len()
+                );
+            }
+            other => panic!("expected a trap, got {other}"),
+        }
+    }
+    assert_eq!(
+        t.chain.idle_instances("hostile"),
+        0,
+        "failed instances are dropped"
+    );
     still_serves(&t);
 }
 
@@ -265,4 +319,63 @@ fn replay_fuel_is_deterministic_for_the_same_input() {
             .unwrap_err();
         assert!(matches!(e.cause, GuestFailure::OutOfFuel { .. }), "{e}");
     }
+}
+
+#[test]
+fn hostile_many_empty_payloads_hit_the_output_limit() {
+    // 100,000 empty payloads are 0 bytes; each is an item.
+    let t = hostile("empty-items", "", "start-workflow");
+    match fails(&t) {
+        GuestFailure::OutputLimit { size, limit } => {
+            assert_eq!(limit, 1024 * 1024);
+            assert!(size > limit, "{size}");
+        }
+        other => panic!("expected output limit, got {other}"),
+    }
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_log_flood_hits_the_output_limit() {
+    let t = hostile("log-flood", "max-output = '256KiB'", "start-workflow");
+    assert!(matches!(fails(&t), GuestFailure::OutputLimit { .. }));
+    let lines = t.logs.lines().len();
+    assert!(
+        lines <= 256,
+        "logging stopped at the limit, not after 4,000 lines: {lines}"
+    );
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_metric_with_a_reserved_name_is_refused() {
+    let t = hostile("metric-reserved", "", "start-workflow");
+    match fails(&t) {
+        GuestFailure::Trap { message } => {
+            assert!(message.contains("temporal_workflow_completed"), "{message}");
+            assert!(message.contains("belongs to the worker"), "{message}");
+        }
+        other => panic!("expected a trap, got {other}"),
+    }
+    assert!(t.metrics.samples().is_empty(), "nothing reached the sink");
+    still_serves(&t);
+}
+
+#[test]
+fn hostile_metric_series_past_the_cap_are_dropped_and_counted_not_failed() {
+    let t = hostile("metric-series", "max-metric-series = 10", "start-workflow");
+    for _ in 0..2 {
+        t.chain
+            .session(Scope::Client)
+            .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+            .expect("passing the series cap does not fail the call");
+    }
+    let series: std::collections::BTreeSet<_> = t
+        .metrics
+        .samples()
+        .into_iter()
+        .map(|s| s.attributes)
+        .collect();
+    assert_eq!(series.len(), 10, "only the first 10 series are recorded");
+    assert_eq!(t.chain.stats("hostile").unwrap().metrics_dropped, 80);
 }

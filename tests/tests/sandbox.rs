@@ -145,6 +145,67 @@ async fn hostile_wasi_guest_that_sleeps_is_refused_instead_of_blocking_the_worke
     assert!(msg.contains("cannot sleep or wait"), "{msg}");
 }
 
+/// The `timer=` field of the wasi-probe's observation in the `probe` header.
+fn timer_of(c: &interpose::chain::Call) -> String {
+    let obs = header(c, "probe").expect("the probe observed");
+    obs.rsplit_once("timer=").expect("timer field").1.to_owned()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn replay_a_kept_timer_pollable_follows_workflow_time_not_real_time() {
+    // The guest subscribes a 1 ms timer in its first hook and asks `ready` in each later
+    // one. Real time passes between hooks (and the tokio driver turns, which is what fired
+    // wasmtime-wasi's real timers): the answer must move only with workflow time, or a
+    // replay, which runs the same hooks a few microseconds apart, would see another value.
+    let t = chain(&guest(
+        "wasi",
+        guests::WASI_PROBE,
+        "[guest.config]\ntimer-ns = '1000000'",
+    ));
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), T0);
+    let mut run = t.chain.session(Scope::Workflow(wf.clone()));
+    let mut seen = Vec::new();
+    for step in 0..3 {
+        if step == 2 {
+            wf.set_now(T0 + 1_000_000);
+        }
+        let mut c = call(if step == 0 {
+            Hook::ExecuteWorkflow
+        } else {
+            Hook::HandleSignal
+        });
+        run.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+        seen.push(timer_of(&c));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen,
+        ["pending", "pending", "ready"],
+        "ready exactly when workflow time reaches the deadline"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_wasi_guest_that_blocks_on_a_timer_is_refused_at_once() {
+    let t = chain(&guest(
+        "blocker",
+        guests::WASI_PROBE,
+        "deadline = '10s'\n[guest.config]\nblock-timer = 'yes'",
+    ));
+    let started = std::time::Instant::now();
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut start_call("X"), |_| Outcome::Ok(vec![]))
+        .expect_err("blocking on a timer is refused");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused without waiting for the deadline: {:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("cannot sleep or wait"), "{err}");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn hostile_network_imports_load_as_stubs_and_every_socket_call_traps() {
     // Language runtimes (CPython) import `wasi:sockets` whether or not the guest uses it, so

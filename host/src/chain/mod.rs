@@ -167,6 +167,24 @@ impl Chain {
             .any(|g| g.exports[cat.index()].is_some())
     }
 
+    /// Instances this chain can need at once in a worker that caches `runtime.cached_runs`
+    /// runs (see [`crate::config::RuntimeConfig::instances_needed`]).
+    pub fn instances_needed(&self, runtime: &crate::config::RuntimeConfig) -> u64 {
+        let serves = |g: &LoadedGuest, cats: &[Category]| {
+            cats.iter().any(|c| g.exports[c.index()].is_some())
+        };
+        let guests = &self.inner.guests;
+        let workflow = guests
+            .iter()
+            .filter(|g| serves(g, &[Category::WorkflowInbound, Category::WorkflowOutbound]))
+            .count();
+        let calls = guests
+            .iter()
+            .filter(|g| serves(g, &[Category::Client, Category::ActivityInbound]))
+            .count();
+        runtime.instances_needed(workflow, calls)
+    }
+
     /// The guests, in chain order.
     pub fn guests(&self) -> impl Iterator<Item = &GuestInfo> {
         self.inner.guests.iter().map(|g| &g.info)
@@ -199,6 +217,7 @@ impl Chain {
             slots: (0..self.inner.guests.len()).map(|_| Slot::Empty).collect(),
             read_only: (0..self.inner.guests.len()).map(|_| Slot::Empty).collect(),
             scope,
+            decided_by: None,
         }
     }
 }
@@ -243,6 +262,8 @@ pub struct Session {
     slots: Vec<Slot>,
     read_only: Vec<Slot>,
     scope: Scope,
+    /// The guest whose decision ended the last `before` early (reject or respond).
+    decided_by: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -257,6 +278,13 @@ impl Session {
     /// The scope.
     pub fn scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The guest (or native interceptor) that rejected or answered the call in the last
+    /// [`Session::before`] that returned [`Before::Done`]: adapters name it when they
+    /// must refuse what it decided.
+    pub fn decided_by(&self) -> Option<&str> {
+        self.decided_by.as_deref()
     }
 
     fn workflow(&self) -> bool {
@@ -280,6 +308,14 @@ impl Session {
         } else {
             Role::Run
         };
+        // An instance the host unwound out of (a host panic mid-call, caught further up) is
+        // in an unknown state: never call it again.
+        let poison = self.workflow() && !hook.is_read_only();
+        if let Slot::Live(inst) = self.slot(i, hook)
+            && inst.interrupted()
+        {
+            *self.slot(i, hook) = if poison { Slot::Poisoned } else { Slot::Empty };
+        }
         if matches!(self.slot(i, hook), Slot::Empty) {
             let reused = if !self.workflow() && guest.meta.instances == InstanceMode::Reuse {
                 guest.idle.lock().ok().and_then(|mut v| v.pop())
@@ -287,7 +323,11 @@ impl Session {
                 None
             };
             let inst = match reused {
-                Some(inst) => inst,
+                Some(mut inst) => {
+                    // The scope is per call: a reused instance serves this caller.
+                    inst.rescope(&self.scope);
+                    inst
+                }
                 None => {
                     let inst = GuestInstance::new(&guest, &self.scope, role)?;
                     guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
@@ -313,6 +353,20 @@ impl Session {
     ) -> Result<(), GuestError> {
         let chain = self.chain.clone();
         let guest = &chain.inner.guests[i];
+        if matches!(cause, GuestFailure::Capacity { .. }) {
+            // The host's limit, not the guest's failure: the slot stays empty (a retry may
+            // find room) and the call fails whatever the guest's policy, so that a busy
+            // worker never runs a workflow without one of its guests.
+            *self.slot(i, hook) = Slot::Empty;
+            let err = GuestError {
+                guest: guest.meta.name.clone(),
+                hook,
+                phase,
+                cause,
+            };
+            tracing::error!(guest = %err.guest, hook = %hook, %phase, "{err}");
+            return Err(err);
+        }
         // A failed instance is never reused. In a workflow run the slot stays poisoned so the
         // guest's per-run state cannot silently restart mid-run; the read-only instance
         // holds nothing that commands depend on, so the next query gets a fresh one.
@@ -340,6 +394,7 @@ impl Session {
     pub fn before(&mut self, call: &mut Call) -> Result<Before, GuestError> {
         let hook = call.hook();
         let mut entered = 0u64;
+        self.decided_by = None;
         if !self.chain.wants(hook) {
             return Ok(Before::Proceed(Entered(0)));
         }
@@ -354,9 +409,11 @@ impl Session {
                     match native.before(call, &self.scope) {
                         NativeDecision::Proceed => entered |= 1 << pos,
                         NativeDecision::Reject(f) => {
+                            self.decided_by = Some(name.clone());
                             return Ok(Before::Done(Entered(entered), Outcome::Err(f)));
                         }
                         NativeDecision::Respond(p) if hook.allows_respond() => {
+                            self.decided_by = Some(name.clone());
                             return Ok(Before::Done(Entered(entered), Outcome::Ok(p)));
                         }
                         NativeDecision::Respond(_) => {
@@ -403,9 +460,11 @@ impl Session {
                 }
                 Ok(BeforeDecision::Reject(f)) => {
                     tracing::debug!(guest = %guest.meta.name, hook = %hook, "rejected: {}", f.message);
+                    self.decided_by = Some(guest.meta.name.clone());
                     return Ok(Before::Done(Entered(entered), Outcome::Err(f)));
                 }
                 Ok(BeforeDecision::Respond(p)) => {
+                    self.decided_by = Some(guest.meta.name.clone());
                     return Ok(Before::Done(Entered(entered), Outcome::Ok(p)));
                 }
                 Err(cause) => self.failed(i, hook, Phase::Before, cause)?,
@@ -480,13 +539,19 @@ impl Session {
 
     /// End of a per-call session: return reusable instances to their pools. A workflow
     /// session keeps its instances until it is dropped.
+    ///
+    /// An instance goes back only if its last call returned: never while the thread
+    /// unwinds (the session is dropped by a panic) and never one the host unwound out of.
     fn release(&mut self) {
         if self.workflow() {
             return;
         }
+        let unwinding = std::thread::panicking();
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let guest = &self.chain.inner.guests[i];
             if let Slot::Live(inst) = std::mem::replace(slot, Slot::Empty)
+                && !unwinding
+                && !inst.interrupted()
                 && guest.meta.instances == InstanceMode::Reuse
                 && let Ok(mut idle) = guest.idle.lock()
             {
@@ -507,7 +572,15 @@ impl Drop for Session {
 fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
     use sha2::Digest as _;
     use std::fmt::Write as _;
-    let mut text = String::from("interpose-chain-fingerprint v1\n");
+    let mut text = String::from("interpose-chain-fingerprint v2\n");
+    // Fuel accounting and the sandbox's behaviour are part of what a guest does: a new host
+    // or engine is a new chain.
+    let _ = writeln!(
+        text,
+        "host {} wasmtime {}",
+        env!("CARGO_PKG_VERSION"),
+        crate::runtime::WASMTIME_VERSION
+    );
     for entry in entries {
         match entry {
             Entry::Native(name, _) => {
@@ -520,7 +593,8 @@ fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
                 let _ = writeln!(
                     text,
                     "wasm {:?} sha256:{} on-failure={:?} instances={:?} clock={:?} fuel={} \
-                     deadline={:?} memory={} table-elements={} max-output={}",
+                     deadline={:?} memory={} table-elements={} max-output={} \
+                     max-metric-series={}",
                     m.name,
                     g.info.hash,
                     m.policy,
@@ -530,7 +604,8 @@ fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
                     l.deadline,
                     l.memory,
                     l.table_elements,
-                    l.max_output
+                    l.max_output,
+                    l.max_metric_series
                 );
                 for (k, v) in &m.config {
                     let _ = writeln!(text, "  config {k:?}={v:?}");

@@ -247,6 +247,8 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
         .workflow_interceptor(interpose.workflow_interceptor())
         .activity_inbound_interceptor(interpose.activity_interceptor())
         .build();
+    // The instance pool must hold what the worker's cache can need.
+    interpose.check_worker(&options)?;
     // Every workflow task this worker completes records the chain's fingerprint.
     interpose.stamp_worker(&mut options);
     println!(

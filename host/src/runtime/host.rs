@@ -13,9 +13,10 @@ use wasmtime::{ResourceLimiter, bail};
 use super::bindings::interpose::interceptor::{
     activity_context, config, log, metrics, types, workflow_context,
 };
+use super::series;
 use super::wasi::WasiState;
 use crate::chain::{Call, CallDetail, Hook, Outcome, Payload, Phase};
-use crate::config::Limits;
+use crate::config::{Limits, OUTPUT_ITEM_COST};
 use crate::runtime::GuestMeta;
 use crate::services::{MetricKind, MetricSample, Scope};
 
@@ -32,6 +33,9 @@ pub struct CallRep;
     reason = "named by the generated bindings, which re-export it"
 )]
 pub struct OutcomeRep;
+
+/// How much of a guest's last error-level log a trap report keeps, in bytes.
+pub(crate) const MAX_KEPT_ERROR_LOG: usize = 2048;
 
 /// Raised from a host import when a guest produces more output than its limit allows.
 #[derive(Debug)]
@@ -59,7 +63,6 @@ pub(crate) enum Undo {
 }
 
 /// State shared with host objects that live outside the store data (WASI clocks, stdout).
-#[derive(Default)]
 pub(crate) struct Shared {
     /// What virtual clocks read, ns since the Unix epoch.
     pub(crate) now: AtomicU64,
@@ -67,6 +70,47 @@ pub(crate) struct Shared {
     pub(crate) suppress: AtomicBool,
     /// The hook being run (index into `Hook::ALL`), for log attribution.
     pub(crate) hook: std::sync::atomic::AtomicU8,
+    /// Output produced in the current call, in bytes (see [`Shared::charge`]).
+    pub(crate) output: AtomicU64,
+    /// The guest's output limit per call.
+    pub(crate) max_output: u64,
+}
+
+impl Shared {
+    pub(crate) fn new(max_output: u64) -> Shared {
+        Shared {
+            now: AtomicU64::new(0),
+            suppress: AtomicBool::new(false),
+            hook: std::sync::atomic::AtomicU8::new(0),
+            output: AtomicU64::new(0),
+            max_output,
+        }
+    }
+
+    /// Count one item of `bytes` (plus [`OUTPUT_ITEM_COST`]) against the per-call output
+    /// limit. Counted live and in replay alike, so a guest fails at the same point in both.
+    pub(crate) fn charge(&self, bytes: u64) -> Result<(), OutputLimitExceeded> {
+        let add = bytes.saturating_add(OUTPUT_ITEM_COST);
+        let total = self
+            .output
+            .fetch_add(add, Ordering::Relaxed)
+            .saturating_add(add);
+        if total > self.max_output {
+            return Err(OutputLimitExceeded {
+                size: total,
+                limit: self.max_output,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Output cost of a list of payloads: each is an item.
+pub(crate) fn payloads_cost(payloads: &[Payload]) -> u64 {
+    payloads.iter().fold(0u64, |n, p| {
+        n.saturating_add(p.size() as u64)
+            .saturating_add(OUTPUT_ITEM_COST)
+    })
 }
 
 /// Per-call state: what the guest is looking at right now.
@@ -76,7 +120,6 @@ pub(crate) struct CallState {
     pub(crate) call: Call,
     pub(crate) outcome: Option<Outcome>,
     pub(crate) undo: Vec<Undo>,
-    pub(crate) output: u64,
     pub(crate) last_error_log: Option<String>,
 }
 
@@ -88,7 +131,6 @@ impl Default for CallState {
             call: Call::default(),
             outcome: None,
             undo: Vec::new(),
-            output: 0,
             last_error_log: None,
         }
     }
@@ -97,6 +139,9 @@ impl Default for CallState {
 /// Enforces memory and table limits and remembers which one was hit.
 pub(crate) struct Limiter {
     memory: u64,
+    /// Bytes of linear memory of all the instance's memories together: the cap is per
+    /// instance, however many memories a component declares.
+    memory_used: u64,
     table_elements: usize,
     pub(crate) hit: Option<String>,
 }
@@ -105,6 +150,7 @@ impl Limiter {
     pub(crate) fn new(limits: &Limits) -> Limiter {
         Limiter {
             memory: limits.memory,
+            memory_used: 0,
             table_elements: limits.table_elements,
             hit: None,
         }
@@ -118,16 +164,34 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired as u64 > self.memory {
-            let msg = format!(
-                "memory growth from {} to {} exceeds the limit of {}",
-                bytesize::ByteSize(current as u64),
-                bytesize::ByteSize(desired as u64),
-                bytesize::ByteSize(self.memory)
-            );
+        // wasmtime asks for every memory's initial size too (from 0), so the sum covers
+        // every memory the instance has.
+        let total = self
+            .memory_used
+            .saturating_sub(current as u64)
+            .saturating_add(desired as u64);
+        if total > self.memory {
+            let msg = if total == desired as u64 {
+                format!(
+                    "memory growth from {} to {} exceeds the limit of {}",
+                    bytesize::ByteSize(current as u64),
+                    bytesize::ByteSize(desired as u64),
+                    bytesize::ByteSize(self.memory)
+                )
+            } else {
+                format!(
+                    "memory growth from {} to {} (all memories of the instance: {}) exceeds \
+                     the limit of {}",
+                    bytesize::ByteSize(current as u64),
+                    bytesize::ByteSize(desired as u64),
+                    bytesize::ByteSize(total),
+                    bytesize::ByteSize(self.memory)
+                )
+            };
             self.hit = Some(msg.clone());
             bail!(msg);
         }
+        self.memory_used = total;
         Ok(true)
     }
 
@@ -186,17 +250,15 @@ impl HostState {
         Ok(())
     }
 
-    /// Count `bytes` of guest output against the per-call limit.
+    /// Count one item of `bytes` of guest output against the per-call limit.
     pub(crate) fn charge_output(&mut self, bytes: u64) -> wasmtime::Result<()> {
-        self.cur.output = self.cur.output.saturating_add(bytes);
-        let limit = self.guest.limits.max_output;
-        if self.cur.output > limit {
-            return Err(wasmtime::Error::new(OutputLimitExceeded {
-                size: self.cur.output,
-                limit,
-            }));
-        }
-        Ok(())
+        self.shared.charge(bytes).map_err(wasmtime::Error::new)
+    }
+
+    /// Count a list of payloads (each an item) against the per-call limit.
+    pub(crate) fn charge_payloads(&mut self, payloads: &[Payload]) -> wasmtime::Result<()> {
+        // The list itself is one item; its payloads are items too.
+        self.charge_output(payloads_cost(payloads))
     }
 
     fn outcome(&self) -> wasmtime::Result<&Outcome> {
@@ -315,7 +377,7 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
-        self.charge_output((key.len() + value.size()) as u64)?;
+        self.charge_output((key.len() as u64).saturating_add(value.size() as u64))?;
         let old = self.cur.call.headers.insert(key.clone(), value);
         self.cur.undo.push(Undo::Header(key, old));
         Ok(Ok(()))
@@ -335,6 +397,7 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
+        self.charge_output(key.len() as u64)?;
         let old = self.cur.call.headers.remove(&key);
         let present = old.is_some();
         if present {
@@ -375,7 +438,7 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
-        self.charge_output(args.iter().map(|p| p.size() as u64).sum())?;
+        self.charge_payloads(&args)?;
         let old = self.cur.call.args.replace(args);
         self.cur.undo.push(Undo::Args(old));
         Ok(Ok(()))
@@ -424,11 +487,12 @@ pub(crate) fn level_of(level: log::Level) -> tracing::Level {
 
 impl log::Host for HostState {
     fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.charge_output(message.len() as u64)?;
         if level == log::Level::Error {
-            // Kept for trap messages: a Rust guest's panic message arrives this way.
-            let mut m = message.clone();
-            m.truncate(2048);
-            self.cur.last_error_log = Some(m);
+            // Kept for trap messages: a Rust guest's panic message arrives this way. Cut on
+            // a character boundary: the guest chooses the text.
+            let cut = message.floor_char_boundary(MAX_KEPT_ERROR_LOG);
+            self.cur.last_error_log = Some(message[..cut].to_owned());
         }
         if self.replaying() {
             return Ok(());
@@ -457,8 +521,7 @@ impl metrics::Host for HostState {
             value as f64,
             String::new(),
             attributes,
-        );
-        Ok(())
+        )
     }
 
     fn histogram_record(
@@ -468,8 +531,7 @@ impl metrics::Host for HostState {
         unit: String,
         attributes: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        self.record(MetricKind::Histogram, name, value, unit, attributes);
-        Ok(())
+        self.record(MetricKind::Histogram, name, value, unit, attributes)
     }
 
     fn gauge_set(
@@ -478,8 +540,7 @@ impl metrics::Host for HostState {
         value: f64,
         attributes: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        self.record(MetricKind::Gauge, name, value, String::new(), attributes);
-        Ok(())
+        self.record(MetricKind::Gauge, name, value, String::new(), attributes)
     }
 }
 
@@ -491,9 +552,43 @@ impl HostState {
         value: f64,
         unit: String,
         attributes: Vec<(String, String)>,
-    ) {
+    ) -> wasmtime::Result<()> {
+        // Charged and checked live and in replay alike: both depend only on what the guest
+        // passed, so a guest fails at the same point in both.
+        let bytes = attributes.iter().fold(
+            (name.len() as u64).saturating_add(unit.len() as u64),
+            |n, (k, v)| {
+                n.saturating_add(k.len() as u64)
+                    .saturating_add(v.len() as u64)
+            },
+        );
+        self.charge_output(bytes)?;
+        series::validate(&name, value, &unit, &attributes).map_err(wasmtime::Error::msg)?;
         if self.replaying() {
-            return;
+            return Ok(());
+        }
+        if let Err(refused) = self.guest.series.admit(kind, &name, &attributes) {
+            // Depends on what this process has seen, not on the call: never a failure.
+            if self.guest.series.dropped() {
+                let why = match refused {
+                    series::Refused::Cap(cap) => format!(
+                        "it already has {cap} series (max-metric-series); samples of new \
+                         series are dropped"
+                    ),
+                    series::Refused::Kind(k) => {
+                        format!(
+                            "`{name}` was first recorded as a {k:?}; samples of another kind are dropped"
+                        )
+                    }
+                };
+                tracing::error!(
+                    guest = %self.guest.name,
+                    hook = %self.cur.hook,
+                    metric = %name,
+                    "guest metric sample dropped: {why} (further drops are counted, not logged)"
+                );
+            }
+            return Ok(());
         }
         self.guest.metrics.record(MetricSample {
             guest: self.guest.name.clone(),
@@ -503,6 +598,7 @@ impl HostState {
             unit,
             attributes,
         });
+        Ok(())
     }
 }
 
@@ -605,7 +701,7 @@ impl activity_context::Host for HostState {
             return Err(self.context_misuse("activity-context", "heartbeat"));
         };
         let a = a.clone();
-        self.charge_output(details.iter().map(|p| p.size() as u64).sum())?;
+        self.charge_payloads(&details)?;
         a.heartbeat(details);
         Ok(())
     }
@@ -624,4 +720,39 @@ pub(crate) fn run_seed(run_id: &str, guest: &str, stream: &str) -> [u8; 32] {
 
 pub(crate) fn shared_hook(shared: &Shared) -> Hook {
     Hook::ALL[shared.hook.load(Ordering::Relaxed) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_is_per_instance_across_all_its_memories() {
+        let limits = Limits {
+            memory: 10 << 20,
+            ..Limits::default()
+        };
+        let mut l = Limiter::new(&limits);
+        // Two memories of 4 MiB each fit; growing the second to 7 MiB (11 in all) does not,
+        // although each memory alone stays under the cap.
+        assert!(l.memory_growing(0, 4 << 20, None).unwrap());
+        assert!(l.memory_growing(0, 4 << 20, None).unwrap());
+        let e = l.memory_growing(4 << 20, 7 << 20, None).unwrap_err();
+        assert!(e.to_string().contains("all memories"), "{e}");
+        assert!(l.hit.is_some());
+        // Growth within the cap still works.
+        assert!(l.memory_growing(4 << 20, 6 << 20, None).unwrap());
+    }
+
+    #[test]
+    fn output_counts_items_as_well_as_bytes() {
+        let shared = Shared::new(10 * OUTPUT_ITEM_COST);
+        for _ in 0..10 {
+            shared.charge(0).unwrap();
+        }
+        let e = shared.charge(0).unwrap_err();
+        assert_eq!(e.size, 11 * OUTPUT_ITEM_COST);
+        let empty = vec![Payload::json(""); 1000];
+        assert!(payloads_cost(&empty) >= 1000 * OUTPUT_ITEM_COST);
+    }
 }

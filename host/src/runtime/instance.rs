@@ -40,6 +40,10 @@ pub(crate) struct GuestInstance {
     store: Store<HostState>,
     funcs: [Option<Funcs>; 4],
     live: Arc<std::sync::atomic::AtomicU64>,
+    /// Set when a call is armed, cleared when it returns. Still set afterwards only if the
+    /// host unwound out of the call: the instance's state is then unknown and it must not
+    /// serve again.
+    in_call: bool,
 }
 
 impl Drop for GuestInstance {
@@ -75,7 +79,7 @@ impl GuestInstance {
     ) -> Result<GuestInstance, GuestFailure> {
         let all_categories = role == Role::Load;
         let meta = &guest.meta;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared::new(meta.limits.max_output));
         // Workflow guests get streams seeded by run and guest: identical in replay and
         // independent of the workflow's own random stream. Others get fresh entropy.
         let (rng, wasi_rng, seed) = match scope {
@@ -151,7 +155,15 @@ impl GuestInstance {
         store.set_epoch_deadline(meta.epoch_ticks);
         let instance = match guest.pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(e) => return Err(fail(&mut store, e)),
+            Err(e) => {
+                if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+                    // The host's pool, not the guest: not counted as a guest failure.
+                    return Err(GuestFailure::Capacity {
+                        message: full.to_string(),
+                    });
+                }
+                return Err(fail(&mut store, e));
+            }
         };
         let mut funcs: [Option<Funcs>; 4] = Default::default();
         for cat in Category::ALL {
@@ -183,7 +195,19 @@ impl GuestInstance {
             store,
             funcs,
             live: guest.stats.live.clone(),
+            in_call: false,
         })
+    }
+
+    /// Whether the host unwound out of a call of this instance (see `in_call`).
+    pub(crate) fn interrupted(&self) -> bool {
+        self.in_call
+    }
+
+    /// Bind a reused instance to the scope of its next call: activity info, heartbeat
+    /// target and clock come from the call being served, never from an earlier caller.
+    pub(crate) fn rescope(&mut self, scope: &Scope) {
+        self.store.data_mut().scope = scope.clone();
     }
 
     /// Ask the guest which hooks of `cat` it wants.
@@ -198,6 +222,7 @@ impl GuestInstance {
             .interests;
         self.arm(guest, Hook::ExecuteActivity, Phase::Load);
         let r = f.call(&mut self.store, ());
+        self.in_call = false;
         match r {
             Ok((hooks,)) => Ok(hooks),
             Err(e) => Err(classify(&mut self.store, &e, guest)),
@@ -206,6 +231,7 @@ impl GuestInstance {
 
     /// Set fuel, deadline, clocks and flags for one call.
     fn arm(&mut self, guest: &LoadedGuest, hook: Hook, phase: Phase) {
+        self.in_call = true;
         let data = self.store.data_mut();
         data.limiter.hit = None;
         let (now, suppress) = match &data.scope {
@@ -217,8 +243,13 @@ impl GuestInstance {
         data.shared.hook.store(hook as u8, Ordering::Relaxed);
         data.cur.hook = hook;
         data.cur.phase = phase;
-        data.cur.output = 0;
+        data.shared.output.store(0, Ordering::Relaxed);
         data.cur.last_error_log = None;
+        // Nothing of an earlier call survives into this one, even if that call never
+        // returned normally.
+        data.cur.undo.clear();
+        data.cur.outcome = None;
+        data.cur.call = Call::default();
         if guest.meta.metering {
             // Cannot fail: fuel is enabled on this engine.
             let _ = self.store.set_fuel(guest.meta.limits.fuel);
@@ -263,6 +294,7 @@ impl GuestInstance {
         }
         cur.undo.clear();
         *call = std::mem::take(&mut cur.call);
+        self.in_call = false;
         result
     }
 
@@ -295,7 +327,7 @@ impl GuestInstance {
         payloads: &[Payload],
         extra: usize,
     ) -> Result<(), GuestFailure> {
-        let bytes = payloads.iter().map(|p| p.size() as u64).sum::<u64>() + extra as u64;
+        let bytes = super::host::payloads_cost(payloads).saturating_add(extra as u64);
         self.store
             .data_mut()
             .charge_output(bytes)
@@ -349,7 +381,11 @@ impl GuestInstance {
         };
         let cur = &mut self.store.data_mut().cur;
         *call = std::mem::take(&mut cur.call);
-        let outcome = cur.outcome.take().expect("outcome set above");
+        let outcome = cur
+            .outcome
+            .take()
+            .unwrap_or_else(|| Outcome::Ok(Vec::new()));
+        self.in_call = false;
         result.map(|d| (d, outcome))
     }
 }

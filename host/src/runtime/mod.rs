@@ -8,6 +8,11 @@ pub(crate) mod bindings;
 mod cache;
 pub(crate) mod host;
 pub(crate) mod instance;
+pub(crate) mod series;
+
+/// The wasmtime version the host is built with (pinned with `=` in the workspace manifest;
+/// a unit test checks the two agree). Part of the chain fingerprint.
+pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 pub mod validate;
 pub(crate) mod wasi;
 
@@ -47,6 +52,8 @@ pub(crate) struct GuestMeta {
     pub(crate) epoch_ticks: u64,
     /// Whether the engine meters fuel (always, except in the fuel-cost benchmark).
     pub(crate) metering: bool,
+    /// The metric series this guest has created (capped).
+    pub(crate) series: series::Series,
 }
 
 /// Export indices of one category's interface.
@@ -83,6 +90,9 @@ pub struct GuestStats {
     /// Instances alive now: one per cached workflow run (two once the run served a query),
     /// plus idle instances kept for reuse, plus those serving a call right now.
     pub live: u64,
+    /// Metric samples dropped because the guest passed its series cap or reused a name
+    /// with another kind (see [`crate::config::Limits::max_metric_series`]).
+    pub metrics_dropped: u64,
 }
 
 /// What is known about a loaded guest.
@@ -150,6 +160,7 @@ impl LoadedGuest {
             fuel: self.stats.fuel.load(Ordering::Relaxed),
             failures: self.stats.failures.load(Ordering::Relaxed),
             live: self.stats.live.load(Ordering::Relaxed),
+            metrics_dropped: self.meta.series.dropped_count(),
         }
     }
 }
@@ -292,7 +303,9 @@ impl RuntimeBuilder {
     pub fn for_config(mut self, config: &Config) -> Self {
         self.cache_dir = config.runtime.cache_dir.clone().or(self.cache_dir);
         self.cache = config.runtime.cache;
-        self.max_instances = config.runtime.max_instances;
+        self.max_instances = config
+            .runtime
+            .pool_size(config.guests.iter().filter(|g| !g.native).count());
         self.memory_images = config.runtime.memory_images;
         self.max_memory = config
             .guests
@@ -580,6 +593,7 @@ impl Runtime {
             logs: logs.clone(),
             epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
             metering: self.inner.metering,
+            series: series::Series::new(g.limits.max_metric_series),
         });
         let size = bytes.len() as u64;
         let mut guest = LoadedGuest {
@@ -685,5 +699,18 @@ impl Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn the_wasmtime_version_in_the_fingerprint_is_the_one_built() {
+        let manifest = include_str!("../../../Cargo.toml");
+        let pinned = format!("wasmtime = {{ version = \"={}\"", super::WASMTIME_VERSION);
+        assert!(
+            manifest.contains(&pinned),
+            "update WASMTIME_VERSION with the workspace's wasmtime pin"
+        );
     }
 }

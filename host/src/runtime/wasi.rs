@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use wasmtime::component::{HasData, Linker, Resource};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::bindings::io as async_io;
 use wasmtime_wasi::p2::bindings::sync;
 use wasmtime_wasi::p2::{
@@ -26,7 +27,13 @@ use crate::services::LogSink;
 pub(crate) struct WasiState {
     ctx: WasiCtx,
     table: ResourceTable,
+    mono: Mono,
 }
+
+/// Most WASI resources (streams, pollables) one instance may hold at once. The table lives
+/// in host memory, outside the guest's memory cap, so its size is capped too; a guest that
+/// passes the cap gets a trap.
+pub(crate) const MAX_WASI_RESOURCES: usize = 4096;
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -180,6 +187,83 @@ impl HostMonotonicClock for VirtualClock {
     }
 }
 
+/// The monotonic clock of one instance, which `wasi:clocks/monotonic-clock` (reads and
+/// timers alike) answers from.
+#[derive(Clone)]
+enum Mono {
+    /// The host's notion of time for the hook (see [`VirtualClock`]).
+    Virtual(Arc<Shared>),
+    /// Real elapsed time since the instance was made (`clock = "real"`, never in workflows).
+    Real(std::time::Instant),
+}
+
+impl Mono {
+    fn now(&self) -> u64 {
+        match self {
+            Mono::Virtual(s) => s.now.load(Ordering::Relaxed),
+            Mono::Real(base) => u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// `wasi:clocks/monotonic-clock` on the instance's own clock. wasmtime-wasi's timers are
+/// real tokio timers whatever clock the context has, so a pollable kept from one hook
+/// would answer `ready` from real time in the next: live true, in a fast replay false.
+/// Here a pollable is ready exactly when the instance's clock has reached its deadline;
+/// with the virtual clock that is workflow time, the same live and in replay.
+struct Timers<'a> {
+    table: &'a mut ResourceTable,
+    mono: &'a Mono,
+}
+
+struct TimersData;
+
+impl HasData for TimersData {
+    type Data<'a> = Timers<'a>;
+}
+
+/// A timer pollable: ready once the instance's clock reads `at` or later. Not ready is
+/// never waited on: `block` and `poll` on it are refused (see [`settle`]).
+struct Due {
+    mono: Mono,
+    at: u64,
+}
+
+#[async_trait::async_trait]
+impl Pollable for Due {
+    async fn ready(&mut self) {
+        if self.mono.now() < self.at {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Timers<'_> {
+    fn due(&mut self, at: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let due = self.table.push(Due {
+            mono: self.mono.clone(),
+            at,
+        })?;
+        wasmtime_wasi::p2::subscribe(self.table, due)
+    }
+}
+
+impl monotonic_clock::Host for Timers<'_> {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.mono.now())
+    }
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(1)
+    }
+    fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.due(when)
+    }
+    fn subscribe_duration(&mut self, duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let at = self.mono.now().saturating_add(duration);
+        self.due(at)
+    }
+}
+
 /// stdout / stderr of a guest, split into lines and sent to the log sink.
 #[derive(Clone)]
 struct LogStream {
@@ -237,6 +321,11 @@ impl Pollable for LogOutput {
 
 impl OutputStream for LogOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        // Counted against the guest's output limit like its log lines.
+        self.stream
+            .shared
+            .charge(bytes.len() as u64)
+            .map_err(|e| StreamError::Trap(wasmtime::Error::new(e)))?;
         for chunk in bytes.split_inclusive(|b| *b == b'\n') {
             if chunk.ends_with(b"\n") {
                 if self.pending.is_empty() {
@@ -300,18 +389,24 @@ pub(crate) fn build(
         .secure_random(setup.random.clone())
         .insecure_random(setup.random)
         .insecure_random_seed(setup.insecure_seed);
-    if !setup.real_clock {
+    let mono = if setup.real_clock {
+        Mono::Real(std::time::Instant::now())
+    } else {
         b.wall_clock(VirtualClock(shared.clone()))
             .monotonic_clock(VirtualClock(shared.clone()));
-    }
+        Mono::Virtual(shared.clone())
+    };
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_WASI_RESOURCES);
     WasiState {
         ctx: b.build(),
-        table: ResourceTable::new(),
+        table,
+        mono,
     }
 }
 
 /// Link the virtualized WASI (p2, synchronous bindings) with `wasi:io` replaced by
-/// [`NonBlocking`].
+/// [`NonBlocking`] and `wasi:clocks/monotonic-clock` by [`Timers`].
 ///
 /// wasmtime-wasi's synchronous `wasi:io` runs its blocking calls (`blocking-write-and-flush`,
 /// which every `println!` ends in; `blocking-read`; `poll`; `pollable.block`; stream drops)
@@ -329,6 +424,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     })?;
     sync::io::streams::add_to_linker::<HostState, NonBlockingIo>(linker, |t| {
         NonBlocking(t.ctx().table)
+    })?;
+    monotonic_clock::add_to_linker::<HostState, TimersData>(linker, |t| {
+        let w = t
+            .wasi
+            .as_mut()
+            .expect("WASI is linked only for guests that have a context");
+        Timers {
+            table: &mut w.table,
+            mono: &w.mono,
+        }
     })?;
     linker.allow_shadowing(false);
     Ok(())

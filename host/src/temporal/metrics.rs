@@ -79,6 +79,9 @@ pub struct PrometheusMetrics {
     counters: Mutex<HashMap<String, Counter>>,
     histograms: Mutex<HashMap<String, HistogramF64>>,
     gauges: Mutex<HashMap<String, GaugeF64>>,
+    /// The kind each name was first recorded as, across guests: one Prometheus family has
+    /// one type, so a sample of another kind is dropped (logged once per name).
+    kinds: Mutex<HashMap<String, (MetricKind, bool)>>,
 }
 
 impl std::fmt::Debug for PrometheusMetrics {
@@ -95,6 +98,7 @@ impl PrometheusMetrics {
             counters: Mutex::default(),
             histograms: Mutex::default(),
             gauges: Mutex::default(),
+            kinds: Mutex::default(),
         }
     }
 }
@@ -109,6 +113,25 @@ fn params(name: &str, unit: &str) -> MetricParameters {
 
 impl MetricsSink for PrometheusMetrics {
     fn record(&self, s: MetricSample) {
+        {
+            let mut kinds = self.kinds.lock().unwrap_or_else(|p| p.into_inner());
+            let (kind, warned) = kinds.entry(s.name.clone()).or_insert((s.kind, false));
+            if *kind != s.kind {
+                if !*warned {
+                    *warned = true;
+                    tracing::error!(
+                        guest = %s.guest,
+                        metric = %s.name,
+                        "guest metric sample dropped: `{}` is already a {:?} in this worker's \
+                         registry (perhaps from another guest), not a {:?}",
+                        s.name,
+                        kind,
+                        s.kind
+                    );
+                }
+                return;
+            }
+        }
         let mut attributes: Vec<MetricKeyValue> = s
             .attributes
             .into_iter()

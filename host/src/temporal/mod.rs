@@ -35,6 +35,29 @@ pub struct Interpose {
     runtime: Runtime,
     chain: Chain,
     args: args::ArgTypes,
+    /// `runtime.cached-runs` of the config the chain was loaded from.
+    cached_runs: u32,
+}
+
+/// Refuse a config whose explicit `max-instances` cannot hold what the worker can need.
+fn fits(config: &Config, chain: &Chain) -> Result<(), crate::Error> {
+    let needed = chain.instances_needed(&config.runtime);
+    match config.runtime.max_instances {
+        Some(max) if u64::from(max) < needed => Err(crate::error::ConfigError::Invalid {
+            path: "interpose.toml".into(),
+            message: format!(
+                "runtime.max-instances = {max} cannot hold what the worker can need at once: \
+                 {needed} instances (2 per cached run per workflow guest, with cached-runs = \
+                 {}, plus {} per client or activity guest). Raise max-instances to {needed}, \
+                 lower cached-runs with the worker's max_cached_workflows, or leave \
+                 max-instances unset to size the pool from cached-runs",
+                config.runtime.cached_runs,
+                crate::config::CALL_INSTANCES_PER_GUEST
+            ),
+        }
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 impl Interpose {
@@ -48,10 +71,12 @@ impl Interpose {
     pub fn from_config(config: &Config) -> Result<Interpose, crate::Error> {
         let runtime = Runtime::builder().for_config(config).build()?;
         let chain = runtime.load(config)?;
+        fits(config, &chain)?;
         Ok(Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
+            cached_runs: config.runtime.cached_runs,
         })
     }
 
@@ -70,19 +95,23 @@ impl Interpose {
             Arc::new(crate::services::TracingLogs),
             natives,
         )?;
+        fits(&config, &chain)?;
         Ok(Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
+            cached_runs: config.runtime.cached_runs,
         })
     }
 
-    /// Wrap an already loaded chain.
+    /// Wrap an already loaded chain (for [`Interpose::check_worker`], the worker is taken
+    /// to cache at most the default `runtime.cached-runs`).
     pub fn from_chain(runtime: Runtime, chain: Chain) -> Interpose {
         Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
+            cached_runs: crate::config::RuntimeConfig::default().cached_runs,
         }
     }
 
@@ -112,6 +141,30 @@ impl Interpose {
     /// `<build_id>+interpose.<first 12 hex digits>` (see [`versions`]).
     pub fn stamp_build_id(&self, build_id: &str) -> String {
         versions::stamp(build_id, self.chain.fingerprint())
+    }
+
+    /// Check that a worker with `options` fits the instance pool: it must not cache more
+    /// runs than `runtime.cached-runs` says. Call it before building the worker; a worker
+    /// that caches more runs than the pool holds instances for would fail workflow tasks
+    /// (retried, never skipped) whenever its cache is full.
+    pub fn check_worker(
+        &self,
+        options: &temporalio_sdk::WorkerOptions,
+    ) -> Result<(), crate::Error> {
+        let cached = options.max_cached_workflows as u64;
+        if cached > u64::from(self.cached_runs) {
+            return Err(crate::error::ConfigError::Invalid {
+                path: "interpose.toml".into(),
+                message: format!(
+                    "the worker caches up to {cached} workflow runs (max_cached_workflows), \
+                     but runtime.cached-runs is {}: set `cached-runs = {cached}` in [runtime] \
+                     (the instance pool is sized from it) or lower max_cached_workflows",
+                    self.cached_runs
+                ),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Stamp a worker's build id with this chain's fingerprint. Temporal records the build

@@ -27,6 +27,10 @@ async fn main() {
     let mut options = scenario::worker_options(queue, &interpose);
     // A dead worker's sticky queue hands its runs to the next worker after this long.
     options.sticky_queue_schedule_to_start_timeout = Duration::from_secs(1);
+    interpose.check_worker(&options).unwrap_or_else(|e| {
+        eprintln!("crash-worker: {e}");
+        std::process::exit(1);
+    });
     interpose.stamp_worker(&mut options);
     println!("ready");
     scenario::with_worker(&client, options, std::future::pending::<()>()).await;

@@ -6,9 +6,16 @@
 //! - `recurse`: unbounded recursion on the Wasm stack (stack overflow);
 //! - `recurse-shadow`: unbounded recursion on Rust's shadow stack in linear memory;
 //! - `panic`: panics with a message;
+//! - `panic-unicode`: logs an error line whose byte 2048 falls inside a four-byte character,
+//!   then panics with a long message of four-byte characters (the host keeps the last error
+//!   log for the trap report and must cut it on a character boundary);
 //! - `oversize`: writes a header larger than the output limit;
 //! - `respond`: answers hooks that cannot be answered (an invalid decision);
 //! - `edit-then-panic`: edits a header and the args, then panics (edits must be rolled back);
+//! - `empty-items`: sets the args to 100,000 empty payloads (output counts items);
+//! - `log-flood`: logs 4,000 lines of 1 KiB (logs count against the output limit);
+//! - `metric-reserved`: records a counter named like one of Temporal's own;
+//! - `metric-series`: records 50 counter series (`hostile_series{n=..}`);
 //! - `reject`: rejects everything;
 //! - anything else: behaves.
 //!
@@ -95,6 +102,11 @@ impl Hostile {
                 Before::Proceed
             }
             Some("panic") => panic!("hostile guest panics on purpose"),
+            Some("panic-unicode") => {
+                let crabs = "\u{1f980}".repeat(1000);
+                interpose_guest::log::error(&format!("{}{crabs}", "x".repeat(2046)));
+                panic!("{crabs}");
+            }
             Some("oversize") => {
                 let big = vec![b'x'; 4 << 20];
                 let _ = call.set_header(
@@ -112,6 +124,37 @@ impl Hostile {
                 let _ = call.remove_header("trail");
                 let _ = call.set_args(vec![]);
                 panic!("hostile guest panics after editing");
+            }
+            Some("empty-items") => {
+                let _ = call.set_args(vec![
+                    Payload {
+                        metadata: vec![],
+                        data: vec![],
+                    };
+                    100_000
+                ]);
+                Before::Proceed
+            }
+            Some("log-flood") => {
+                let line = "y".repeat(1024);
+                for _ in 0..4000 {
+                    interpose_guest::log::info(&line);
+                }
+                Before::Proceed
+            }
+            Some("metric-reserved") => {
+                interpose_guest::metrics::counter_add("temporal_workflow_completed", 1, &[]);
+                Before::Proceed
+            }
+            Some("metric-series") => {
+                for n in 0..50 {
+                    interpose_guest::metrics::counter_add(
+                        "hostile_series",
+                        1,
+                        &[("n".to_owned(), n.to_string())],
+                    );
+                }
+                Before::Proceed
             }
             Some("reject") => Before::Reject(Failure::new("hostile guest rejects everything")),
             _ => Before::Proceed,

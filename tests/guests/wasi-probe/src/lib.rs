@@ -13,7 +13,12 @@
 //! In every workflow hook (inbound and outbound, `before`) it also records one observation
 //!
 //! `<hook>:now=<ns>,mono=<ns since its first hook>,random=<std>,ctx-now=<ns>,
-//!  ctx-random=<u64>,env=<n>,args=<n>,read=<..>,list=<..>,write=<..>,stdin=<..>`
+//!  ctx-random=<u64>,env=<n>,args=<n>,read=<..>,list=<..>,write=<..>,stdin=<..>,
+//!  timer=<ready|pending>`
+//!
+//! where `timer` is the readiness of a `monotonic-clock.subscribe-duration` pollable of
+//! `timer-ns` nanoseconds (default 1 ms) made in the instance's first hook and kept: it
+//! must follow the instance's clock (workflow time), never real time.
 //!
 //! and writes it into the `probe` header. Outbound hooks without headers (timers,
 //! cancelling an external workflow, continue-as-new) leave theirs pending; the next outbound
@@ -21,7 +26,8 @@
 //! The Temporal replay tests compare these live and in replay.
 //!
 //! It also prints one line to stdout and one to stderr. With `sleep = "<ms>"` it first
-//! sleeps that long (a guest that tries to block the worker's thread).
+//! sleeps that long (a guest that tries to block the worker's thread); with
+//! `block-timer = "yes"` it blocks on a fresh 1 ns timer pollable instead.
 
 use std::hash::BuildHasher;
 use std::io::Read;
@@ -34,6 +40,7 @@ use interpose_guest::{
 #[derive(Default)]
 struct WasiProbe {
     first: Option<Instant>,
+    timer: Option<wasip2::io::poll::Pollable>,
     pending: Vec<String>,
     last: String,
 }
@@ -56,6 +63,9 @@ fn outcome(ok: bool, yes: &'static str) -> &'static str {
 fn report(call: &Call) -> Before {
     if let Some(ms) = config::get("sleep").and_then(|s| s.parse().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    if config::get("block-timer").as_deref() == Some("yes") {
+        wasip2::clocks::monotonic_clock::subscribe_duration(1).block();
     }
     let mono = {
         let a = Instant::now();
@@ -84,6 +94,13 @@ fn report(call: &Call) -> Before {
 impl WasiProbe {
     fn observe(&mut self, call: &Call) {
         let first = *self.first.get_or_insert_with(Instant::now);
+        let timer_ns = config::get("timer-ns")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000_000);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| wasip2::clocks::monotonic_clock::subscribe_duration(timer_ns));
+        let timer = if timer.ready() { "ready" } else { "pending" };
         let mut stdin = String::new();
         let stdin = match std::io::stdin().read_to_string(&mut stdin) {
             Ok(0) => "empty".to_owned(),
@@ -91,7 +108,7 @@ impl WasiProbe {
             Err(_) => "denied".to_owned(),
         };
         let obs = format!(
-            "{}:now={},mono={},random={},ctx-now={},ctx-random={},env={},args={},read={},list={},write={},stdin={stdin}",
+            "{}:now={},mono={},random={},ctx-now={},ctx-random={},env={},args={},read={},list={},write={},stdin={stdin},timer={timer}",
             interpose_guest::hook_name(call.hook()),
             wall(),
             Instant::now().duration_since(first).as_nanos(),
