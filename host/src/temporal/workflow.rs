@@ -4,7 +4,12 @@
 //! Semantics:
 //! - A guest failure under fail-closed fails the workflow TASK (the adapter panics inside
 //!   workflow code, which the SDK turns into a task failure that Temporal retries); the
-//!   workflow resumes once the guest is fixed or configured to be skipped.
+//!   workflow resumes once the guest is fixed or configured to be skipped. Queries and
+//!   update validators are the exception, since they produce no commands: a guest failure
+//!   fails that query (the caller gets an error naming guest, hook, phase and cause) or
+//!   rejects that update with the same message; the run and its task are untouched.
+//! - Queries and validators run on a session and snapshot of their own, so nothing they
+//!   see or do reaches the hooks that replay.
 //! - A guest's deliberate `reject` fails what it rejected: `execute` fails the workflow with
 //!   an application failure, a query or signal or update handler returns an error, an update
 //!   validator rejects the update. An outbound command cannot be refused without changing
@@ -17,7 +22,8 @@
 //! - Results are visible as payloads (Temporal's default converter) for execute, update and
 //!   query, and replaceable there; outbound results are observed (success or failure).
 //! - Guests see workflow time, the replay flag and the run's identity from the SDK's
-//!   interceptor context, refreshed at every hook.
+//!   interceptor context, refreshed at every phase: the `after` of an outbound call or of
+//!   an async handler sees the activation in which the call resolved.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -100,15 +106,20 @@ facts!(SyncWorkflowInterceptorContext);
 /// `WorkerOptions::workflow_interceptor`.
 pub fn constructor(chain: Chain, args: ArgTypes) -> WorkflowInterceptorConstructor {
     WorkflowInterceptorConstructor::new(move |view| {
-        let host = Arc::new(SdkWorkflow(Mutex::new(Snapshot {
-            info: workflow_info!(view),
-            ..Snapshot::default()
-        })));
+        let snapshot = || {
+            Arc::new(SdkWorkflow(Mutex::new(Snapshot {
+                info: workflow_info!(view),
+                ..Snapshot::default()
+            })))
+        };
+        let (host, read_only_host) = (snapshot(), snapshot());
         WasmWorkflowInterceptor {
             args: args.clone(),
             chain: chain.clone(),
             session: Rc::new(RefCell::new(chain.session(Scope::Workflow(host.clone())))),
             host,
+            read_only: RefCell::new(chain.session(Scope::Workflow(read_only_host.clone()))),
+            read_only_host,
         }
     })
 }
@@ -119,6 +130,16 @@ pub struct WasmWorkflowInterceptor {
     chain: Chain,
     session: Rc<RefCell<chain::Session>>,
     host: Arc<SdkWorkflow>,
+    /// Queries and update validators: a session and a snapshot of their own, so that
+    /// nothing they see or do (a query runs outside replay) reaches the hooks that replay.
+    read_only: RefCell<chain::Session>,
+    read_only_host: Arc<SdkWorkflow>,
+}
+
+/// A guest failure in a query or an update validator, as the error the caller gets. It
+/// names guest, hook, phase and cause; it is also logged at error level (by the chain).
+fn read_only_failure(e: &crate::GuestError) -> Failure {
+    Failure::new(e.to_string())
 }
 
 /// A guest failure inside workflow code fails the workflow task.
@@ -226,17 +247,30 @@ impl WasmWorkflowInterceptor {
         }
     }
 
+    /// The guest that ended the last `before` early, for messages.
+    fn refuser(&self) -> String {
+        self.session
+            .borrow()
+            .decided_by()
+            .map_or_else(|| "(unknown)".to_owned(), |g| format!("`{g}`"))
+    }
+
     /// Outbound `before`: returns the entered set, or fails the task on a rejection.
     fn outbound_before(&self, call: &mut Call) -> chain::Entered {
         match self.before(call) {
             Before::Proceed(entered) => entered,
             Before::Done(entered, outcome) => {
+                let who = self.refuser();
                 let last = task_failure(self.session.borrow_mut().after(call, entered, outcome));
                 let msg = match last {
                     Outcome::Err(f) => f.message,
                     Outcome::Ok(_) => "answered locally".into(),
                 };
-                panic!("an interceptor refused `{}`: {msg}", call.hook());
+                panic!(
+                    "interceptor {who} refused `{}` (an outbound command cannot be refused \
+                     without changing the run's commands; the workflow task fails): {msg}",
+                    call.hook()
+                );
             }
         }
     }
@@ -275,7 +309,11 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 Self::observe(&self.session, call, entered, &Ok::<(), String>(()));
                 out
             }
-            Before::Done(..) => panic!("an interceptor refused `initialize-workflow`"),
+            Before::Done(..) => panic!(
+                "interceptor {} refused `initialize-workflow`, which cannot be refused; the \
+                 workflow task fails",
+                self.refuser()
+            ),
         }
     }
 
@@ -369,11 +407,13 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         *call.headers_mut() = headers_in(input.headers());
         let before = self.before(&mut call);
         let session = self.session.clone();
+        let host = self.host.clone();
         WorkflowInterceptorFuture::new(async move {
             let (entered, seen, result) = match before {
                 Before::Proceed(entered) => {
                     write_headers(input.headers_mut(), &call);
                     let r = next.run(input).await;
+                    refresh(&host, &ctx);
                     let seen = match &r {
                         Ok(()) => Outcome::Ok(Vec::new()),
                         Err(e) => Outcome::Err(Failure::new(e.to_string())),
@@ -411,11 +451,14 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         *call.headers_mut() = headers_in(input.headers());
         let before = self.before(&mut call);
         let session = self.session.clone();
+        let host = self.host.clone();
         WorkflowInterceptorFuture::new(async move {
             let (entered, seen, result) = match before {
                 Before::Proceed(entered) => {
                     write_headers(input.headers_mut(), &call);
-                    match next.run(input).await {
+                    let r = next.run(input).await;
+                    refresh(&host, &ctx);
+                    match r {
                         Ok(v) => {
                             let (v, p) = boxed_payloads(v);
                             (entered, Outcome::Ok(p), Some(Ok(v)))
@@ -437,17 +480,18 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
     fn handle_query(
         &self,
         ctx: SyncWorkflowInterceptorContext,
-        mut input: HandleQueryInput,
+        input: HandleQueryInput,
         next: WorkflowNext<'_, HandleQueryInput, HandleQueryResult>,
     ) -> HandleQueryResult {
         if !self.chain.wants(Hook::HandleQuery) {
             return next.run(input);
         }
-        refresh(&self.host, &ctx);
+        refresh(&self.read_only_host, &ctx);
         // Queries are not part of history, so they never replay; the SDK can still report
         // `is_replaying` from the activation that carries the query, which would silence
-        // the guest's logs and make it count the query as replayed.
-        if let Ok(mut s) = self.host.0.lock() {
+        // the guest's logs and make it count the query as replayed. Only the read-only
+        // snapshot says so: the hooks that replay never see it.
+        if let Ok(mut s) = self.read_only_host.0.lock() {
             s.replaying = false;
         }
         let mut call = Call::new(
@@ -458,28 +502,35 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             None,
         );
         *call.headers_mut() = headers_in(input.headers());
-        let (entered, seen, result) = match self.before(&mut call) {
-            Before::Proceed(entered) => {
-                let _ = input.headers_mut();
-                match next.run(input) {
-                    Ok(v) => {
-                        let (v, p) = boxed_payloads(v);
-                        (entered, Outcome::Ok(p), Some(Ok(v)))
-                    }
-                    Err(e) => (
-                        entered,
-                        Outcome::Err(Failure::new(e.to_string())),
-                        Some(Err(e)),
-                    ),
+        // A guest failure fails this query only (an error naming guest, hook, phase and
+        // cause), never the workflow task.
+        let before = self.read_only.borrow_mut().before(&mut call);
+        let before = match before {
+            Ok(b) => b,
+            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+        };
+        let (entered, seen, result) = match before {
+            Before::Proceed(entered) => match next.run(input) {
+                Ok(v) => {
+                    let (v, p) = boxed_payloads(v);
+                    (entered, Outcome::Ok(p), Some(Ok(v)))
                 }
-            }
+                Err(e) => (
+                    entered,
+                    Outcome::Err(Failure::new(e.to_string())),
+                    Some(Err(e)),
+                ),
+            },
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
-        let last = task_failure(
-            self.session
-                .borrow_mut()
-                .after(&mut call, entered, seen.clone()),
-        );
+        let last = self
+            .read_only
+            .borrow_mut()
+            .after(&mut call, entered, seen.clone());
+        let last = match last {
+            Ok(l) => l,
+            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+        };
         settle(result, &seen, last, |p| Ok(raw_output(p)), workflow_error)
     }
 
@@ -492,7 +543,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         if !self.chain.wants(Hook::ValidateUpdate) {
             return next.run(input);
         }
-        refresh(&self.host, &ctx);
+        refresh(&self.read_only_host, &ctx);
         let mut call = Call::new(
             CallDetail::ValidateUpdate(chain::Handler {
                 name: input.name().into(),
@@ -501,7 +552,16 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             None,
         );
         *call.headers_mut() = headers_in(input.headers());
-        let (entered, seen, result) = match self.before(&mut call) {
+        // A guest failure rejects this update, explicitly: the rejection names guest,
+        // hook, phase and cause (and the chain logs it at error level). Failing the
+        // workflow task instead would not help: the SDK turns a panicking validator into a
+        // rejection too, with a less useful message.
+        let before = self.read_only.borrow_mut().before(&mut call);
+        let before = match before {
+            Ok(b) => b,
+            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+        };
+        let (entered, seen, result) = match before {
             Before::Proceed(entered) => {
                 let r = next.run(input);
                 let seen = match &r {
@@ -512,11 +572,14 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             }
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
-        let last = task_failure(
-            self.session
-                .borrow_mut()
-                .after(&mut call, entered, seen.clone()),
-        );
+        let last = self
+            .read_only
+            .borrow_mut()
+            .after(&mut call, entered, seen.clone());
+        let last = match last {
+            Ok(l) => l,
+            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+        };
         settle(result, &seen, last, |_| Ok(()), workflow_error)
     }
 
@@ -541,7 +604,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             input.options_mut().duration = std::time::Duration::from_nanos(*n);
         }
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(&session, call, entered, &Ok::<(), String>(()));
             r
         })
@@ -588,7 +654,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             o.task_queue = Some(d.task_queue.clone()).filter(|s| !s.is_empty());
         }
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(&session, call, entered, &r);
             r
         })
@@ -632,7 +701,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             input.options_mut().activity_id = Some(d.activity_id.clone()).filter(|s| !s.is_empty());
         }
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(&session, call, entered, &r);
             r
         })
@@ -670,7 +742,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             o.task_queue = Some(d.task_queue.clone()).filter(|s| !s.is_empty());
         }
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(
                 &session,
                 call,
@@ -734,7 +809,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         let entered = self.outbound_before(&mut call);
         write_headers(input.headers_mut(), &call);
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(
                 &session,
                 call,
@@ -771,7 +849,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         );
         let entered = self.outbound_before(&mut call);
         let session = self.session.clone();
+        let host = self.host.clone();
         next.run(input).map(move |r| {
+            // The call resolved in a later activation: guests see that one's time.
+            refresh(&host, &ctx);
             Self::observe(
                 &session,
                 call,

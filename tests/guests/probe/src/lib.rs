@@ -10,7 +10,9 @@
 //! - `activity-id`: when set, scheduled activities get the id `<activity-id>-<calls>` (an
 //!   edit that changes the commands a workflow produces; the replay tests use it).
 //!
-//! In `before` it logs `<tag> before <hook>` and counts `probe_hooks{hook}` whether or not
+//! In `after` it logs `<tag> after <hook>` (whether or not the run is replaying: an
+//! outbound call's `after` runs in the activation where the call resolved, which the host
+//! must tell apart from replay). In `before` it logs `<tag> before <hook>` and counts `probe_hooks{hook}` whether or not
 //! the run is replaying (the host must drop both in replay), appends its tag to the `trail` header and writes how many calls this
 //! instance has seen into the `seen-<tag>` header (per-run state).
 
@@ -105,6 +107,14 @@ impl Probe {
 
     fn after(&mut self, call: &Call, outcome: &Outcome) -> After {
         let tag = tag();
+        if config::get("scope").as_deref() != Some("workflow")
+            || interpose_guest::category_of(call.hook()).starts_with("workflow")
+        {
+            log::info(&format!(
+                "{tag} after {}",
+                interpose_guest::hook_name(call.hook())
+            ));
+        }
         let _ = core::hint::black_box(work(0));
         // Edits in `after` must be refused.
         if call.set_header("late", Payload::json_string("x")).is_ok() {
