@@ -378,6 +378,44 @@ fn compiled_artifacts_are_cached_on_disk() {
     assert_eq!(third.cache, CacheStatus::Miss);
 }
 
+#[test]
+fn hostile_a_cache_folder_or_artifact_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = || {
+        Runtime::builder()
+            .cache_dir(dir.path())
+            .max_instances(8)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        rt().inspect(guests::DENY_LIST).unwrap().cache,
+        CacheStatus::Miss
+    );
+    let chmod = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    // Anyone could have dropped native code into a world-writable folder.
+    chmod(dir.path(), 0o777).unwrap();
+    let err = rt().inspect(guests::DENY_LIST).unwrap_err().to_string();
+    assert!(err.contains("writable by group or others"), "{err}");
+    chmod(dir.path(), 0o700).unwrap();
+    // Or replaced an artifact that is group-writable.
+    let artifact = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    chmod(&artifact, 0o664).unwrap();
+    let err = rt().inspect(guests::DENY_LIST).unwrap_err().to_string();
+    assert!(err.contains("artifact cache file"), "{err}");
+    chmod(&artifact, 0o600).unwrap();
+    assert_eq!(
+        rt().inspect(guests::DENY_LIST).unwrap().cache,
+        CacheStatus::Hit
+    );
+}
+
 /// Run the `interpose` command line in-process; returns the report or the error.
 fn cli(args: &[&str]) -> Result<String, String> {
     let mut out = Vec::new();

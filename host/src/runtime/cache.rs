@@ -4,6 +4,8 @@
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -47,6 +49,45 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Refuse a cache folder or artifact that another user could have written: owned by
+/// someone other than this process's user (or root), or writable by group or others.
+/// A folder that does not exist yet is fine (it is created private).
+fn trusted(path: &Path) -> anyhow::Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("checking {}", path.display())),
+    };
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner = meta.uid();
+    let what = if meta.is_dir() { "folder" } else { "file" };
+    if owner != me && owner != 0 {
+        anyhow::bail!(
+            "refusing the artifact cache {what} {}: it is owned by uid {owner}, not by this \
+             user (uid {me}); cached artifacts are native code. Use a cache-dir of your own \
+             or `cache = false`",
+            path.display()
+        );
+    }
+    if meta.mode() & 0o022 != 0 {
+        anyhow::bail!(
+            "refusing the artifact cache {what} {}: it is writable by group or others (mode \
+             {:o}); cached artifacts are native code. `chmod go-w` it, use a cache-dir of \
+             your own, or `cache = false`",
+            path.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    if meta.file_type().is_symlink() {
+        anyhow::bail!(
+            "refusing the artifact cache {what} {}: it is a symbolic link",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub(crate) struct ArtifactCache {
     dir: PathBuf,
     engine_key: String,
@@ -73,10 +114,15 @@ impl ArtifactCache {
         hash: &str,
     ) -> anyhow::Result<(Component, CacheStatus)> {
         let path = self.path_for(hash);
+        // A cached artifact is native code that runs in this process: only a folder (and
+        // file) that nobody else can write may supply one.
+        trusted(&self.dir)?;
         if path.exists() {
+            trusted(&path)?;
             // SAFETY: the file was written by `Component::serialize` of this engine
             // configuration (the name carries the engine's compatibility hash) into a
-            // folder only Interpose writes. A file that fails to load is recompiled.
+            // folder only this user can write (checked above). A file that fails to load
+            // is recompiled.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(c) => return Ok((c, CacheStatus::Hit)),
                 Err(e) => tracing::warn!(
@@ -93,8 +139,13 @@ impl ArtifactCache {
     }
 
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating {}", self.dir.display()))?;
+        if !self.dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.dir)
+                .with_context(|| format!("creating {}", self.dir.display()))?;
+        }
         let bytes = component.serialize().map_err(anyhow::Error::from)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::io::Write::write_all(&mut tmp, &bytes)?;
