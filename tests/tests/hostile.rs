@@ -379,3 +379,25 @@ fn hostile_metric_series_past_the_cap_are_dropped_and_counted_not_failed() {
     assert_eq!(series.len(), 10, "only the first 10 series are recorded");
     assert_eq!(t.chain.stats("hostile").unwrap().metrics_dropped, 80);
 }
+
+#[test]
+fn replay_log_enabled_is_the_same_live_and_in_replay_in_workflow_hooks() {
+    // A guest that builds messages only when `log.enabled` says so would otherwise spend
+    // different fuel live and in replay.
+    let t = hostile("reject-with-log-enabled", "", "");
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
+    let mut seen = Vec::new();
+    for replaying in [false, true] {
+        wf.set_replaying(replaying);
+        let o = t
+            .chain
+            .session(Scope::Workflow(wf.clone()))
+            .run(&mut call(Hook::StartTimer), |_| panic!("rejected"))
+            .unwrap();
+        match o {
+            Outcome::Err(f) => seen.push(f.message),
+            other => panic!("expected the rejection, got {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["log-enabled=true", "log-enabled=true"]);
+}

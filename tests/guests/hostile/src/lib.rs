@@ -16,6 +16,7 @@
 //! - `log-flood`: logs 4,000 lines of 1 KiB (logs count against the output limit);
 //! - `metric-reserved`: records a counter named like one of Temporal's own;
 //! - `metric-series`: records 50 counter series (`hostile_series{n=..}`);
+//! - `reject-with-log-enabled`: rejects with the message `log-enabled=<log.enabled(info)>`;
 //! - `reject`: rejects everything;
 //! - anything else: behaves.
 //!
@@ -156,6 +157,10 @@ impl Hostile {
                 }
                 Before::Proceed
             }
+            Some("reject-with-log-enabled") => Before::Reject(Failure::new(format!(
+                "log-enabled={}",
+                interpose_guest::log::enabled(interpose_guest::log::Level::Info)
+            ))),
             Some("reject") => Before::Reject(Failure::new("hostile guest rejects everything")),
             _ => Before::Proceed,
         }
