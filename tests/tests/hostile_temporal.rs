@@ -157,15 +157,20 @@ impl Cat {
         }
     }
 
-    /// Whether `respond` is a valid answer in this hook (then it is not a hostile case).
-    fn respond_allowed(self) -> bool {
-        matches!(self, Cat::WorkflowInbound | Cat::Activity)
+    /// What `Target` returns when the `respond` guest answers this category's hook, where
+    /// answering is allowed (execute-workflow, execute-activity): there `respond` is a
+    /// decision, not a failure, and it must be the run's (or the activity's) result under
+    /// either policy.
+    fn answered(self) -> Option<&'static str> {
+        match self {
+            Cat::WorkflowInbound => Some("not allowed here"),
+            Cat::Activity => Some("ok tainted=\"not allowed here\""),
+            Cat::Client | Cat::WorkflowOutbound => None,
+        }
     }
 
     fn cases(self) -> impl Iterator<Item = &'static Case> {
-        CASES
-            .iter()
-            .filter(move |c| !(c.behavior == "respond" && self.respond_allowed()))
+        CASES.iter()
     }
 }
 
@@ -228,6 +233,32 @@ async fn result(client: &Client, id: &str) -> Result<String, String> {
     .await
     .unwrap_or_else(|_| panic!("{id}: finished within 60 s"))
     .map_err(|e| format!("{e:?}"))
+}
+
+/// Where a skipped guest's leftover `tainted` edit would arrive in history: the start
+/// request's headers (client start) and every recorded command's headers (activities).
+async fn tainted_in_history(client: &Client, id: &str) -> Vec<String> {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let events = client
+        .get_workflow_handle::<Target>(id)
+        .fetch_history(Default::default())
+        .into_events()
+        .await
+        .expect("history");
+    let mut found: Vec<String> = scenario::recorded_headers(&events, "tainted")
+        .into_iter()
+        .map(|(hook, v)| format!("{hook}: {v}"))
+        .collect();
+    for e in &events {
+        if let Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) = &e.attributes
+            && a.header
+                .as_ref()
+                .is_some_and(|h| h.fields.contains_key("tainted"))
+        {
+            found.push("start-workflow".into());
+        }
+    }
+    found
 }
 
 /// The first workflow task failure of `id`, waiting for it (bounded).
@@ -332,6 +363,15 @@ async fn hostile_on_temporal(cat: Cat) {
             let start = client
                 .start_workflow(Target::run, (), start_options(&queue, &id))
                 .await;
+            if let (Some(answer), "respond") = (cat.answered(), c.behavior) {
+                start.expect("starts");
+                assert_eq!(
+                    result(&client, &id).await.as_deref(),
+                    Ok(answer),
+                    "{id}: the guest's answer is the result"
+                );
+                continue;
+            }
             match cat {
                 Cat::Client => {
                     let err = format!("{:?}", start.err().expect("the start fails"));
@@ -417,6 +457,15 @@ async fn hostile_on_temporal(cat: Cat) {
             let start = client
                 .start_workflow(Target::run, (), start_options(&queue, &id))
                 .await;
+            if let (Some(answer), "respond") = (cat.answered(), c.behavior) {
+                start.expect("starts");
+                assert_eq!(
+                    result(&client, &id).await.as_deref(),
+                    Ok(answer),
+                    "{id}: an allowed answer is a decision, the same under skip"
+                );
+                continue;
+            }
             if c.deliberate {
                 // A rejection is a decision, not a failure: skip does not apply.
                 match cat {
@@ -442,10 +491,18 @@ async fn hostile_on_temporal(cat: Cat) {
                 continue;
             }
             start.unwrap_or_else(|e| panic!("{id}: skipped guest, the start goes through: {e}"));
+            // The activity returns the `tainted` header it got (execute-activity's edits
+            // would arrive there); history holds the start's and the schedule's headers
+            // (start-workflow's and schedule-activity's edits would arrive there).
             assert_eq!(
                 result(&client, &id).await.as_deref(),
                 Ok("ok tainted=\"\""),
                 "{id}: the guest is skipped and its edits rolled back"
+            );
+            assert_eq!(
+                tainted_in_history(&client, &id).await,
+                Vec::<String>::new(),
+                "{id}: no leftover edit reached history"
             );
         }
     })
