@@ -178,8 +178,15 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
         }
         drop(runs);
         let elapsed = started.elapsed();
-        // Completed runs are evicted; only the parked runs are cached now.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Completed runs are evicted (asynchronously, by the worker); only the parked runs
+        // stay cached.
+        settle(|| {
+            let idle_q = chain.idle_instances("q") as u64;
+            [("context", 0), ("p", 0), ("q", idle_q)]
+                .iter()
+                .all(|(name, idle)| live(name) == parked_count as u64 + idle)
+        })
+        .await;
         let idle_q = chain.idle_instances("q") as u64;
         for (name, idle) in [("context", 0), ("p", 0), ("q", idle_q)] {
             assert_eq!(
@@ -209,10 +216,25 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
             .buffer_unordered(in_flight)
             .collect::<Vec<()>>()
             .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        settle(|| {
+            let idle_q = chain.idle_instances("q") as u64;
+            [("context", 0), ("p", 0), ("q", idle_q)]
+                .iter()
+                .all(|(name, idle)| live(name) == *idle)
+        })
+        .await;
         for (name, idle) in [("context", 0), ("p", 0), ("q", chain.idle_instances("q") as u64)] {
             assert_eq!(live(name), idle, "{name}: every run's instances were freed");
         }
     })
     .await;
+}
+
+/// Wait (bounded, 30 s) until `done` holds: the worker evicts finished runs on its own
+/// schedule. The assertions after it say what was expected when it does not.
+async fn settle(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
