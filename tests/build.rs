@@ -44,7 +44,7 @@ fn main() {
     ));
     run(guests::build(
         &fixtures,
-        &["wasi-probe", "forbidden-import"],
+        &["wasi-probe", "forbidden-import", "fuzzer"],
         guests::WASIP2,
         &target_dir,
         &components,

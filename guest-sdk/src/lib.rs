@@ -70,6 +70,12 @@ impl<'a> Call<'a> {
         Call { inner }
     }
 
+    /// The raw resource (for the test suite's fuzzer, which misuses handles on purpose).
+    #[doc(hidden)]
+    pub fn __raw(&self) -> &'a bindings::interpose::interceptor::types::Call {
+        self.inner
+    }
+
     /// Which hook this is.
     pub fn hook(&self) -> Hook {
         self.inner.hook()

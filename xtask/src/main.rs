@@ -6,6 +6,8 @@
 //!   `interpose demo` on an embedded dev server;
 //! - `build-guests`: build the example guests into `target/guests/` (the Python, JavaScript
 //!   and C ones where `toolchains` installed their toolchain);
+//! - `fuzz [cases]`: the guest-side sandbox fuzzer and the config/loader fuzzers, long
+//!   (default 20,000 cases each, debug build so overflow checks are on);
 //! - `soak [workflows]`: the full load and soak test (default 5,000 workflows, release build;
 //!   `cargo xtask test` runs it reduced);
 //! - `bench`: the benchmark suite; writes `BENCHMARKS.md` (release build; needs the dev
@@ -215,6 +217,29 @@ fn main() -> anyhow::Result<()> {
                     "--nocapture",
                 ]))
         }
+        Some("fuzz") => {
+            // Debug build on purpose: overflow checks and debug assertions are on, so an
+            // arithmetic overflow a guest can reach fails the run.
+            ensure_targets()?;
+            let cases = args.get(1).map_or("20000", String::as_str);
+            run(Command::new(&cargo)
+                .env("GUEST_FUZZ_CASES", cases)
+                .env("FUZZ_CASES", cases)
+                .env("RUST_BACKTRACE", "0")
+                .current_dir(root())
+                .args([
+                    "test",
+                    "--locked",
+                    "-p",
+                    "interpose-tests",
+                    "--test",
+                    "guest_fuzz",
+                    "--test",
+                    "fuzz",
+                    "--",
+                    "--nocapture",
+                ]))
+        }
         Some("bench") => {
             ensure_targets()?;
             let cli = ensure_temporal_cli()?;
@@ -249,7 +274,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | demo | build-guests | toolchains | soak [workflows] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
         ),
     }
 }
