@@ -81,6 +81,32 @@ fn a_full_pool_is_a_host_error_that_skip_never_hides_and_that_poisons_nothing() 
 }
 
 #[test]
+fn the_pool_holds_its_count_of_instances_whatever_their_shape() {
+    // The Python guest has 14 core modules; the pool's totals of core instances, memories
+    // and tables must not run out before its count of instances.
+    let js = interpose_tests::polyglot(guests::CONTEXT_PROPAGATION_PY);
+    let rt = Runtime::builder()
+        .cache(false)
+        .max_instances(4)
+        .build()
+        .unwrap();
+    let c = config(&guest("py", js, ""));
+    let chain = rt
+        .load_with(&c, Arc::new(NoMetrics), Arc::new(MemoryLogs::default()))
+        .unwrap();
+    let runs: Vec<_> = (0..4)
+        .map(|n| {
+            let mut s = chain.session(run(n));
+            s.run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![]))
+                .unwrap_or_else(|e| panic!("run {n} of 4: {e}"));
+            s
+        })
+        .collect();
+    assert_eq!(chain.stats("py").unwrap().live, 4);
+    drop(runs);
+}
+
+#[test]
 fn the_default_pool_holds_a_full_default_cache_of_runs_with_queries() {
     // Two workflow guests and the SDK's default cache of 1,000 runs, each run with its
     // replayed instance and its read-only instance (it served a query): 4,000 instances.
@@ -132,6 +158,26 @@ fn an_explicit_pool_too_small_for_the_cache_is_refused_at_load() {
     options.max_cached_workflows = 1000;
     let err = interpose.check_worker(&options).unwrap_err().to_string();
     assert!(err.contains("cached-runs = 1000"), "{err}");
+    assert!(err.contains("4512"), "{err}");
     options.max_cached_workflows = 100;
     interpose.check_worker(&options).unwrap();
+    // An Interpose wrapped around a chain checks against the pool it really has.
+    let small = Runtime::builder()
+        .cache(false)
+        .max_instances(100)
+        .build()
+        .unwrap();
+    let chain = small
+        .load_with(
+            &config(&(guest("a", guests::PROBE, "") + &guest("b", guests::PROBE, ""))),
+            Arc::new(NoMetrics),
+            Arc::new(MemoryLogs::default()),
+        )
+        .unwrap();
+    let wrapped = interpose::temporal::Interpose::from_chain(small, chain);
+    let err = wrapped.check_worker(&options).unwrap_err().to_string();
+    assert!(
+        err.contains("max-instances") && err.contains("912"),
+        "{err}"
+    );
 }

@@ -605,3 +605,43 @@ fn reused_instances_never_return_to_the_pool_after_an_unwind() {
     // One at load (interests), one per call.
     assert_eq!(chain.stats("a").unwrap().instantiations, 4);
 }
+
+#[test]
+fn the_guest_that_failed_or_replaced_a_result_is_named() {
+    // Adapters refuse some decisions (an outbound call's result cannot be changed); their
+    // error names the guest that made it.
+    let t = chain(&probes(&[("a", ""), ("b", "after = 'fail'")]));
+    let mut s = t.chain.session(Scope::Client);
+    let o = s
+        .run(&mut start_call("Order"), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert!(matches!(o, Outcome::Err(_)), "{o:?}");
+    assert_eq!(s.decided_by(), Some("b"));
+}
+
+#[test]
+fn the_reuse_pool_keeps_at_most_its_share_of_idle_instances() {
+    let toml =
+        probes(&[("a", "")]).replace("[guest.config]", "instances = 'reuse'\n[guest.config]");
+    let t = chain(&toml);
+    // 300 calls in flight at once, then all done: the idle pool keeps 256, the rest go.
+    let mut sessions: Vec<_> = (0..300)
+        .map(|_| {
+            let mut s = t.chain.session(Scope::Client);
+            let mut c = start_call("Order");
+            let entered = match s.before(&mut c).unwrap() {
+                Before::Proceed(e) => e,
+                other => panic!("{other:?}"),
+            };
+            (s, c, entered)
+        })
+        .collect();
+    for (s, c, entered) in &mut sessions {
+        s.after(c, *entered, Outcome::Ok(vec![])).unwrap();
+    }
+    drop(sessions);
+    assert_eq!(
+        t.chain.idle_instances("a") as u64,
+        interpose::config::CALL_INSTANCES_PER_GUEST
+    );
+}

@@ -401,3 +401,13 @@ fn replay_log_enabled_is_the_same_live_and_in_replay_in_workflow_hooks() {
     }
     assert_eq!(seen, ["log-enabled=true", "log-enabled=true"]);
 }
+
+#[test]
+fn hostile_a_huge_error_type_counts_against_the_output_limit() {
+    let t = hostile("reject-huge-type", "", "start-workflow");
+    match fails(&t) {
+        GuestFailure::OutputLimit { size, .. } => assert!(size > 4 << 20, "{size}"),
+        other => panic!("expected output limit, got {other}"),
+    }
+    still_serves(&t);
+}

@@ -206,6 +206,51 @@ async fn hostile_wasi_guest_that_blocks_on_a_timer_is_refused_at_once() {
     assert!(err.to_string().contains("cannot sleep or wait"), "{err}");
 }
 
+#[test]
+fn hostile_one_write_of_many_newlines_hits_the_output_limit() {
+    // Each line is an item: one write of 60,000 newlines is 60,000 bytes (under the
+    // limit) but 60,000 log lines.
+    let t = chain(&guest(
+        "flood",
+        guests::WASI_PROBE,
+        "max-output = '64KiB'\n[guest.config]\nnewlines = '60000'",
+    ));
+    let err = t
+        .chain
+        .session(Scope::Client)
+        .run(&mut start_call("X"), |_| Outcome::Ok(vec![]))
+        .expect_err("a million lines pass the output limit");
+    assert!(
+        matches!(err.cause, interpose::GuestFailure::OutputLimit { .. }),
+        "{err}"
+    );
+    assert!(
+        t.logs.lines().len() <= 1024,
+        "emission stopped at the limit: {} lines",
+        t.logs.lines().len()
+    );
+}
+
+#[test]
+fn a_partial_stdout_line_is_emitted_with_the_call_that_printed_it() {
+    let t = chain(&guest(
+        "partial",
+        guests::WASI_PROBE,
+        "[guest.config]\npartial = 'no newline here'",
+    ));
+    t.chain
+        .session(Scope::Client)
+        .run(&mut start_call("X"), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    let lines = t.logs.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.message == "no newline here" && l.hook == Hook::StartWorkflow),
+        "emitted at the end of the call, attributed to its hook: {lines:?}"
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn hostile_network_imports_load_as_stubs_and_every_socket_call_traps() {
     // Language runtimes (CPython) import `wasi:sockets` whether or not the guest uses it, so

@@ -280,9 +280,10 @@ impl Session {
         &self.scope
     }
 
-    /// The guest (or native interceptor) that rejected or answered the call in the last
-    /// [`Session::before`] that returned [`Before::Done`]: adapters name it when they
-    /// must refuse what it decided.
+    /// The guest that decided the call's result: the one that rejected or answered it in
+    /// [`Session::before`] (a native interceptor too), or, after [`Session::after`], the
+    /// last one that failed or replaced the result. Adapters name it when they must refuse
+    /// what it decided.
     pub fn decided_by(&self) -> Option<&str> {
         self.decided_by.as_deref()
     }
@@ -513,8 +514,14 @@ impl Session {
             }
             match result {
                 Ok((AfterDecision::Keep, o)) => outcome = o,
-                Ok((AfterDecision::Replace(p), _)) => outcome = Outcome::Ok(p),
-                Ok((AfterDecision::Fail(f), _)) => outcome = Outcome::Err(f),
+                Ok((AfterDecision::Replace(p), _)) => {
+                    self.decided_by = Some(guest.meta.name.clone());
+                    outcome = Outcome::Ok(p);
+                }
+                Ok((AfterDecision::Fail(f), _)) => {
+                    self.decided_by = Some(guest.meta.name.clone());
+                    outcome = Outcome::Err(f);
+                }
                 Err(cause) => self.failed(i, hook, Phase::After, cause)?,
             }
         }
@@ -554,6 +561,9 @@ impl Session {
                 && !inst.interrupted()
                 && guest.meta.instances == InstanceMode::Reuse
                 && let Ok(mut idle) = guest.idle.lock()
+                // Idle instances hold pool slots: keep no more than the calls the pool is
+                // sized for (see `RuntimeConfig::instances_needed`).
+                && (idle.len() as u64) < crate::config::CALL_INSTANCES_PER_GUEST
             {
                 idle.push(*inst);
             }

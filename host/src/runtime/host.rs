@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) output: AtomicU64,
     /// The guest's output limit per call.
     pub(crate) max_output: u64,
+    /// The unfinished line of stdout and of stderr (see `wasi::flush_output`).
+    pub(crate) pending: [std::sync::Mutex<Vec<u8>>; 2],
 }
 
 impl Shared {
@@ -84,6 +86,7 @@ impl Shared {
             hook: std::sync::atomic::AtomicU8::new(0),
             output: AtomicU64::new(0),
             max_output,
+            pending: Default::default(),
         }
     }
 
@@ -310,7 +313,18 @@ fn fixed_fields(d: &CallDetail) -> Vec<&str> {
 
 fn detail_size(d: &CallDetail) -> u64 {
     // An upper bound is enough for the output limit: the debug form holds every string.
-    format!("{d:?}").len() as u64
+    // Counted as it is written, never allocated (escaping can make it several times the
+    // size of what the guest passed).
+    struct Count(u64);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 = self.0.saturating_add(s.len() as u64);
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    let _ = std::fmt::write(&mut n, format_args!("{d:?}"));
+    n.0
 }
 
 impl types::HostCall for HostState {

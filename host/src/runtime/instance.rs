@@ -283,6 +283,7 @@ impl GuestInstance {
         self.arm(guest, hook, Phase::Before);
         self.store.data_mut().cur.call = std::mem::take(call);
         let r = f.call(&mut self.store, (Resource::new_borrow(0),));
+        wasi::flush_output(self.store.data());
         self.charge_fuel(guest);
         let result = match r {
             Ok((d,)) => self.check_before(guest, hook, d),
@@ -306,9 +307,11 @@ impl GuestInstance {
     ) -> Result<BeforeDecision, GuestFailure> {
         match &d {
             BeforeDecision::Proceed => {}
-            BeforeDecision::Reject(f) => {
-                self.charge_decision(guest, &f.details, f.message.len())?
-            }
+            BeforeDecision::Reject(f) => self.charge_decision(
+                guest,
+                &f.details,
+                f.message.len().saturating_add(f.error_type.len()),
+            )?,
             BeforeDecision::Respond(p) => {
                 if !hook.allows_respond() {
                     return Err(GuestFailure::InvalidDecision {
@@ -356,6 +359,7 @@ impl GuestInstance {
             &mut self.store,
             (Resource::new_borrow(0), Resource::new_borrow(0)),
         );
+        wasi::flush_output(self.store.data());
         self.charge_fuel(guest);
         let result = match r {
             Ok((d,)) => match &d {
@@ -373,8 +377,13 @@ impl GuestInstance {
                     }
                 }
                 AfterDecision::Fail(f) => {
-                    let (details, len) = (f.details.clone(), f.message.len());
-                    self.charge_decision(guest, &details, len).map(|()| d)
+                    let len = f.message.len().saturating_add(f.error_type.len());
+                    let cost = super::host::payloads_cost(&f.details).saturating_add(len as u64);
+                    self.store
+                        .data_mut()
+                        .charge_output(cost)
+                        .map_err(|e| classify(&mut self.store, &e, guest))
+                        .map(|()| d)
                 }
             },
             Err(e) => Err(classify(&mut self.store, &e, guest)),

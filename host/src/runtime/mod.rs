@@ -10,6 +10,13 @@ pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod series;
 
+/// Most core instances one component instance may have (an interpreter guest has ~14).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+/// Most linear memories one component instance may have.
+const MEMORIES_PER_COMPONENT: u32 = 4;
+/// Most tables one component instance may have.
+const TABLES_PER_COMPONENT: u32 = 16;
+
 /// The wasmtime version the host is built with (pinned with `=` in the workspace manifest;
 /// a unit test checks the two agree). Part of the chain fingerprint.
 pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
@@ -207,6 +214,8 @@ pub(crate) struct RuntimeInner {
     metrics: Arc<dyn MetricsSink>,
     logs: Arc<dyn LogSink>,
     metering: bool,
+    /// The pool's size in component instances.
+    max_instances: u32,
     _ticker: EpochTicker,
 }
 
@@ -326,13 +335,18 @@ impl RuntimeBuilder {
         let slot = self.max_memory.next_multiple_of(64 * 1024);
         let mut pool = PoolingAllocationConfig::default();
         let n = self.max_instances;
+        // Every total is the count of instances times what one component may hold, so the
+        // pool holds `n` instances whatever their shape (an interpreter has many core
+        // modules, QuickJS two memories) and one guest's shape cannot run it out for the
+        // others. Core instances are a counter; memories and tables reserve address space
+        // only.
         pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(4))
-            .total_memories(n.saturating_mul(2))
-            .total_tables(n.saturating_mul(4))
-            .max_core_instances_per_component(32)
-            .max_memories_per_component(4)
-            .max_tables_per_component(16)
+            .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+            .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+            .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
             .max_core_instance_size(4 << 20)
             .max_component_instance_size(4 << 20)
             .max_memory_size(slot as usize);
@@ -383,6 +397,7 @@ impl RuntimeBuilder {
                 metrics: self.metrics,
                 logs: self.logs,
                 metering: self.metering,
+                max_instances: n,
                 _ticker: ticker,
             }),
         })
@@ -393,6 +408,11 @@ impl Runtime {
     /// A builder with defaults.
     pub fn builder() -> RuntimeBuilder {
         RuntimeBuilder::default()
+    }
+
+    /// Most guest instances alive at once (the instance pool's size).
+    pub fn max_instances(&self) -> u32 {
+        self.inner.max_instances
     }
 
     /// The Wasm engine.

@@ -28,8 +28,9 @@ pub(crate) const MAX_LABEL_VALUE: usize = 256;
 pub(crate) const MAX_UNIT: usize = 32;
 /// Name prefixes that belong to the worker and the host.
 pub(crate) const RESERVED_PREFIXES: &[&str] = &["temporal_", "interpose_"];
-/// Label keys the host sets itself.
-pub(crate) const RESERVED_LABELS: &[&str] = &["interpose_guest"];
+/// Label keys the host sets itself, and those Prometheus gives a meaning of its own
+/// (`le` on histogram buckets, `quantile` on summaries; sdk-core's exporter refuses them).
+pub(crate) const RESERVED_LABELS: &[&str] = &["interpose_guest", "le", "quantile"];
 
 /// A Prometheus identifier: `[a-zA-Z_][a-zA-Z0-9_]*`.
 fn identifier(s: &str) -> bool {
@@ -97,7 +98,9 @@ pub(crate) fn validate(
             ));
         }
         if RESERVED_LABELS.contains(&k.as_str()) {
-            return Err(format!("metric {name}: the label `{k}` is set by the host"));
+            return Err(format!(
+                "metric {name}: the label `{k}` is reserved (set by the host or by Prometheus)"
+            ));
         }
         if !keys.insert(k.as_str()) {
             return Err(format!("metric {name}: the label `{k}` is given twice"));
@@ -215,6 +218,8 @@ mod tests {
         assert!(validate("m", 1.0, "m s", &[]).is_err());
         assert!(validate("m", 1.0, "", &attrs(&[("__name__", "x")])).is_err());
         assert!(validate("m", 1.0, "", &attrs(&[("interpose_guest", "x")])).is_err());
+        assert!(validate("m", 1.0, "", &attrs(&[("le", "1")])).is_err());
+        assert!(validate("m", 1.0, "", &attrs(&[("quantile", "0.5")])).is_err());
         assert!(validate("m", 1.0, "", &attrs(&[("a", "1"), ("a", "2")])).is_err());
         let long = "é".repeat(MAX_LABEL_VALUE);
         assert!(validate("m", 1.0, "", &attrs(&[("a", &long)])).is_err());

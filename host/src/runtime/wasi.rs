@@ -268,10 +268,14 @@ impl monotonic_clock::Host for Timers<'_> {
 #[derive(Clone)]
 struct LogStream {
     guest: Arc<str>,
-    level: tracing::Level,
+    /// 0 for stdout, 1 for stderr: the index of its line buffer in [`Shared::pending`].
+    which: usize,
     sink: Arc<dyn LogSink>,
     shared: Arc<Shared>,
 }
+
+/// The level of each stream's lines, by [`LogStream::which`].
+const LEVELS: [tracing::Level; 2] = [tracing::Level::INFO, tracing::Level::WARN];
 
 impl IsTerminal for LogStream {
     fn is_terminal(&self) -> bool {
@@ -288,29 +292,48 @@ impl StdoutStream for LogStream {
     fn p2_stream(&self) -> Box<dyn OutputStream> {
         Box::new(LogOutput {
             stream: self.clone(),
-            pending: Vec::new(),
         })
     }
 }
 
+/// One `output-stream` handle on stdout or stderr. However many handles a guest opens,
+/// each stream has one line buffer per instance (in [`Shared`]), at most [`MAX_LINE`]
+/// bytes, emitted at the end of the call that wrote it.
 struct LogOutput {
     stream: LogStream,
-    pending: Vec<u8>,
 }
 
 /// Longest line kept; the rest of a longer line is cut.
 const MAX_LINE: usize = 8 * 1024;
 
-impl LogOutput {
-    fn emit(&mut self, line: &[u8]) {
-        if self.stream.shared.suppress.load(Ordering::Relaxed) {
-            return;
+fn emit(sink: &dyn LogSink, guest: &str, shared: &Shared, level: tracing::Level, line: &[u8]) {
+    if shared.suppress.load(Ordering::Relaxed) {
+        return;
+    }
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
+    sink.log(guest, shared_hook(shared), level, text.trim_end());
+}
+
+/// Emit what the guest printed without a final newline in the call that just ended, so
+/// that every line is attributed to the hook that printed it and nothing waits in host
+/// memory between calls.
+pub(crate) fn flush_output(state: &HostState) {
+    for (which, level) in LEVELS.into_iter().enumerate() {
+        let line = {
+            let mut pending = state.shared.pending[which]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *pending)
+        };
+        if !line.is_empty() {
+            emit(
+                &*state.guest.logs,
+                &state.guest.name,
+                &state.shared,
+                level,
+                &line,
+            );
         }
-        let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
-        let hook = shared_hook(&self.stream.shared);
-        self.stream
-            .sink
-            .log(&self.stream.guest, hook, self.stream.level, text.trim_end());
     }
 }
 
@@ -321,43 +344,42 @@ impl Pollable for LogOutput {
 
 impl OutputStream for LogOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        // Counted against the guest's output limit like its log lines.
-        self.stream
-            .shared
-            .charge(bytes.len() as u64)
-            .map_err(|e| StreamError::Trap(wasmtime::Error::new(e)))?;
+        let s = &self.stream;
+        let trap = |e| StreamError::Trap(wasmtime::Error::new(e));
+        // Counted against the guest's output limit like its log lines: the write is an
+        // item, and so is every line it ends.
+        s.shared.charge(bytes.len() as u64).map_err(trap)?;
+        let mut pending = s.shared.pending[s.which]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for chunk in bytes.split_inclusive(|b| *b == b'\n') {
+            let room = MAX_LINE.saturating_sub(pending.len());
+            pending.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if chunk.ends_with(b"\n") {
-                if self.pending.is_empty() {
-                    self.emit(chunk);
-                } else {
-                    self.pending.extend_from_slice(chunk);
-                    let line = std::mem::take(&mut self.pending);
-                    self.emit(&line);
-                }
-            } else if self.pending.len() < MAX_LINE {
-                self.pending.extend_from_slice(chunk);
+                s.shared.charge(0).map_err(trap)?;
+                let line = std::mem::take(&mut *pending);
+                emit(&*s.sink, &s.guest, &s.shared, LEVELS[s.which], &line);
             }
         }
         Ok(())
     }
 
     fn flush(&mut self) -> StreamResult<()> {
-        if !self.pending.is_empty() {
-            let line = std::mem::take(&mut self.pending);
-            self.emit(&line);
+        let s = &self.stream;
+        let line = {
+            let mut pending = s.shared.pending[s.which]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *pending)
+        };
+        if !line.is_empty() {
+            emit(&*s.sink, &s.guest, &s.shared, LEVELS[s.which], &line);
         }
         Ok(())
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
         Ok(64 * 1024)
-    }
-}
-
-impl Drop for LogOutput {
-    fn drop(&mut self) {
-        let _: Result<(), StreamError> = self.flush();
     }
 }
 
@@ -375,14 +397,14 @@ pub(crate) fn build(
     shared: &Arc<Shared>,
 ) -> WasiState {
     let mut b = WasiCtx::builder();
-    let out = |level| LogStream {
+    let out = |which| LogStream {
         guest: guest.clone(),
-        level,
+        which,
         sink: sink.clone(),
         shared: shared.clone(),
     };
-    b.stdout(out(tracing::Level::INFO))
-        .stderr(out(tracing::Level::WARN))
+    b.stdout(out(0))
+        .stderr(out(1))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)

@@ -35,8 +35,6 @@ pub struct Interpose {
     runtime: Runtime,
     chain: Chain,
     args: args::ArgTypes,
-    /// `runtime.cached-runs` of the config the chain was loaded from.
-    cached_runs: u32,
 }
 
 /// Refuse a config whose explicit `max-instances` cannot hold what the worker can need.
@@ -76,7 +74,6 @@ impl Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
-            cached_runs: config.runtime.cached_runs,
         })
     }
 
@@ -100,18 +97,15 @@ impl Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
-            cached_runs: config.runtime.cached_runs,
         })
     }
 
-    /// Wrap an already loaded chain (for [`Interpose::check_worker`], the worker is taken
-    /// to cache at most the default `runtime.cached-runs`).
+    /// Wrap an already loaded chain.
     pub fn from_chain(runtime: Runtime, chain: Chain) -> Interpose {
         Interpose {
             runtime,
             chain,
             args: args::ArgTypes::default(),
-            cached_runs: crate::config::RuntimeConfig::default().cached_runs,
         }
     }
 
@@ -143,23 +137,31 @@ impl Interpose {
         versions::stamp(build_id, self.chain.fingerprint())
     }
 
-    /// Check that a worker with `options` fits the instance pool: it must not cache more
-    /// runs than `runtime.cached-runs` says. Call it before building the worker; a worker
-    /// that caches more runs than the pool holds instances for would fail workflow tasks
-    /// (retried, never skipped) whenever its cache is full.
+    /// Check that a worker with `options` fits the instance pool: with its cache full
+    /// (`max_cached_workflows` runs) the chain can need [`Chain::instances_needed`]
+    /// instances, and the pool this chain runs on must hold them. Call it before building
+    /// the worker; a worker that does not fit fails workflow tasks (retried, never skipped)
+    /// whenever its cache fills up.
     pub fn check_worker(
         &self,
         options: &temporalio_sdk::WorkerOptions,
     ) -> Result<(), crate::Error> {
-        let cached = options.max_cached_workflows as u64;
-        if cached > u64::from(self.cached_runs) {
+        let cached = u32::try_from(options.max_cached_workflows).unwrap_or(u32::MAX);
+        let runtime = crate::config::RuntimeConfig {
+            cached_runs: cached,
+            ..Default::default()
+        };
+        let needed = self.chain.instances_needed(&runtime);
+        let pool = self.runtime.max_instances();
+        if needed > u64::from(pool) {
             return Err(crate::error::ConfigError::Invalid {
                 path: "interpose.toml".into(),
                 message: format!(
-                    "the worker caches up to {cached} workflow runs (max_cached_workflows), \
-                     but runtime.cached-runs is {}: set `cached-runs = {cached}` in [runtime] \
-                     (the instance pool is sized from it) or lower max_cached_workflows",
-                    self.cached_runs
+                    "the worker caches up to {cached} workflow runs (max_cached_workflows); \
+                     this chain then needs up to {needed} guest instances, but the pool \
+                     holds {pool} (runtime.max-instances): set `cached-runs = {cached}` in \
+                     [runtime] and leave max-instances unset (the pool is then sized from \
+                     it), raise max-instances to {needed}, or lower max_cached_workflows"
                 ),
             }
             .into());

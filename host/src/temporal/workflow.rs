@@ -240,8 +240,17 @@ impl WasmWorkflowInterceptor {
         };
         let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
         if !same(&seen, &last) {
+            let who = session
+                .borrow()
+                .decided_by()
+                .map_or_else(|| "(unknown)".to_owned(), |g| format!("`{g}`"));
+            let what = match &last {
+                Outcome::Err(f) => format!("failed it: {}", f.message),
+                Outcome::Ok(_) => "replaced it".to_owned(),
+            };
             panic!(
-                "an interceptor changed the result of `{}`, which can only be observed",
+                "interceptor {who} changed the result of `{}`, which can only be observed \
+                 (the workflow task fails): it {what}",
                 call.hook()
             );
         }

@@ -145,11 +145,13 @@ impl Fuzzer {
                         n => format!("fz_series_{n}"),
                     };
                     let labels: Vec<(String, String)> = (0..num(&f, 3).min(64))
-                        .map(|i| match i % 5 {
+                        .map(|i| match i % 7 {
                             0 => (format!("k{i}"), "v".into()),
                             1 => ("__name__".into(), "x".into()),
                             2 => ("interpose_guest".into(), "other".into()),
                             3 => (format!("k{i}"), text("u", 300)),
+                            4 => ("le".into(), "1".into()),
+                            5 => ("quantile".into(), "0.5".into()),
                             _ => (format!("k{}", i / 2), format!("{i}")),
                         })
                         .collect();

@@ -17,6 +17,7 @@
 //! - `metric-reserved`: records a counter named like one of Temporal's own;
 //! - `metric-series`: records 50 counter series (`hostile_series{n=..}`);
 //! - `reject-with-log-enabled`: rejects with the message `log-enabled=<log.enabled(info)>`;
+//! - `reject-huge-type`: rejects with a 4 MiB error type (the output limit counts it);
 //! - `reject`: rejects everything;
 //! - anything else: behaves.
 //!
@@ -161,6 +162,9 @@ impl Hostile {
                 "log-enabled={}",
                 interpose_guest::log::enabled(interpose_guest::log::Level::Info)
             ))),
+            Some("reject-huge-type") => {
+                Before::Reject(Failure::new("no").with_type("t".repeat(4 << 20)))
+            }
             Some("reject") => Before::Reject(Failure::new("hostile guest rejects everything")),
             _ => Before::Proceed,
         }

@@ -27,7 +27,9 @@
 //!
 //! It also prints one line to stdout and one to stderr. With `sleep = "<ms>"` it first
 //! sleeps that long (a guest that tries to block the worker's thread); with
-//! `block-timer = "yes"` it blocks on a fresh 1 ns timer pollable instead.
+//! `block-timer = "yes"` it blocks on a fresh 1 ns timer pollable instead. With
+//! `newlines = "<n>"` it writes `n` newlines in one write; with `partial = "<text>"` it
+//! prints `text` without a newline.
 
 use std::hash::BuildHasher;
 use std::io::Read;
@@ -63,6 +65,13 @@ fn outcome(ok: bool, yes: &'static str) -> &'static str {
 fn report(call: &Call) -> Before {
     if let Some(ms) = config::get("sleep").and_then(|s| s.parse().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+    if let Some(n) = config::get("newlines").and_then(|s| s.parse().ok()) {
+        print!("{}", "\n".repeat(n));
+    }
+    if let Some(text) = config::get("partial") {
+        print!("{text}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
     }
     if config::get("block-timer").as_deref() == Some("yes") {
         wasip2::clocks::monotonic_clock::subscribe_duration(1).block();
