@@ -68,7 +68,8 @@ fn count() -> impl Strategy<Value = usize> {
 
 fn edit_op() -> impl Strategy<Value = String> {
     prop_oneof![
-        (kind(), size(), size()).prop_map(|(k, a, b)| format!("h,{k},{a},{b}")),
+        (kind(), size(), size(), count()).prop_map(|(k, a, b, e)| format!("h,{k},{a},{b},{e}")),
+        (0usize..4, size()).prop_map(|(i, k)| format!("K,{i},{k}")),
         (kind(), size()).prop_map(|(k, a)| format!("r,{k},{a}")),
         (count(), size()).prop_map(|(n, s)| format!("a,{n},{s}")),
         Just("d".to_owned()),
@@ -81,11 +82,12 @@ fn emit_op() -> impl Strategy<Value = String> {
     prop_oneof![
         (0usize..5, kind(), size()).prop_map(|(l, k, n)| format!("l,{l},{k},{n}")),
         (0usize..5).prop_map(|l| format!("E,{l}")),
-        (0usize..3, 0usize..12, 0usize..20, 0usize..4)
-            .prop_map(|(t, n, l, v)| format!("m,{t},{n},{l},{v}")),
+        (0usize..3, 0usize..12, 0usize..20, 0usize..4, 0usize..5)
+            .prop_map(|(t, n, l, v, u)| format!("m,{t},{n},{l},{v},{u}")),
         (count(), size()).prop_map(|(n, s)| format!("b,{n},{s}")),
         (0usize..40, size()).prop_map(|(n, s)| format!("p,{n},{s}")),
         size().prop_map(|s| format!("P,{s}")),
+        size().prop_map(|s| format!("W,{s}")),
     ]
 }
 
@@ -132,6 +134,8 @@ fn decision() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => Just("p".to_owned()),
         1 => size().prop_map(|n| format!("j,{n}")),
+        1 => (size(), kind(), size(), count(), size(), 0usize..2)
+            .prop_map(|(n, k, t, d, s, r)| format!("J,{n},{k},{t},{d},{s},{r}")),
         1 => (count(), size()).prop_map(|(n, s)| format!("s,{n},{s}")),
         1 => size().prop_map(|n| format!("x,{n}")),
     ]
@@ -141,14 +145,25 @@ const HOOKS: &[Hook] = &[
     Hook::StartWorkflow,
     Hook::QueryWorkflow,
     Hook::SignalWorkflow,
+    Hook::SignalWithStartWorkflow,
+    Hook::StartWorkflowUpdate,
+    Hook::CancelWorkflow,
+    Hook::DescribeWorkflow,
+    Hook::ListWorkflows,
+    Hook::CreateSchedule,
+    Hook::HeartbeatAsyncActivity,
+    Hook::InitializeWorkflow,
     Hook::ExecuteWorkflow,
     Hook::HandleSignal,
     Hook::HandleQuery,
     Hook::ValidateUpdate,
     Hook::HandleUpdate,
     Hook::ScheduleActivity,
+    Hook::ScheduleLocalActivity,
     Hook::StartTimer,
     Hook::StartChildWorkflow,
+    Hook::SignalExternalWorkflow,
+    Hook::CancelExternalWorkflow,
     Hook::ContinueAsNew,
     Hook::ExecuteActivity,
 ];
@@ -229,13 +244,32 @@ fn original(c: &Case) -> Call {
 /// What one run of a case produced, for comparing live with replay.
 #[derive(Debug, PartialEq)]
 struct Seen {
+    /// Each call's outcome or error.
     result: Result<String, String>,
     call: String,
     fuel: u64,
     deadline: bool,
 }
 
-fn check_error(c: &Case, e: &GuestError) {
+impl Seen {
+    /// `ok`, `rejected` (the call's outcome is a failure the guests decided), or the
+    /// first word of the first guest failure's cause (`trap`, `output`, ...).
+    fn first_failure(&self) -> String {
+        let text = self.result.as_deref().unwrap_or("");
+        match text.find("Err(\"interceptor") {
+            None if text.contains("Err(") => "rejected".to_owned(),
+            None => "ok".to_owned(),
+            Some(at) => text[at..]
+                .split("): ")
+                .nth(1)
+                .and_then(|c| c.split([' ', ':']).next())
+                .unwrap_or("error")
+                .to_owned(),
+        }
+    }
+}
+
+fn check_error(c: &Case, e: &GuestError, earlier_failure: bool) {
     assert!(!c.skip, "under skip no call fails: {e}");
     assert_eq!(e.guest, "fuzzer", "{e}");
     assert_eq!(e.hook, c.hook, "{e}");
@@ -252,31 +286,49 @@ fn check_error(c: &Case, e: &GuestError) {
             assert!(size > limit, "{e}");
         }
         GuestFailure::Deadline { limit } => assert_eq!(limit.as_secs(), 3),
-        GuestFailure::Capacity { .. } | GuestFailure::Poisoned => {
-            panic!("no capacity failure or poisoned run in a fresh session: {e}")
-        }
+        // A run whose guest failed keeps it discarded for the rest of the run.
+        GuestFailure::Poisoned => assert!(earlier_failure, "poisoned without a failure: {e}"),
+        GuestFailure::Capacity { .. } => panic!("no capacity failure here: {e}"),
         _ => assert!(!e.cause.to_string().is_empty()),
     }
 }
 
+/// What the guests emitted so far (log lines, metric samples).
+fn emitted(t: &TestChain) -> (usize, usize) {
+    (t.logs.lines().len(), t.metrics.samples().len())
+}
+
 fn run(t: &TestChain, c: &Case, wf: &Arc<FixedWorkflow>) -> Seen {
     let fuel = t.chain.stats("fuzzer").unwrap().fuel;
-    let failures = t.chain.stats("fuzzer").unwrap().failures;
-    let mut call = original(c);
-    let expected_if_skipped = {
-        // The probe's own edits on top of the original call (none in read-only hooks).
-        let mut e = original(c);
-        if !c.hook.is_read_only() {
-            e.headers_mut()
-                .insert("trail".into(), Payload::json("\"t,p\""));
-            e.headers_mut()
-                .insert("seen-p".into(), Payload::json("\"1\""));
-        }
-        format!("{:?} {:?}", e.headers(), e.args())
+    let emitted_before = emitted(t);
+    // A workflow session serves the same hook twice (state the guest keeps between calls:
+    // timers, memory, handles); a client or activity session serves one call.
+    let calls = if matches!(scope(c.hook, wf), Scope::Workflow(_)) {
+        2
+    } else {
+        1
     };
-    let result = {
-        let mut session = t.chain.session(scope(c.hook, wf));
-        session.run(&mut call, |real| {
+    let mut session = t.chain.session(scope(c.hook, wf));
+    let mut results = Vec::new();
+    let mut calls_seen = Vec::new();
+    let mut deadline = false;
+    for _ in 0..calls {
+        let failures = t.chain.stats("fuzzer").unwrap().failures;
+        let mut call = original(c);
+        let expected_if_skipped = {
+            // The probe's own edits on top of the original call (none in read-only hooks).
+            let mut e = original(c);
+            if !c.hook.is_read_only() {
+                e.headers_mut()
+                    .insert("trail".into(), Payload::json("\"t,p\""));
+                e.headers_mut().insert(
+                    "seen-p".into(),
+                    Payload::json(format!("\"{}\"", results.len() + 1)),
+                );
+            }
+            format!("{:?} {:?}", e.headers(), e.args())
+        };
+        let result = session.run(&mut call, |real| {
             let failed_before = t.chain.stats("fuzzer").unwrap().failures > failures;
             if c.skip && failed_before {
                 assert_eq!(
@@ -286,17 +338,33 @@ fn run(t: &TestChain, c: &Case, wf: &Arc<FixedWorkflow>) -> Seen {
                 );
             }
             Outcome::Ok(vec![Payload::json("\"real\"")])
-        })
-    };
-    let deadline = matches!(
-        &result,
-        Err(GuestError {
-            cause: GuestFailure::Deadline { .. },
-            ..
-        })
-    );
-    if let Err(e) = &result {
-        check_error(c, e);
+        });
+        if let Err(e) = &result {
+            check_error(c, e, results.iter().any(Result::is_err));
+            deadline |= matches!(e.cause, GuestFailure::Deadline { .. });
+            let poisoned = matches!(e.cause, GuestFailure::Poisoned);
+            if !poisoned && c.before.is_empty() && c.decide_before == "p" {
+                assert_eq!(e.phase, Phase::After, "nothing could fail in before: {e}");
+            }
+            if !poisoned && c.after.is_empty() && c.decide_after == "p" {
+                assert_eq!(e.phase, Phase::Before, "nothing could fail in after: {e}");
+            }
+        }
+        calls_seen.push(format!(
+            "{:?} {:?} {:?}",
+            call.detail(),
+            call.headers(),
+            call.args()
+        ));
+        results.push(result.map(|o| format!("{o:?}")).map_err(|e| e.to_string()));
+    }
+    drop(session);
+    if interpose::services::WorkflowHost::is_replaying(&**wf) {
+        assert_eq!(
+            emitted(t),
+            emitted_before,
+            "nothing is logged or counted in replay"
+        );
     }
     for g in ["fuzzer", "probe"] {
         assert_eq!(
@@ -306,8 +374,8 @@ fn run(t: &TestChain, c: &Case, wf: &Arc<FixedWorkflow>) -> Seen {
         );
     }
     Seen {
-        result: result.map(|o| format!("{o:?}")).map_err(|e| e.to_string()),
-        call: format!("{:?} {:?} {:?}", call.detail(), call.headers(), call.args()),
+        result: Ok(format!("{results:?}")),
+        call: calls_seen.join("\n"),
         fuel: t.chain.stats("fuzzer").unwrap().fuel - fuel,
         deadline,
     }
@@ -340,17 +408,7 @@ fn hostile_fuzz_guest_calls_every_import_with_arbitrary_arguments() {
             let workflow_hook = matches!(scope(c.hook, &workflow()), Scope::Workflow(_));
             let wf = workflow();
             let live = run(t, &c, &wf);
-            let outcome = match &live.result {
-                Ok(_) => "ok".to_owned(),
-                Err(e) => e
-                    .split(": ")
-                    .nth(1)
-                    .unwrap_or("error")
-                    .split(' ')
-                    .next()
-                    .unwrap_or("error")
-                    .to_owned(),
-            };
+            let outcome = live.first_failure();
             *stats_cell.borrow_mut().entry(outcome).or_default() += 1;
             if workflow_hook {
                 let wf = workflow();
@@ -380,4 +438,16 @@ fn hostile_fuzz_guest_calls_every_import_with_arbitrary_arguments() {
         cases(),
         started.elapsed()
     );
+    // The programs really ran: calls succeed and fail in several ways.
+    if cases() >= 100 {
+        let ok = stats.get("ok").copied().unwrap_or(0);
+        assert!(
+            ok * 5 >= cases(),
+            "at least a fifth of the calls succeed: {stats:?}"
+        );
+        assert!(
+            stats.len() >= 5,
+            "guest failures of at least three kinds: {stats:?}"
+        );
+    }
 }

@@ -411,3 +411,11 @@ fn hostile_a_huge_error_type_counts_against_the_output_limit() {
     }
     still_serves(&t);
 }
+
+#[test]
+fn hostile_many_empty_metadata_entries_hit_the_output_limit() {
+    // 200,000 empty metadata entries are 0 bytes of text, and several MiB for the host.
+    let t = hostile("many-metadata", "", "start-workflow");
+    assert!(matches!(fails(&t), GuestFailure::OutputLimit { .. }));
+    still_serves(&t);
+}

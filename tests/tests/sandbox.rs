@@ -244,9 +244,9 @@ fn a_partial_stdout_line_is_emitted_with_the_call_that_printed_it() {
         .unwrap();
     let lines = t.logs.lines();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.message == "no newline here" && l.hook == Hook::StartWorkflow),
+        lines.iter().any(|l| l.message == "no newline here"
+            && l.hook == Hook::StartWorkflow
+            && l.level == tracing::Level::WARN),
         "emitted at the end of the call, attributed to its hook: {lines:?}"
     );
 }

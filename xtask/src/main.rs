@@ -6,8 +6,8 @@
 //!   `interpose demo` on an embedded dev server;
 //! - `build-guests`: build the example guests into `target/guests/` (the Python, JavaScript
 //!   and C ones where `toolchains` installed their toolchain);
-//! - `fuzz [cases]`: the guest-side sandbox fuzzer and the config/loader fuzzers, long
-//!   (default 20,000 cases each, debug build so overflow checks are on);
+//! - `fuzz [cases]`: the guest-side sandbox fuzzer and the config fuzzer, long (default
+//!   20,000 cases each, debug build so overflow checks are on);
 //! - `soak [workflows]`: the full load and soak test (default 5,000 workflows, release build;
 //!   `cargo xtask test` runs it reduced);
 //! - `bench`: the benchmark suite; writes `BENCHMARKS.md` (release build; needs the dev
@@ -222,23 +222,18 @@ fn main() -> anyhow::Result<()> {
             // arithmetic overflow a guest can reach fails the run.
             ensure_targets()?;
             let cases = args.get(1).map_or("20000", String::as_str);
-            run(Command::new(&cargo)
-                .env("GUEST_FUZZ_CASES", cases)
-                .env("FUZZ_CASES", cases)
-                .env("RUST_BACKTRACE", "0")
-                .current_dir(root())
-                .args([
-                    "test",
-                    "--locked",
-                    "-p",
-                    "interpose-tests",
-                    "--test",
-                    "guest_fuzz",
-                    "--test",
-                    "fuzz",
-                    "--",
-                    "--nocapture",
-                ]))
+            let fuzz = |test: &str, filter: &str, var: &str| {
+                run(Command::new(&cargo)
+                    .env(var, cases)
+                    .env("RUST_BACKTRACE", "0")
+                    .current_dir(root())
+                    .args(["test", "--locked", "-p", "interpose-tests", "--test", test])
+                    .args(["--", filter, "--nocapture"]))
+            };
+            fuzz("guest_fuzz", "hostile_fuzz", "GUEST_FUZZ_CASES")?;
+            // The loader fuzzer compiles a component per case: `FUZZ_CASES=n cargo test
+            // --test fuzz` runs it long on purpose.
+            fuzz("fuzz", "config_parser", "FUZZ_CASES")
         }
         Some("bench") => {
             ensure_targets()?;

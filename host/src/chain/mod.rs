@@ -280,10 +280,10 @@ impl Session {
         &self.scope
     }
 
-    /// The guest that decided the call's result: the one that rejected or answered it in
-    /// [`Session::before`] (a native interceptor too), or, after [`Session::after`], the
-    /// last one that failed or replaced the result. Adapters name it when they must refuse
-    /// what it decided.
+    /// The guest (or native interceptor) that decided the call's result: after
+    /// [`Session::before`] returned [`Before::Done`], the one that rejected or answered
+    /// it; after [`Session::after`], the last one that failed or replaced the result (none
+    /// if the result was kept). Adapters name it when they must refuse what it decided.
     pub fn decided_by(&self) -> Option<&str> {
         self.decided_by.as_deref()
     }
@@ -373,6 +373,9 @@ impl Session {
         // holds nothing that commands depend on, so the next query gets a fresh one.
         let poison = self.workflow() && !hook.is_read_only();
         *self.slot(i, hook) = if poison { Slot::Poisoned } else { Slot::Empty };
+        // Every guest failure is counted here, whatever its kind (capacity, above, is not
+        // the guest's).
+        guest.stats.failures.fetch_add(1, Ordering::Relaxed);
         let err = GuestError {
             guest: guest.meta.name.clone(),
             hook,
@@ -484,14 +487,24 @@ impl Session {
     ) -> Result<Outcome, GuestError> {
         let hook = call.hook();
         let chain = self.chain.clone();
+        self.decided_by = None;
         for (pos, entry) in chain.inner.entries.iter().enumerate().rev() {
             if entered.0 & (1 << pos) == 0 {
                 continue;
             }
             let i = match entry {
                 Entry::Wasm(i) => *i,
-                Entry::Native(_, native) => {
+                Entry::Native(name, native) => {
+                    let seen = outcome.clone();
                     outcome = native.after(call, outcome, &self.scope);
+                    let same = match (&seen, &outcome) {
+                        (Outcome::Ok(a), Outcome::Ok(b)) => a == b,
+                        (Outcome::Err(a), Outcome::Err(b)) => a == b,
+                        _ => false,
+                    };
+                    if !same {
+                        self.decided_by = Some(name.clone());
+                    }
                     continue;
                 }
             };

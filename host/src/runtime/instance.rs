@@ -153,14 +153,22 @@ impl GuestInstance {
                 })?;
         }
         store.set_epoch_deadline(meta.epoch_ticks);
-        let instance = match guest.pre.instantiate(&mut store) {
+        // Code that runs at instantiation (a start function, `_initialize`) belongs to no
+        // hook: in a workflow its output would be emitted again on every replay, so it is
+        // dropped there; elsewhere its full lines are kept, its partial line dropped.
+        store
+            .data()
+            .shared
+            .suppress
+            .store(matches!(scope, Scope::Workflow(_)), Ordering::Relaxed);
+        let instantiated = guest.pre.instantiate(&mut store);
+        wasi::discard_output(&store.data().shared);
+        let instance = match instantiated {
             Ok(i) => i,
             Err(e) => {
-                if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
-                    // The host's pool, not the guest: not counted as a guest failure.
-                    return Err(GuestFailure::Capacity {
-                        message: full.to_string(),
-                    });
+                if let Some(message) = host_capacity(&e) {
+                    // The host's limits, not the guest: not counted as a guest failure.
+                    return Err(GuestFailure::Capacity { message });
                 }
                 return Err(fail(&mut store, e));
             }
@@ -222,6 +230,7 @@ impl GuestInstance {
             .interests;
         self.arm(guest, Hook::ExecuteActivity, Phase::Load);
         let r = f.call(&mut self.store, ());
+        wasi::discard_output(&self.store.data().shared);
         self.in_call = false;
         match r {
             Ok((hooks,)) => Ok(hooks),
@@ -399,6 +408,22 @@ impl GuestInstance {
     }
 }
 
+/// Whether an instantiation error is the host running out of room rather than the guest
+/// failing: the pool is full, or the kernel refused memory or mappings (ENOMEM, e.g. past
+/// `vm.max_map_count` with copy-on-write memory images).
+fn host_capacity(e: &wasmtime::Error) -> Option<String> {
+    if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return Some(full.to_string());
+    }
+    e.chain()
+        .any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.raw_os_error() == Some(libc::ENOMEM))
+                || c.to_string().contains("Cannot allocate memory")
+        })
+        .then(|| format!("{e:#}"))
+}
+
 fn rollback(cur: &mut CallState) {
     while let Some(u) = cur.undo.pop() {
         match u {
@@ -420,7 +445,6 @@ fn classify(
     e: &wasmtime::Error,
     guest: &LoadedGuest,
 ) -> GuestFailure {
-    guest.stats.failures.fetch_add(1, Ordering::Relaxed);
     let data = store.data_mut();
     if let Some(o) = e.downcast_ref::<OutputLimitExceeded>() {
         return GuestFailure::OutputLimit {
@@ -456,4 +480,16 @@ fn classify(
     }
     tracing::debug!(guest = %guest.meta.name, "guest failure detail: {e:?}");
     GuestFailure::Trap { message }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kernel_refusing_memory_is_capacity_not_the_guests_failure() {
+        let enomem = wasmtime::Error::from(std::io::Error::from_raw_os_error(libc::ENOMEM))
+            .context("mmap failed to reserve a memory image");
+        assert!(super::host_capacity(&enomem).is_some());
+        let trap = wasmtime::Error::msg("wasm trap: unreachable");
+        assert!(super::host_capacity(&trap).is_none());
+    }
 }

@@ -314,6 +314,14 @@ fn emit(sink: &dyn LogSink, guest: &str, shared: &Shared, level: tracing::Level,
     sink.log(guest, shared_hook(shared), level, text.trim_end());
 }
 
+/// Drop what the guest printed without a final newline (output at instantiation, which is
+/// no hook's).
+pub(crate) fn discard_output(shared: &Shared) {
+    for pending in &shared.pending {
+        pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// Emit what the guest printed without a final newline in the call that just ended, so
 /// that every line is attributed to the hook that printed it and nothing waits in host
 /// memory between calls.
@@ -346,17 +354,24 @@ impl OutputStream for LogOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
         let s = &self.stream;
         let trap = |e| StreamError::Trap(wasmtime::Error::new(e));
-        // Counted against the guest's output limit like its log lines: the write is an
-        // item, and so is every line it ends.
-        s.shared.charge(bytes.len() as u64).map_err(trap)?;
         let mut pending = s.shared.pending[s.which]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        // Counted against the guest's output limit like its log lines: the write is an
+        // item, and so is every line it ends. Past the limit, nothing more is emitted.
+        if let Err(e) = s.shared.charge(bytes.len() as u64) {
+            pending.clear();
+            return Err(trap(e));
+        }
         for chunk in bytes.split_inclusive(|b| *b == b'\n') {
             let room = MAX_LINE.saturating_sub(pending.len());
             pending.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if chunk.ends_with(b"\n") {
-                s.shared.charge(0).map_err(trap)?;
+                if let Err(e) = s.shared.charge(0) {
+                    // Past the limit: nothing more of this call is emitted.
+                    pending.clear();
+                    return Err(trap(e));
+                }
                 let line = std::mem::take(&mut *pending);
                 emit(&*s.sink, &s.guest, &s.shared, LEVELS[s.which], &line);
             }
@@ -480,20 +495,19 @@ const SETTLE_POLLS: usize = 4;
 pub(crate) struct WouldBlock(&'static str);
 
 /// Run `fut` to completion if it completes without waiting; otherwise refuse.
+///
+/// No `catch_unwind`: every pollable a guest can reach is Interpose's own (in-memory streams,
+/// [`Due`] timers), none needs a runtime, so a panic here is a host bug and must not pass
+/// for the guest's failure (which `skip` would then hide).
 fn settle<F: Future>(what: &'static str, fut: F) -> wasmtime::Result<F::Output> {
-    let run = std::panic::AssertUnwindSafe(|| {
-        let mut fut = std::pin::pin!(fut);
-        let mut cx = Context::from_waker(Waker::noop());
-        (0..SETTLE_POLLS).find_map(|_| match fut.as_mut().poll(&mut cx) {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    (0..SETTLE_POLLS)
+        .find_map(|_| match fut.as_mut().poll(&mut cx) {
             TaskPoll::Ready(v) => Some(v),
             TaskPoll::Pending => None,
         })
-    });
-    // A clock pollable outside a tokio runtime panics in tokio; that is a refusal too.
-    match std::panic::catch_unwind(run) {
-        Ok(Some(v)) => Ok(v),
-        _ => Err(WouldBlock(what).into()),
-    }
+        .ok_or_else(|| WouldBlock(what).into())
 }
 
 /// [`settle`] for calls whose own result is a `StreamResult`.

@@ -12,7 +12,9 @@
 //! the test sees comes from what the host did with a call).
 //!
 //! Ops:
-//! - `h,K,k,v`: set a header, key of kind `K` and `k` bytes, value of `v` bytes;
+//! - `h,K,k,v,e`: set a header, key of kind `K` and `k` bytes, value of `v` bytes and `e`
+//!   empty metadata entries; `K,i,k`: read header keys, the arg count, the args, arg `i`,
+//!   arg `u32::MAX` and a `k`-byte header;
 //! - `r,K,k`: remove a header; `a,n,s`: set `n` args of `s` bytes; `d`: set the detail to
 //!   itself; `D`: set the detail of another hook;
 //! - `l,L,K,n`: log `n` bytes of kind `K` at level `L` (0-4); `E,L`: ask `log.enabled`;
@@ -24,7 +26,8 @@
 //! - `M,n`: allocate and touch `n` bytes (kept until the instance ends); `s,n`: spin `n`
 //!   iterations; `R,n`: recurse `n` deep;
 //! - `p,n,s`: print `n` lines of `s` bytes to stdout; `P,s`: write `s` bytes to stderr
-//!   without a newline; `t,ns`: subscribe a timer and ask `ready`; `T`: block on a 1 ns
+//!   without a newline; `W,s`: a raw `write` of `s` bytes to stdout, without a flush;
+//!   `t,ns`: subscribe a timer and ask `ready`; `T`: block on a 1 ns
 //!   timer; `k`: keep a timer of 1 ms (asked `ready` in every later op `k`);
 //! - `f`: read, write and list files; `e`: environment and arguments; `q`: std randomness
 //!   and clocks;
@@ -32,7 +35,9 @@
 //!
 //! Kinds `K`: `a` ASCII, `m` four-byte characters, `u` mixed (a multi-byte character
 //! straddles every 2 KiB boundary), `e` empty.
-//! Decisions: `p` proceed / keep, `j,n` reject / fail with an `n`-byte message, `s,n,s`
+//! Decisions: `p` proceed / keep, `j,n` reject / fail with an `n`-byte message, `J,n,K,t,d,s,r`
+//! the same with a type of kind `K` and `t` bytes, `d` details of `s` bytes, non-retryable
+//! when `r` is odd, `s,n,s`
 //! respond / replace with `n` payloads of `s` bytes, `x,n` panic with an `n`-byte message.
 
 use std::cell::RefCell;
@@ -118,10 +123,18 @@ impl Fuzzer {
                 "h" => keep(call.set_header(
                     &text(f.get(1).copied().unwrap_or("a"), num(&f, 2)),
                     Payload {
-                        metadata: vec![],
+                        metadata: vec![(String::new(), vec![]); num(&f, 4).min(1 << 20)],
                         data: vec![b'v'; num(&f, 3).min(8 << 20)],
                     },
                 )),
+                "K" => {
+                    keep(call.header_keys());
+                    keep(call.arg_count());
+                    keep(call.args().len());
+                    keep(call.arg(num(&f, 1) as u32));
+                    keep(call.arg(u32::MAX));
+                    keep(call.header(&text("u", num(&f, 2))));
+                }
                 "r" => keep(call.remove_header(&text(f.get(1).copied().unwrap_or("a"), num(&f, 2)))),
                 "a" => keep(call.set_args(payloads(num(&f, 1), num(&f, 2)))),
                 "d" => keep(call.set_detail(call.detail())),
@@ -163,7 +176,12 @@ impl Fuzzer {
                     };
                     match num(&f, 1) {
                         0 => metrics::counter_add(&name, value.abs() as u64, &labels),
-                        1 => metrics::histogram_record(&name, value, "ms", &labels),
+                        1 => metrics::histogram_record(
+                            &name,
+                            value,
+                            ["ms", "", "a b", "\u{1f980}", &"u".repeat(40)][num(&f, 5) % 5],
+                            &labels,
+                        ),
                         _ => metrics::gauge_set(&name, value, &labels),
                     }
                 }
@@ -206,6 +224,12 @@ impl Fuzzer {
                     }
                 }
                 "P" => eprint!("{}", text("m", num(&f, 1))),
+                "W" => {
+                    // A raw write, no flush: the line stays with the host until the call ends.
+                    let out = wasip2::cli::stdout::get_stdout();
+                    keep(out.check_write().is_ok());
+                    keep(out.write(text("u", num(&f, 1)).as_bytes()).is_ok());
+                }
                 "t" => {
                     let p = wasip2::clocks::monotonic_clock::subscribe_duration(num(&f, 1) as u64);
                     keep(p.ready());
@@ -253,10 +277,22 @@ impl Fuzzer {
     }
 }
 
+/// A failure with every field set from the program: message, type, details, retryable.
+fn failure(f: &[&str]) -> Failure {
+    let mut failure = Failure::new(text("u", num(f, 1)))
+        .with_type(text(f.get(2).copied().unwrap_or("a"), num(f, 3)));
+    failure.details = payloads(num(f, 4), num(f, 5));
+    if num(f, 6) % 2 == 1 {
+        failure = failure.non_retryable();
+    }
+    failure
+}
+
 fn decide_before(d: &str) -> Before {
     let f: Vec<&str> = d.split(',').collect();
     match f[0] {
         "j" => Before::Reject(Failure::new(text("u", num(&f, 1)))),
+        "J" => Before::Reject(failure(&f)),
         "s" => Before::Respond(payloads(num(&f, 1), num(&f, 2))),
         "x" => panic!("{}", text("m", num(&f, 1))),
         _ => Before::Proceed,
@@ -267,6 +303,7 @@ fn decide_after(d: &str) -> After {
     let f: Vec<&str> = d.split(',').collect();
     match f[0] {
         "j" => After::Fail(Failure::new(text("u", num(&f, 1)))),
+        "J" => After::Fail(failure(&f)),
         "s" => After::Replace(payloads(num(&f, 1), num(&f, 2))),
         "x" => panic!("{}", text("m", num(&f, 1))),
         _ => After::Keep,

@@ -17,6 +17,7 @@
 //! - `metric-reserved`: records a counter named like one of Temporal's own;
 //! - `metric-series`: records 50 counter series (`hostile_series{n=..}`);
 //! - `reject-with-log-enabled`: rejects with the message `log-enabled=<log.enabled(info)>`;
+//! - `many-metadata`: sets a header whose payload has 200,000 empty metadata entries;
 //! - `reject-huge-type`: rejects with a 4 MiB error type (the output limit counts it);
 //! - `reject`: rejects everything;
 //! - anything else: behaves.
@@ -162,6 +163,16 @@ impl Hostile {
                 "log-enabled={}",
                 interpose_guest::log::enabled(interpose_guest::log::Level::Info)
             ))),
+            Some("many-metadata") => {
+                let _ = call.set_header(
+                    "meta",
+                    Payload {
+                        metadata: vec![(String::new(), vec![]); 200_000],
+                        data: vec![],
+                    },
+                );
+                Before::Proceed
+            }
             Some("reject-huge-type") => {
                 Before::Reject(Failure::new("no").with_type("t".repeat(4 << 20)))
             }

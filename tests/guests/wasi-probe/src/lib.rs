@@ -29,7 +29,7 @@
 //! sleeps that long (a guest that tries to block the worker's thread); with
 //! `block-timer = "yes"` it blocks on a fresh 1 ns timer pollable instead. With
 //! `newlines = "<n>"` it writes `n` newlines in one write; with `partial = "<text>"` it
-//! prints `text` without a newline.
+//! writes `text` to stderr with a raw `write` (no newline, no flush).
 
 use std::hash::BuildHasher;
 use std::io::Read;
@@ -69,10 +69,6 @@ fn report(call: &Call) -> Before {
     if let Some(n) = config::get("newlines").and_then(|s| s.parse().ok()) {
         print!("{}", "\n".repeat(n));
     }
-    if let Some(text) = config::get("partial") {
-        print!("{text}");
-        let _ = std::io::Write::flush(&mut std::io::stdout());
-    }
     if config::get("block-timer").as_deref() == Some("yes") {
         wasip2::clocks::monotonic_clock::subscribe_duration(1).block();
     }
@@ -96,6 +92,12 @@ fn report(call: &Call) -> Before {
         ("dir", outcome(std::fs::read_dir("/").is_ok(), "LISTED").into()),
     ] {
         let _ = call.set_header(k, Payload::json_string(&v));
+    }
+    // Last, so that nothing else this call prints joins the line.
+    if let Some(text) = config::get("partial") {
+        // A raw `write` (std's streams always flush): the text reaches the host without a
+        // newline and without a flush, and the stream handle is dropped unflushed.
+        let _ = wasip2::cli::stderr::get_stderr().write(text.as_bytes());
     }
     Before::Proceed
 }
