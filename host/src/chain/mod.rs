@@ -595,6 +595,17 @@ impl Drop for Session {
 fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
     use sha2::Digest as _;
     use std::fmt::Write as _;
+    let text = fingerprint_text(guests, entries);
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The text [`fingerprint`] hashes.
+fn fingerprint_text(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
+    use std::fmt::Write as _;
     let mut text = String::from("interpose-chain-fingerprint v2\n");
     // Fuel accounting and the sandbox's behaviour are part of what a guest does: a new host
     // or engine is a new chain.
@@ -636,11 +647,7 @@ fn fingerprint(guests: &[Arc<LoadedGuest>], entries: &[Entry]) -> String {
             }
         }
     }
-    let digest = sha2::Sha256::digest(text.as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    text
 }
 
 fn summarize_before(
@@ -671,4 +678,20 @@ fn summarize_before(
         s.push_str(&format!("; -header {k}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_fingerprint_covers_the_host_and_engine_versions() {
+        let text = super::fingerprint_text(&[], &[]);
+        assert!(
+            text.contains(&format!(
+                "host {} wasmtime {}",
+                env!("CARGO_PKG_VERSION"),
+                crate::runtime::WASMTIME_VERSION
+            )),
+            "{text}"
+        );
+    }
 }
