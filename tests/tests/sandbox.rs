@@ -395,16 +395,19 @@ fn hostile_config_errors_name_the_problem() {
     );
 }
 
+/// A runtime that caches compiled artifacts in `dir`.
+fn cached_runtime(dir: &Path) -> Runtime {
+    Runtime::builder()
+        .cache_dir(dir)
+        .max_instances(8)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn compiled_artifacts_are_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = || {
-        Runtime::builder()
-            .cache_dir(dir.path())
-            .max_instances(8)
-            .build()
-            .unwrap()
-    };
+    let rt = || cached_runtime(dir.path());
     let first = rt().inspect(guests::DENY_LIST).unwrap();
     assert_eq!(first.cache, CacheStatus::Miss);
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -427,13 +430,7 @@ fn compiled_artifacts_are_cached_on_disk() {
 fn hostile_a_cache_folder_or_artifact_others_can_write_is_refused() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
-    let rt = || {
-        Runtime::builder()
-            .cache_dir(dir.path())
-            .max_instances(8)
-            .build()
-            .unwrap()
-    };
+    let rt = || cached_runtime(dir.path());
     assert_eq!(
         rt().inspect(guests::DENY_LIST).unwrap().cache,
         CacheStatus::Miss

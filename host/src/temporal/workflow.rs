@@ -136,10 +136,11 @@ pub struct WasmWorkflowInterceptor {
     read_only_host: Arc<SdkWorkflow>,
 }
 
-/// A guest failure in a query or an update validator, as the error the caller gets. It
-/// names guest, hook, phase and cause; it is also logged at error level (by the chain).
-fn read_only_failure(e: &crate::GuestError) -> Failure {
-    Failure::new(e.to_string())
+/// A guest failure in a query or an update validator, as the error the caller gets (the
+/// query fails, the update is rejected). It names guest, hook, phase and cause; the chain
+/// also logs it at error level.
+fn read_only_failure<E: From<Box<dyn std::error::Error + Send + Sync>>>(e: crate::GuestError) -> E {
+    workflow_error(&Failure::new(e.to_string()))
 }
 
 /// A guest failure inside workflow code fails the workflow task.
@@ -513,10 +514,9 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         *call.headers_mut() = headers_in(input.headers());
         // A guest failure fails this query only (an error naming guest, hook, phase and
         // cause), never the workflow task.
-        let before = self.read_only.borrow_mut().before(&mut call);
-        let before = match before {
+        let before = match self.read_only.borrow_mut().before(&mut call) {
             Ok(b) => b,
-            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+            Err(e) => return Err(read_only_failure(e)),
         };
         let (entered, seen, result) = match before {
             Before::Proceed(entered) => match next.run(input) {
@@ -532,13 +532,13 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             },
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
-        let last = self
+        let last = match self
             .read_only
             .borrow_mut()
-            .after(&mut call, entered, seen.clone());
-        let last = match last {
+            .after(&mut call, entered, seen.clone())
+        {
             Ok(l) => l,
-            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+            Err(e) => return Err(read_only_failure(e)),
         };
         settle(result, &seen, last, |p| Ok(raw_output(p)), workflow_error)
     }
@@ -565,10 +565,9 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         // hook, phase and cause (and the chain logs it at error level). Failing the
         // workflow task instead would not help: the SDK turns a panicking validator into a
         // rejection too, with a less useful message.
-        let before = self.read_only.borrow_mut().before(&mut call);
-        let before = match before {
+        let before = match self.read_only.borrow_mut().before(&mut call) {
             Ok(b) => b,
-            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+            Err(e) => return Err(read_only_failure(e)),
         };
         let (entered, seen, result) = match before {
             Before::Proceed(entered) => {
@@ -581,13 +580,13 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             }
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
-        let last = self
+        let last = match self
             .read_only
             .borrow_mut()
-            .after(&mut call, entered, seen.clone());
-        let last = match last {
+            .after(&mut call, entered, seen.clone())
+        {
             Ok(l) => l,
-            Err(e) => return Err(workflow_error(&read_only_failure(&e))),
+            Err(e) => return Err(read_only_failure(e)),
         };
         settle(result, &seen, last, |_| Ok(()), workflow_error)
     }
