@@ -23,6 +23,9 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     /// Guests in chain order.
     pub guests: Vec<GuestConfig>,
+    /// Where the config came from (the file, or the name given to
+    /// [`Config::from_toml`]): errors found after parsing name it.
+    pub origin: PathBuf,
 }
 
 /// Engine-wide settings (`[runtime]`).
@@ -367,6 +370,7 @@ impl Config {
         Ok(Config {
             runtime: raw.runtime,
             guests,
+            origin: origin.to_owned(),
         })
     }
 }

@@ -233,14 +233,6 @@ pub enum LoadError {
         /// The category whose interests listed it.
         category: crate::chain::Category,
     },
-    /// The engine or the compile cache failed.
-    #[error("guest `{guest}`: {message}")]
-    Engine {
-        /// Guest name.
-        guest: String,
-        /// Why.
-        message: String,
-    },
 }
 
 /// Anything that stops Interpose from starting.
@@ -256,4 +248,21 @@ pub enum Error {
     /// The Wasm engine could not be created.
     #[error("cannot create the Wasm engine: {0}")]
     Engine(String),
+    /// A worker would need more guest instances than the pool holds (see
+    /// `Interpose::check_worker`).
+    #[error(
+        "the worker caches up to {cached_runs} workflow runs (max_cached_workflows); this \
+         chain then needs up to {needed} guest instances, but the pool holds {pool} \
+         (runtime.max-instances): set `cached-runs = {cached_runs}` in [runtime] and leave \
+         max-instances unset (the pool is then sized from it), raise max-instances to \
+         {needed}, or lower max_cached_workflows"
+    )]
+    WorkerDoesNotFit {
+        /// The worker's `max_cached_workflows`.
+        cached_runs: u64,
+        /// Instances the chain can then need at once.
+        needed: u64,
+        /// The pool's size.
+        pool: u32,
+    },
 }

@@ -497,12 +497,7 @@ impl Session {
                 Entry::Native(name, native) => {
                     let seen = outcome.clone();
                     outcome = native.after(call, outcome, &self.scope);
-                    let same = match (&seen, &outcome) {
-                        (Outcome::Ok(a), Outcome::Ok(b)) => a == b,
-                        (Outcome::Err(a), Outcome::Err(b)) => a == b,
-                        _ => false,
-                    };
-                    if !same {
+                    if outcome != seen {
                         self.decided_by = Some(name.clone());
                     }
                     continue;

@@ -503,7 +503,7 @@ impl Default for Call {
 }
 
 /// How a call ended, as the chain sees it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Success. Holds the result payloads where the hook's result is a payload list;
     /// empty otherwise (the adapter keeps the native result).

@@ -454,7 +454,7 @@ impl Runtime {
             if g.native {
                 let Some(at) = natives.iter().position(|(n, _)| *n == g.name) else {
                     return Err(Error::Config(crate::error::ConfigError::Invalid {
-                        path: PathBuf::from("interpose.toml"),
+                        path: config.origin.clone(),
                         message: format!(
                             "guest `{}` is declared native, but the application bound no native \
                              interceptor by that name",
@@ -479,7 +479,7 @@ impl Runtime {
         }
         if let Some((name, _)) = natives.first() {
             return Err(Error::Config(crate::error::ConfigError::Invalid {
-                path: PathBuf::from("interpose.toml"),
+                path: config.origin.clone(),
                 message: format!(
                     "native interceptor `{name}` has no `native = true` entry in the config"
                 ),

@@ -186,11 +186,7 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
             let last = session
                 .after(&mut call, entered, seen)
                 .map_err(guest_failed)?;
-            let unchanged = match (&original, &last) {
-                (Outcome::Ok(a), Outcome::Ok(b)) => a == b,
-                (Outcome::Err(a), Outcome::Err(b)) => a == b,
-                _ => false,
-            };
+            let unchanged = original == last;
             match (value, last) {
                 (Some(v), _) if unchanged => v,
                 (_, Outcome::Ok(p)) => Ok(raw(p)),

@@ -42,7 +42,7 @@ fn fits(config: &Config, chain: &Chain) -> Result<(), crate::Error> {
     let needed = chain.instances_needed(&config.runtime);
     match config.runtime.max_instances {
         Some(max) if u64::from(max) < needed => Err(crate::error::ConfigError::Invalid {
-            path: "interpose.toml".into(),
+            path: config.origin.clone(),
             message: format!(
                 "runtime.max-instances = {max} cannot hold what the worker can need at once: \
                  {needed} instances (2 per cached run per workflow guest, with cached-runs = \
@@ -154,17 +154,11 @@ impl Interpose {
         let needed = self.chain.instances_needed(&runtime);
         let pool = self.runtime.max_instances();
         if needed > u64::from(pool) {
-            return Err(crate::error::ConfigError::Invalid {
-                path: "interpose.toml".into(),
-                message: format!(
-                    "the worker caches up to {cached} workflow runs (max_cached_workflows); \
-                     this chain then needs up to {needed} guest instances, but the pool \
-                     holds {pool} (runtime.max-instances): set `cached-runs = {cached}` in \
-                     [runtime] and leave max-instances unset (the pool is then sized from \
-                     it), raise max-instances to {needed}, or lower max_cached_workflows"
-                ),
-            }
-            .into());
+            return Err(crate::Error::WorkerDoesNotFit {
+                cached_runs: u64::from(cached),
+                needed,
+                pool,
+            });
         }
         Ok(())
     }

@@ -209,19 +209,12 @@ fn settle<T, E>(
     err: impl FnOnce(&Failure) -> E,
 ) -> Result<T, E> {
     match (real, last) {
-        (Some(r), ref l) if same(seen, l) => r,
+        (Some(r), ref l) if seen == l => r,
         (_, Outcome::Ok(p)) => ok(p),
         (_, Outcome::Err(f)) => Err(err(&f)),
     }
 }
 
-fn same(a: &Outcome, b: &Outcome) -> bool {
-    match (a, b) {
-        (Outcome::Ok(x), Outcome::Ok(y)) => x == y,
-        (Outcome::Err(x), Outcome::Err(y)) => x == y,
-        _ => false,
-    }
-}
 
 impl WasmWorkflowInterceptor {
     fn before(&self, call: &mut Call) -> Before {
@@ -240,7 +233,7 @@ impl WasmWorkflowInterceptor {
             Err(e) => Outcome::Err(Failure::new(e.to_string())),
         };
         let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
-        if !same(&seen, &last) {
+        if seen != last {
             let who = session
                 .borrow()
                 .decided_by()
