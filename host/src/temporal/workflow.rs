@@ -215,7 +215,6 @@ fn settle<T, E>(
     }
 }
 
-
 impl WasmWorkflowInterceptor {
     fn before(&self, call: &mut Call) -> Before {
         task_failure(self.session.borrow_mut().before(call))

@@ -1,0 +1,205 @@
+//! The `call` and `outcome` resources: what a guest reads of the call and the edits it makes
+//! (validated, charged, undone on failure).
+
+use wasmtime::component::Resource;
+
+use super::{CallRep, HostState, OutcomeRep, Undo};
+use crate::chain::{CallDetail, Hook, Outcome, Payload};
+use crate::runtime::bindings::interpose::interceptor::types;
+
+/// Fields that decide which code runs (type and handler names): never editable.
+fn fixed_fields(d: &CallDetail) -> Vec<&str> {
+    use CallDetail as D;
+    match d {
+        D::StartWorkflow(s) => vec![&s.workflow_type],
+        D::SignalWithStartWorkflow(s) | D::UpdateWithStartWorkflow(s) => {
+            vec![&s.start.workflow_type, &s.name]
+        }
+        D::SignalWorkflow(m) | D::QueryWorkflow(m) | D::StartWorkflowUpdate(m) => vec![&m.name],
+        D::HandleSignal(h) | D::HandleQuery(h) | D::ValidateUpdate(h) | D::HandleUpdate(h) => {
+            vec![&h.name, &h.update_id]
+        }
+        D::ScheduleActivity(a) | D::ScheduleLocalActivity(a) => vec![&a.activity_type],
+        D::StartChildWorkflow(c) => vec![&c.workflow_type],
+        D::SignalExternalWorkflow(s) => vec![&s.name],
+        _ => Vec::new(),
+    }
+}
+
+fn detail_size(d: &CallDetail) -> u64 {
+    // An upper bound is enough for the output limit: the debug form holds every string.
+    // Counted as it is written, never allocated (escaping can make it several times the
+    // size of what the guest passed).
+    struct Count(u64);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 = self.0.saturating_add(s.len() as u64);
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    let _ = std::fmt::write(&mut n, format_args!("{d:?}"));
+    n.0
+}
+
+impl types::HostCall for HostState {
+    fn hook(&mut self, _: Resource<CallRep>) -> wasmtime::Result<Hook> {
+        Ok(self.cur.hook)
+    }
+
+    fn detail(&mut self, _: Resource<CallRep>) -> wasmtime::Result<CallDetail> {
+        Ok(self.cur.call.detail.clone())
+    }
+
+    fn set_detail(
+        &mut self,
+        _: Resource<CallRep>,
+        detail: CallDetail,
+    ) -> wasmtime::Result<Result<(), types::EditError>> {
+        if let Err(e) = self.edit_allowed() {
+            return Ok(Err(e));
+        }
+        if !self.cur.hook.detail_editable() {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "the detail of hook `{}` is not editable",
+                self.cur.hook
+            ))));
+        }
+        if detail.hook() != self.cur.hook {
+            return Ok(Err(types::EditError::Invalid(format!(
+                "detail is for hook `{}`, but this call is `{}`",
+                detail.hook(),
+                self.cur.hook
+            ))));
+        }
+        if fixed_fields(&detail) != fixed_fields(&self.cur.call.detail) {
+            return Ok(Err(types::EditError::Invalid(
+                "type and handler names cannot be edited".into(),
+            )));
+        }
+        self.charge_output(detail_size(&detail))?;
+        let old = std::mem::replace(&mut self.cur.call.detail, detail);
+        self.cur.undo.push(Undo::Detail(old));
+        Ok(Ok(()))
+    }
+
+    fn header(&mut self, _: Resource<CallRep>, key: String) -> wasmtime::Result<Option<Payload>> {
+        Ok(self.cur.call.headers.get(&key).cloned())
+    }
+
+    fn header_keys(&mut self, _: Resource<CallRep>) -> wasmtime::Result<Vec<String>> {
+        Ok(self.cur.call.headers.keys().cloned().collect())
+    }
+
+    fn set_header(
+        &mut self,
+        _: Resource<CallRep>,
+        key: String,
+        value: Payload,
+    ) -> wasmtime::Result<Result<(), types::EditError>> {
+        if let Err(e) = self.edit_allowed() {
+            return Ok(Err(e));
+        }
+        if !self.cur.call.has_headers {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no Temporal headers",
+                self.cur.hook
+            ))));
+        }
+        self.charge_output((key.len() as u64).saturating_add(value.size() as u64))?;
+        let old = self.cur.call.headers.insert(key.clone(), value);
+        self.cur.undo.push(Undo::Header(key, old));
+        Ok(Ok(()))
+    }
+
+    fn remove_header(
+        &mut self,
+        _: Resource<CallRep>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, types::EditError>> {
+        if let Err(e) = self.edit_allowed() {
+            return Ok(Err(e));
+        }
+        if !self.cur.call.has_headers {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no Temporal headers",
+                self.cur.hook
+            ))));
+        }
+        self.charge_output(key.len() as u64)?;
+        let old = self.cur.call.headers.remove(&key);
+        let present = old.is_some();
+        if present {
+            self.cur.undo.push(Undo::Header(key, old));
+        }
+        Ok(Ok(present))
+    }
+
+    fn arg_count(&mut self, _: Resource<CallRep>) -> wasmtime::Result<u32> {
+        Ok(self.cur.call.args.as_ref().map_or(0, |a| a.len() as u32))
+    }
+
+    fn arg(&mut self, _: Resource<CallRep>, index: u32) -> wasmtime::Result<Option<Payload>> {
+        Ok(self
+            .cur
+            .call
+            .args
+            .as_ref()
+            .and_then(|a| a.get(index as usize))
+            .cloned())
+    }
+
+    fn args(&mut self, _: Resource<CallRep>) -> wasmtime::Result<Vec<Payload>> {
+        Ok(self.cur.call.args.clone().unwrap_or_default())
+    }
+
+    fn set_args(
+        &mut self,
+        _: Resource<CallRep>,
+        args: Vec<Payload>,
+    ) -> wasmtime::Result<Result<(), types::EditError>> {
+        if let Err(e) = self.edit_allowed() {
+            return Ok(Err(e));
+        }
+        if self.cur.call.args.is_none() {
+            return Ok(Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no arguments",
+                self.cur.hook
+            ))));
+        }
+        self.charge_payloads(&args)?;
+        let old = self.cur.call.args.replace(args);
+        self.cur.undo.push(Undo::Args(old));
+        Ok(Ok(()))
+    }
+
+    fn drop(&mut self, _: Resource<CallRep>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl types::HostOutcome for HostState {
+    fn is_ok(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<bool> {
+        Ok(self.outcome()?.is_ok())
+    }
+
+    fn payloads(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<Vec<Payload>> {
+        Ok(match self.outcome()? {
+            Outcome::Ok(p) => p.clone(),
+            Outcome::Err(_) => Vec::new(),
+        })
+    }
+
+    fn failure(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<Option<types::Failure>> {
+        Ok(match self.outcome()? {
+            Outcome::Ok(_) => None,
+            Outcome::Err(f) => Some(f.clone()),
+        })
+    }
+
+    fn drop(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl types::Host for HostState {}

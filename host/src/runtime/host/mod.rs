@@ -1,0 +1,344 @@
+//! The store data of one guest instance (per-call state, limits, output accounting) and,
+//! one file per WIT interface, the host side of every import.
+
+mod activity_context;
+mod call;
+mod config;
+mod log;
+mod metrics;
+mod workflow_context;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rand_chacha::ChaCha8Rng;
+use wasmtime::{ResourceLimiter, bail};
+
+use super::bindings::interpose::interceptor::types;
+use super::wasi::WasiState;
+use crate::chain::{Call, CallDetail, Hook, Outcome, Payload, Phase};
+use crate::config::{Limits, OUTPUT_ITEM_COST};
+use crate::runtime::GuestMeta;
+use crate::services::Scope;
+
+/// Marker for the `call` resource: the host passes `borrow<call>` handles with rep 0 and
+/// resolves them to the call held in [`HostState::cur`].
+#[expect(
+    unreachable_pub,
+    reason = "named by the generated bindings, which re-export it"
+)]
+pub struct CallRep;
+/// Marker for the `outcome` resource, resolved like [`CallRep`].
+#[expect(
+    unreachable_pub,
+    reason = "named by the generated bindings, which re-export it"
+)]
+pub struct OutcomeRep;
+
+/// How much of a guest's last error-level log a trap report keeps, in bytes.
+pub(crate) const MAX_KEPT_ERROR_LOG: usize = 2048;
+
+/// Raised from a host import when a guest produces more output than its limit allows.
+#[derive(Debug)]
+pub(crate) struct OutputLimitExceeded {
+    pub(crate) size: u64,
+    pub(crate) limit: u64,
+}
+
+impl std::fmt::Display for OutputLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "output of {} bytes exceeds the limit of {} bytes",
+            self.size, self.limit
+        )
+    }
+}
+impl std::error::Error for OutputLimitExceeded {}
+
+/// Undo log entry: what to restore if the guest fails after editing.
+pub(crate) enum Undo {
+    Header(String, Option<Payload>),
+    Args(Option<Vec<Payload>>),
+    Detail(CallDetail),
+}
+
+/// State shared with host objects that live outside the store data (WASI clocks, stdout).
+pub(crate) struct Shared {
+    /// What virtual clocks read, ns since the Unix epoch.
+    pub(crate) now: AtomicU64,
+    /// Whether guest output is dropped (replaying workflow).
+    pub(crate) suppress: AtomicBool,
+    /// The hook being run (index into `Hook::ALL`), for log attribution.
+    pub(crate) hook: std::sync::atomic::AtomicU8,
+    /// Output produced in the current call, in bytes (see [`Shared::charge`]).
+    pub(crate) output: AtomicU64,
+    /// The guest's output limit per call.
+    pub(crate) max_output: u64,
+    /// The unfinished line of stdout and of stderr (see `wasi::flush_output`).
+    pub(crate) pending: [std::sync::Mutex<Vec<u8>>; 2],
+}
+
+impl Shared {
+    pub(crate) fn new(max_output: u64) -> Shared {
+        Shared {
+            now: AtomicU64::new(0),
+            suppress: AtomicBool::new(false),
+            hook: std::sync::atomic::AtomicU8::new(0),
+            output: AtomicU64::new(0),
+            max_output,
+            pending: Default::default(),
+        }
+    }
+
+    /// Count one item of `bytes` (plus [`OUTPUT_ITEM_COST`]) against the per-call output
+    /// limit. Counted live and in replay alike, so a guest fails at the same point in both.
+    pub(crate) fn charge(&self, bytes: u64) -> Result<(), OutputLimitExceeded> {
+        let add = bytes.saturating_add(OUTPUT_ITEM_COST);
+        let total = self
+            .output
+            .fetch_add(add, Ordering::Relaxed)
+            .saturating_add(add);
+        if total > self.max_output {
+            return Err(OutputLimitExceeded {
+                size: total,
+                limit: self.max_output,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Output cost of a list of payloads: each is an item.
+pub(crate) fn payloads_cost(payloads: &[Payload]) -> u64 {
+    payloads.iter().fold(0u64, |n, p| {
+        n.saturating_add(p.size() as u64)
+            .saturating_add(OUTPUT_ITEM_COST)
+    })
+}
+
+/// Per-call state: what the guest is looking at right now.
+pub(crate) struct CallState {
+    pub(crate) hook: Hook,
+    pub(crate) phase: Phase,
+    pub(crate) call: Call,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) undo: Vec<Undo>,
+    pub(crate) last_error_log: Option<String>,
+}
+
+impl Default for CallState {
+    fn default() -> Self {
+        CallState {
+            hook: Hook::ExecuteActivity,
+            phase: Phase::Load,
+            call: Call::default(),
+            outcome: None,
+            undo: Vec::new(),
+            last_error_log: None,
+        }
+    }
+}
+
+/// Enforces memory and table limits and remembers which one was hit.
+pub(crate) struct Limiter {
+    memory: u64,
+    /// Bytes of linear memory of all the instance's memories together: the cap is per
+    /// instance, however many memories a component declares.
+    memory_used: u64,
+    table_elements: usize,
+    pub(crate) hit: Option<String>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &Limits) -> Limiter {
+        Limiter {
+            memory: limits.memory,
+            memory_used: 0,
+            table_elements: limits.table_elements,
+            hit: None,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // wasmtime asks for every memory's initial size too (from 0), so the sum covers
+        // every memory the instance has.
+        let total = self
+            .memory_used
+            .saturating_sub(current as u64)
+            .saturating_add(desired as u64);
+        if total > self.memory {
+            let msg = if total == desired as u64 {
+                format!(
+                    "memory growth from {} to {} exceeds the limit of {}",
+                    bytesize::ByteSize(current as u64),
+                    bytesize::ByteSize(desired as u64),
+                    bytesize::ByteSize(self.memory)
+                )
+            } else {
+                format!(
+                    "memory growth from {} to {} (all memories of the instance: {}) exceeds \
+                     the limit of {}",
+                    bytesize::ByteSize(current as u64),
+                    bytesize::ByteSize(desired as u64),
+                    bytesize::ByteSize(total),
+                    bytesize::ByteSize(self.memory)
+                )
+            };
+            self.hit = Some(msg.clone());
+            bail!(msg);
+        }
+        self.memory_used = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            let msg = format!(
+                "table growth from {current} to {desired} elements exceeds the limit of {}",
+                self.table_elements
+            );
+            self.hit = Some(msg.clone());
+            bail!(msg);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        // A component built from one core module has a handful of core instances (the
+        // module plus adapter shims).
+        32
+    }
+    fn tables(&self) -> usize {
+        16
+    }
+    fn memories(&self) -> usize {
+        4
+    }
+}
+
+/// The data of one guest instance's store.
+pub(crate) struct HostState {
+    pub(crate) guest: Arc<GuestMeta>,
+    pub(crate) scope: Scope,
+    pub(crate) limiter: Limiter,
+    pub(crate) wasi: Option<WasiState>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) cur: CallState,
+}
+
+impl HostState {
+    fn edit_allowed(&self) -> Result<(), types::EditError> {
+        if self.cur.phase != Phase::Before {
+            return Err(types::EditError::NotSupported(format!(
+                "the call can only be edited in `before` (this is `{}`)",
+                self.cur.phase
+            )));
+        }
+        if self.cur.hook.is_read_only() {
+            return Err(types::EditError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    /// Count one item of `bytes` of guest output against the per-call limit.
+    pub(crate) fn charge_output(&mut self, bytes: u64) -> wasmtime::Result<()> {
+        self.shared.charge(bytes).map_err(wasmtime::Error::new)
+    }
+
+    /// Count a list of payloads (each an item) against the per-call limit.
+    pub(crate) fn charge_payloads(&mut self, payloads: &[Payload]) -> wasmtime::Result<()> {
+        // The list itself is one item; its payloads are items too.
+        self.charge_output(payloads_cost(payloads))
+    }
+
+    fn outcome(&self) -> wasmtime::Result<&Outcome> {
+        match &self.cur.outcome {
+            Some(o) => Ok(o),
+            None => bail!("the outcome is only available in `after`"),
+        }
+    }
+
+    fn context_misuse(&self, iface: &str, func: &str) -> wasmtime::Error {
+        wasmtime::format_err!(
+            "`{iface}.{func}` was called from {} hook `{}`; it is only available in {} hooks",
+            self.cur.hook.category(),
+            self.cur.hook,
+            if iface == "workflow-context" {
+                "workflow"
+            } else {
+                "activity"
+            }
+        )
+    }
+
+    fn replaying(&self) -> bool {
+        match &self.scope {
+            Scope::Workflow(w) => w.is_replaying(),
+            _ => false,
+        }
+    }
+}
+
+/// Seed for a guest's deterministic random stream in a workflow run.
+pub(crate) fn run_seed(run_id: &str, guest: &str, stream: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [run_id, guest, stream] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
+}
+
+pub(crate) fn shared_hook(shared: &Shared) -> Hook {
+    Hook::ALL[shared.hook.load(Ordering::Relaxed) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_is_per_instance_across_all_its_memories() {
+        let limits = Limits {
+            memory: 10 << 20,
+            ..Limits::default()
+        };
+        let mut l = Limiter::new(&limits);
+        // Two memories of 4 MiB each fit; growing the second to 7 MiB (11 in all) does not,
+        // although each memory alone stays under the cap.
+        assert!(l.memory_growing(0, 4 << 20, None).unwrap());
+        assert!(l.memory_growing(0, 4 << 20, None).unwrap());
+        let e = l.memory_growing(4 << 20, 7 << 20, None).unwrap_err();
+        assert!(e.to_string().contains("all memories"), "{e}");
+        assert!(l.hit.is_some());
+        // Growth within the cap still works.
+        assert!(l.memory_growing(4 << 20, 6 << 20, None).unwrap());
+    }
+
+    #[test]
+    fn output_counts_items_as_well_as_bytes() {
+        let shared = Shared::new(10 * OUTPUT_ITEM_COST);
+        for _ in 0..10 {
+            shared.charge(0).unwrap();
+        }
+        let e = shared.charge(0).unwrap_err();
+        assert_eq!(e.size, 11 * OUTPUT_ITEM_COST);
+        let empty = vec![Payload::json(""); 1000];
+        assert!(payloads_cost(&empty) >= 1000 * OUTPUT_ITEM_COST);
+    }
+}
