@@ -330,7 +330,8 @@ impl Session {
                     inst
                 }
                 None => {
-                    let inst = GuestInstance::new(&guest, &self.scope, role)?;
+                    let inst = GuestInstance::new(&guest, &self.scope, role)
+                        .map_err(GuestFailure::from)?;
                     guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
                     inst
                 }

@@ -21,9 +21,29 @@ use crate::config::ClockMode;
 use crate::error::GuestFailure;
 use crate::services::Scope;
 
-/// Marks an instantiation failure caused by an export with the wrong type (an incompatible
-/// component rather than a failing one).
-pub(crate) const WRONG_TYPE: &str = "has the wrong type";
+/// Why an instance could not be made.
+#[derive(Debug)]
+pub(crate) enum NewError {
+    /// The guest failed (its start function trapped, a limit) or the host had no room.
+    Failed(GuestFailure),
+    /// An export has the wrong type: an incompatible component, not a failing one.
+    WrongType(String),
+}
+
+impl From<GuestFailure> for NewError {
+    fn from(f: GuestFailure) -> NewError {
+        NewError::Failed(f)
+    }
+}
+
+impl From<NewError> for GuestFailure {
+    fn from(e: NewError) -> GuestFailure {
+        match e {
+            NewError::Failed(f) => f,
+            NewError::WrongType(message) => GuestFailure::Instantiate { message },
+        }
+    }
+}
 
 type BeforeFn = TypedFunc<(Resource<CallRep>,), (BeforeDecision,)>;
 type AfterFn = TypedFunc<(Resource<CallRep>, Resource<OutcomeRep>), (AfterDecision,)>;
@@ -76,7 +96,7 @@ impl GuestInstance {
         guest: &LoadedGuest,
         scope: &Scope,
         role: Role,
-    ) -> Result<GuestInstance, GuestFailure> {
+    ) -> Result<GuestInstance, NewError> {
         let all_categories = role == Role::Load;
         let meta = &guest.meta;
         let shared = Arc::new(Shared::new(meta.limits.max_output));
@@ -168,9 +188,9 @@ impl GuestInstance {
             Err(e) => {
                 if let Some(message) = host_capacity(&e) {
                     // The host's limits, not the guest: not counted as a guest failure.
-                    return Err(GuestFailure::Capacity { message });
+                    return Err(GuestFailure::Capacity { message }.into());
                 }
-                return Err(fail(&mut store, e));
+                return Err(fail(&mut store, e).into());
             }
         };
         let mut funcs: [Option<Funcs>; 4] = Default::default();
@@ -192,9 +212,10 @@ impl GuestInstance {
             match result {
                 Ok(f) => funcs[cat.index()] = Some(f),
                 Err(e) => {
-                    return Err(GuestFailure::Instantiate {
-                        message: format!("`{}` {WRONG_TYPE}: {e:#}", cat.interface()),
-                    });
+                    return Err(NewError::WrongType(format!(
+                        "`{}` has the wrong type: {e:#}",
+                        cat.interface()
+                    )));
                 }
             }
         }

@@ -644,11 +644,9 @@ impl Runtime {
         // Ask for interests on a throwaway instance, with the guest's own limits.
         let started = Instant::now();
         let mut inst = GuestInstance::new(&guest, &Scope::Client, instance::Role::Load).map_err(
-            |f| match f {
-                GuestFailure::Instantiate { message } if message.contains(instance::WRONG_TYPE) => {
-                    incompatible(message)
-                }
-                cause => LoadError::Interests {
+            |e| match e {
+                instance::NewError::WrongType(message) => incompatible(message),
+                instance::NewError::Failed(cause) => LoadError::Interests {
                     guest: name.clone(),
                     path: path.clone(),
                     cause,
