@@ -297,6 +297,33 @@ fn hostile_forbidden_import_is_refused_at_load_naming_the_import() {
     assert!(msg.contains("http.wasm"), "{msg}");
 }
 
+#[test]
+fn hostile_an_export_of_the_wrong_type_is_an_incompatible_component() {
+    // The right names, the wrong signatures: refused as incompatible at load, naming the
+    // interface (a typed failure of instantiation, not a guest failure).
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func $f (canon lift (core func $i "f")))
+            (instance $inst
+                (export "interests" (func $f))
+                (export "before" (func $f))
+                (export "after" (func $f)))
+            (export "interpose:interceptor/client@0.1.0" (instance $inst)))"#,
+    )
+    .unwrap();
+    let (_dir, path) = temp_file("shape.wasm", &component);
+    let err = load(&guest("shape", path.to_str().unwrap(), "")).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, interpose::Error::Load(LoadError::Incompatible { .. })),
+        "{msg}"
+    );
+    assert!(msg.contains("guest `shape`"), "{msg}");
+    assert!(msg.contains("`client` has the wrong type"), "{msg}");
+}
+
 fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
