@@ -272,8 +272,9 @@ impl std::fmt::Debug for Scope {
 pub struct LogLine {
     /// The guest.
     pub guest: String,
-    /// The hook it ran in.
-    pub hook: crate::chain::Hook,
+    /// The hook it ran in; `None` outside any hook (while the guest declared its interests
+    /// at load).
+    pub hook: Option<crate::chain::Hook>,
     /// Severity.
     pub level: tracing::Level,
     /// The message.
@@ -285,8 +286,15 @@ pub struct LogLine {
 pub trait LogSink: Send + Sync + 'static {
     /// Whether a line at `level` would be kept.
     fn enabled(&self, level: tracing::Level) -> bool;
-    /// Emit one line.
-    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str);
+    /// Emit one line; `hook` is `None` outside any hook (while the guest declared its
+    /// interests at load).
+    fn log(
+        &self,
+        guest: &str,
+        hook: Option<crate::chain::Hook>,
+        level: tracing::Level,
+        message: &str,
+    );
 }
 
 /// The default sink: `tracing` events with target `interpose::guest` and the fields
@@ -313,8 +321,14 @@ impl LogSink for TracingLogs {
         }
     }
 
-    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
-        let hook = hook.name();
+    fn log(
+        &self,
+        guest: &str,
+        hook: Option<crate::chain::Hook>,
+        level: tracing::Level,
+        message: &str,
+    ) {
+        let hook = hook.map_or("(declaring interests)", crate::chain::Hook::name);
         match level {
             tracing::Level::TRACE => {
                 tracing::trace!(target: "interpose::guest", guest, hook, "{message}")
@@ -352,7 +366,13 @@ impl LogSink for MemoryLogs {
         true
     }
 
-    fn log(&self, guest: &str, hook: crate::chain::Hook, level: tracing::Level, message: &str) {
+    fn log(
+        &self,
+        guest: &str,
+        hook: Option<crate::chain::Hook>,
+        level: tracing::Level,
+        message: &str,
+    ) {
         TracingLogs.log(guest, hook, level, message);
         self.lines
             .lock()

@@ -435,7 +435,7 @@ fn guest_logs_are_attributed_to_guest_and_hook() {
     let lines = t.logs.lines();
     assert!(
         lines.iter().any(|l| l.guest == "a"
-            && l.hook == Hook::StartWorkflow
+            && l.hook == Some(Hook::StartWorkflow)
             && l.message == "a before start-workflow"),
         "{lines:?}"
     );

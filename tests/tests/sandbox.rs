@@ -245,7 +245,7 @@ fn a_partial_stdout_line_is_emitted_with_the_call_that_printed_it() {
     let lines = t.logs.lines();
     assert!(
         lines.iter().any(|l| l.message == "no newline here"
-            && l.hook == Hook::StartWorkflow
+            && l.hook == Some(Hook::StartWorkflow)
             && l.level == tracing::Level::WARN),
         "emitted at the end of the call, attributed to its hook: {lines:?}"
     );

@@ -343,7 +343,8 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
 
     println!("\nguest logs:");
     for l in logs.lines() {
-        println!("  [{}] {} ({}): {}", l.level, l.guest, l.hook, l.message);
+        let hook = l.hook.map_or("declaring interests", |h| h.name());
+        println!("  [{}] {} ({hook}): {}", l.level, l.guest, l.message);
     }
     println!("\nguest metrics:");
     for m in metrics.samples() {

@@ -311,7 +311,7 @@ fn emit(sink: &dyn LogSink, guest: &str, shared: &Shared, level: tracing::Level,
         return;
     }
     let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
-    sink.log(guest, shared_hook(shared), level, text.trim_end());
+    sink.log(guest, Some(shared_hook(shared)), level, text.trim_end());
 }
 
 /// Drop what the guest printed without a final newline (output at instantiation, which is

@@ -29,7 +29,7 @@ impl log::Host for HostState {
         }
         self.guest
             .logs
-            .log(&self.guest.name, self.cur.hook, level_of(level), &message);
+            .log(&self.guest.name, self.hook(), level_of(level), &message);
         Ok(())
     }
 

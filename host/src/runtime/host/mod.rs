@@ -272,6 +272,11 @@ impl HostState {
         }
     }
 
+    /// The hook being served; `None` while the guest declares its interests at load.
+    fn hook(&self) -> Option<Hook> {
+        (self.cur.phase != Phase::Load).then_some(self.cur.hook)
+    }
+
     fn context_misuse(&self, iface: &str, func: &str) -> wasmtime::Error {
         wasmtime::format_err!(
             "`{iface}.{func}` was called from {} hook `{}`; it is only available in {} hooks",
