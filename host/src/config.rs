@@ -91,14 +91,13 @@ impl Default for RuntimeConfig {
 #[non_exhaustive]
 pub enum MemoryImages {
     /// Copy the data segments into every new instance (default). Best for small guests
-    /// (Rust, C): 30,000 live instances fit (BENCHMARKS.md f).
+    /// (Rust, C), whose data segments are small: the densest (BENCHMARKS.md, density).
     #[default]
     Copy,
-    /// Map the initialized memory copy-on-write. A new Python or JavaScript instance starts
-    /// 2–3x faster (per new run: Python 5.0 → 1.6 ms, JavaScript 2.0 → 1.0 ms; their
-    /// interpreters' heap snapshots are megabytes; docs/languages.md), but every instance
-    /// costs extra memory mappings: with Linux's default `vm.max_map_count`
-    /// (65,530), about 15,800 live instances is the ceiling.
+    /// Map the initialized memory copy-on-write. Interpreter guests (Python, JavaScript),
+    /// whose heap snapshots are megabytes, start faster (BENCHMARKS.md and
+    /// docs/languages.md have the figures), but every instance costs extra memory mappings,
+    /// so Linux's `vm.max_map_count` caps how many can live at once.
     CopyOnWrite,
 }
 

@@ -243,15 +243,18 @@ pub struct RuntimeBuilder {
 
 impl Default for RuntimeBuilder {
     fn default() -> Self {
+        // The config's defaults, one source: a builder made without a config behaves like
+        // an empty `[runtime]` table (the pool sized for one guest).
+        let runtime = crate::config::RuntimeConfig::default();
         RuntimeBuilder {
             metrics: Arc::new(NoMetrics),
             logs: Arc::new(TracingLogs),
-            cache_dir: None,
-            cache: true,
-            max_instances: 1000,
+            cache_dir: runtime.cache_dir.clone(),
+            cache: runtime.cache,
+            max_instances: runtime.pool_size(1),
             max_memory: Limits::default().memory,
             metering: true,
-            memory_images: MemoryImages::Copy,
+            memory_images: runtime.memory_images,
         }
     }
 }
@@ -281,7 +284,8 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Most guest instances alive at once (default: 1000).
+    /// Most guest instances alive at once (default: what one guest needs with the default
+    /// `runtime.cached-runs`, see [`crate::config::RuntimeConfig::pool_size`]).
     pub fn max_instances(mut self, n: u32) -> Self {
         self.max_instances = n.max(1);
         self
