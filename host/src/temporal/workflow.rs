@@ -143,6 +143,29 @@ fn read_only_failure<E: From<Box<dyn std::error::Error + Send + Sync>>>(e: crate
     workflow_error(&Failure::new(e.to_string()))
 }
 
+/// How guests see a result that carries no payloads (signals, validators, outbound calls).
+fn unit_outcome<T, E: std::fmt::Display>(r: &Result<T, E>) -> Outcome {
+    match r {
+        Ok(_) => Outcome::Ok(Vec::new()),
+        Err(e) => Outcome::Err(Failure::new(e.to_string())),
+    }
+}
+
+/// How guests see a handler's payload result, with the result kept for the caller.
+fn payload_outcome<T, E>(r: Result<Box<T>, E>) -> (Outcome, Result<Box<T>, E>)
+where
+    T: ?Sized + temporalio_common::data_converters::TemporalSerializable + 'static,
+    E: std::fmt::Display,
+{
+    match r {
+        Ok(v) => {
+            let (v, p) = boxed_payloads(v);
+            (Outcome::Ok(p), Ok(v))
+        }
+        Err(e) => (Outcome::Err(Failure::new(e.to_string())), Err(e)),
+    }
+}
+
 /// A guest failure inside workflow code fails the workflow task.
 fn task_failure<T>(r: Result<T, crate::GuestError>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
@@ -227,10 +250,7 @@ impl WasmWorkflowInterceptor {
         entered: chain::Entered,
         result: &Result<T, E>,
     ) {
-        let seen = match result {
-            Ok(_) => Outcome::Ok(Vec::new()),
-            Err(e) => Outcome::Err(Failure::new(e.to_string())),
-        };
+        let seen = unit_outcome(result);
         let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
         if seen != last {
             let who = session
@@ -416,11 +436,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                     write_headers(input.headers_mut(), &call);
                     let r = next.run(input).await;
                     refresh(&host, &ctx);
-                    let seen = match &r {
-                        Ok(()) => Outcome::Ok(Vec::new()),
-                        Err(e) => Outcome::Err(Failure::new(e.to_string())),
-                    };
-                    (entered, seen, Some(r))
+                    (entered, unit_outcome(&r), Some(r))
                 }
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
@@ -460,17 +476,8 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                     write_headers(input.headers_mut(), &call);
                     let r = next.run(input).await;
                     refresh(&host, &ctx);
-                    match r {
-                        Ok(v) => {
-                            let (v, p) = boxed_payloads(v);
-                            (entered, Outcome::Ok(p), Some(Ok(v)))
-                        }
-                        Err(e) => (
-                            entered,
-                            Outcome::Err(Failure::new(e.to_string())),
-                            Some(Err(e)),
-                        ),
-                    }
+                    let (seen, r) = payload_outcome(r);
+                    (entered, seen, Some(r))
                 }
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
@@ -511,17 +518,10 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             Err(e) => return Err(read_only_failure(e)),
         };
         let (entered, seen, result) = match before {
-            Before::Proceed(entered) => match next.run(input) {
-                Ok(v) => {
-                    let (v, p) = boxed_payloads(v);
-                    (entered, Outcome::Ok(p), Some(Ok(v)))
-                }
-                Err(e) => (
-                    entered,
-                    Outcome::Err(Failure::new(e.to_string())),
-                    Some(Err(e)),
-                ),
-            },
+            Before::Proceed(entered) => {
+                let (seen, r) = payload_outcome(next.run(input));
+                (entered, seen, Some(r))
+            }
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
         let last = match self
@@ -564,11 +564,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         let (entered, seen, result) = match before {
             Before::Proceed(entered) => {
                 let r = next.run(input);
-                let seen = match &r {
-                    Ok(()) => Outcome::Ok(Vec::new()),
-                    Err(e) => Outcome::Err(Failure::new(e.to_string())),
-                };
-                (entered, seen, Some(r))
+                (entered, unit_outcome(&r), Some(r))
             }
             Before::Done(entered, outcome) => (entered, outcome, None),
         };
