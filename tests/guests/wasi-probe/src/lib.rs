@@ -10,7 +10,8 @@
 //! - `file`: `denied` when reading `/etc/passwd` fails, else `READ`;
 //! - `dir`: `denied` when listing `/` fails, else `LISTED`.
 //!
-//! In every workflow hook (inbound and outbound, `before`) it also records one observation
+//! In every workflow hook (inbound and outbound, `before`; outbound `after` too, labelled
+//! `<hook>/after`) it also records one observation
 //!
 //! `<hook>:now=<ns>,mono=<ns since its first hook>,random=<std>,ctx-now=<ns>,
 //!  ctx-random=<u64>,env=<n>,args=<n>,read=<..>,list=<..>,write=<..>,stdin=<..>,
@@ -104,6 +105,11 @@ fn report(call: &Call) -> Before {
 
 impl WasiProbe {
     fn observe(&mut self, call: &Call) {
+        self.observe_as(call, "");
+    }
+
+    /// Observe; `suffix` marks the phase in the observation's label (`/after`).
+    fn observe_as(&mut self, call: &Call, suffix: &str) {
         let first = *self.first.get_or_insert_with(Instant::now);
         let timer_ns = config::get("timer-ns")
             .and_then(|s| s.parse().ok())
@@ -119,7 +125,7 @@ impl WasiProbe {
             Err(_) => "denied".to_owned(),
         };
         let obs = format!(
-            "{}:now={},mono={},random={},ctx-now={},ctx-random={},env={},args={},read={},list={},write={},stdin={stdin},timer={timer}",
+            "{}{suffix}:now={},mono={},random={},ctx-now={},ctx-random={},env={},args={},read={},list={},write={},stdin={stdin},timer={timer}",
             interpose_guest::hook_name(call.hook()),
             wall(),
             Instant::now().duration_since(first).as_nanos(),
@@ -186,6 +192,13 @@ impl Interceptor for WasiProbe {
     fn before_workflow_outbound(&mut self, call: &Call) -> Before {
         self.observe(call);
         Before::Proceed
+    }
+    fn after_workflow_outbound(&mut self, call: &Call, _outcome: &Outcome) -> After {
+        // Runs in the activation where the call resolved: its time, not the scheduling
+        // hook's. Carried by the next outbound command with headers (edits are refused in
+        // `after`).
+        self.observe_as(call, "/after");
+        After::Keep
     }
 }
 
