@@ -105,6 +105,9 @@ fn context_op() -> impl Strategy<Value = String> {
         Just("f".to_owned()),
         Just("e".to_owned()),
         Just("q".to_owned()),
+        Just("Q".to_owned()),
+        size().prop_map(|n| format!("I,{n}")),
+        prop_oneof![Just(10usize), Just(5000)].prop_map(|n| format!("X,{n}")),
     ]
 }
 

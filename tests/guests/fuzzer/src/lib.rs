@@ -31,7 +31,10 @@
 //!   timer; `k`: keep a timer of 1 ms (asked `ready` in every later op `k`);
 //! - `f`: read, write and list files; `e`: environment and arguments; `q`: std randomness
 //!   and clocks;
-//! - `H`: use a call handle kept from an earlier call.
+//! - `H`: use a call handle kept from an earlier call;
+//! - `Q`: `poll` a due and a far timer;
+//!   `I,n`: insecure random, its seed, `n` secure random bytes; `X,n`: hold `n` pollables at
+//!   once (past the host's cap of 4,096 WASI resources).
 //!
 //! Kinds `K`: `a` ASCII, `m` four-byte characters, `u` mixed (a multi-byte character
 //! straddles every 2 KiB boundary), `e` empty.
@@ -254,6 +257,24 @@ impl Fuzzer {
                     keep(std::collections::hash_map::RandomState::new().hash_one(1u8));
                     keep(std::time::SystemTime::now());
                     keep(std::time::Instant::now());
+                }
+                "Q" => {
+                    // Poll a due timer and one that is far away: index 0 is ready at once.
+                    let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+                    let later = wasip2::clocks::monotonic_clock::subscribe_duration(u64::MAX);
+                    keep(wasip2::io::poll::poll(&[&now, &later]));
+                }
+                "I" => {
+                    keep(wasip2::random::insecure::get_insecure_random_u64());
+                    keep(wasip2::random::insecure_seed::insecure_seed());
+                    keep(wasip2::random::random::get_random_bytes(num(&f, 1).min(1 << 16) as u64).len());
+                }
+                "X" => {
+                    // Hold `n` pollables at once: past the host's cap of WASI resources.
+                    let held: Vec<_> = (0..num(&f, 1).min(10_000))
+                        .map(|_| wasip2::clocks::monotonic_clock::subscribe_duration(1))
+                        .collect();
+                    keep(held.len());
                 }
                 "H" => {
                     use interpose_guest::bindings::interpose::interceptor::types::Call as Raw;
