@@ -272,8 +272,8 @@ impl std::fmt::Debug for Scope {
 pub struct LogLine {
     /// The guest.
     pub guest: String,
-    /// The hook it ran in; `None` outside any hook (while the guest declared its interests
-    /// at load).
+    /// The hook it ran in; `None` outside any hook (at instantiation, or while the guest
+    /// declared its interests at load).
     pub hook: Option<crate::chain::Hook>,
     /// Severity.
     pub level: tracing::Level,
@@ -286,8 +286,8 @@ pub struct LogLine {
 pub trait LogSink: Send + Sync + 'static {
     /// Whether a line at `level` would be kept.
     fn enabled(&self, level: tracing::Level) -> bool;
-    /// Emit one line; `hook` is `None` outside any hook (while the guest declared its
-    /// interests at load).
+    /// Emit one line; `hook` is `None` outside any hook (at instantiation, or while the
+    /// guest declared its interests at load).
     fn log(
         &self,
         guest: &str,
@@ -328,7 +328,7 @@ impl LogSink for TracingLogs {
         level: tracing::Level,
         message: &str,
     ) {
-        let hook = hook.map_or("(declaring interests)", crate::chain::Hook::name);
+        let hook = hook.map_or("(outside any hook)", crate::chain::Hook::name);
         match level {
             tracing::Level::TRACE => {
                 tracing::trace!(target: "interpose::guest", guest, hook, "{message}")

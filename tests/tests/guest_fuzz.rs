@@ -106,6 +106,7 @@ fn context_op() -> impl Strategy<Value = String> {
         Just("e".to_owned()),
         Just("q".to_owned()),
         Just("Q".to_owned()),
+        prop_oneof![Just(3usize), Just(100_000)].prop_map(|n| format!("Z,{n}")),
         size().prop_map(|n| format!("I,{n}")),
         prop_oneof![Just(10usize), Just(5000)].prop_map(|n| format!("X,{n}")),
     ]

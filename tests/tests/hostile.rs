@@ -419,3 +419,15 @@ fn hostile_many_empty_metadata_entries_hit_the_output_limit() {
     assert!(matches!(fails(&t), GuestFailure::OutputLimit { .. }));
     still_serves(&t);
 }
+
+#[test]
+fn hostile_one_failure_is_counted_once_however_many_hooks_the_poisoned_run_refuses() {
+    let t = hostile("panic", "on-failure = 'skip'", "execute-workflow");
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "r", "T", "q"), 1);
+    let mut run = t.chain.session(Scope::Workflow(wf));
+    for hook in [Hook::ExecuteWorkflow, Hook::StartTimer, Hook::StartTimer] {
+        run.run(&mut call(hook), |_| Outcome::Ok(vec![]))
+            .expect("skipped");
+    }
+    assert_eq!(t.chain.stats("hostile").unwrap().failures, 1);
+}

@@ -262,7 +262,7 @@ pub struct Session {
     slots: Vec<Slot>,
     read_only: Vec<Slot>,
     scope: Scope,
-    /// The guest whose decision ended the last `before` early (reject or respond).
+    /// See [`Session::decided_by`].
     decided_by: Option<String>,
 }
 
@@ -374,9 +374,11 @@ impl Session {
         // holds nothing that commands depend on, so the next query gets a fresh one.
         let poison = self.workflow() && !hook.is_read_only();
         *self.slot(i, hook) = if poison { Slot::Poisoned } else { Slot::Empty };
-        // Every guest failure is counted here, whatever its kind (capacity, above, is not
-        // the guest's).
-        guest.stats.failures.fetch_add(1, Ordering::Relaxed);
+        // Every guest failure is counted here, once: capacity (above) is not the guest's,
+        // and a poisoned slot refusing later hooks repeats a failure already counted.
+        if !matches!(cause, GuestFailure::Poisoned) {
+            guest.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
         let err = GuestError {
             guest: guest.meta.name.clone(),
             hook,

@@ -396,14 +396,10 @@ impl Payload {
         }
     }
 
-    /// Size in bytes of metadata and data, used for output limits (each metadata entry
-    /// also counts [`crate::config::OUTPUT_ITEM_COST`]: a million empty entries are not
-    /// free for the host that copies them).
+    /// Size in bytes of metadata and data.
     pub fn size(&self) -> usize {
         self.metadata.iter().fold(self.data.len(), |n, (k, v)| {
-            n.saturating_add(k.len())
-                .saturating_add(v.len())
-                .saturating_add(crate::config::OUTPUT_ITEM_COST as usize)
+            n.saturating_add(k.len()).saturating_add(v.len())
         })
     }
 }

@@ -343,7 +343,7 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
 
     println!("\nguest logs:");
     for l in logs.lines() {
-        let hook = l.hook.map_or("declaring interests", |h| h.name());
+        let hook = l.hook.map_or("outside any hook", |h| h.name());
         println!("  [{}] {} ({hook}): {}", l.level, l.guest, l.message);
     }
     println!("\nguest metrics:");

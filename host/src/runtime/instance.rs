@@ -270,7 +270,12 @@ impl GuestInstance {
         };
         data.shared.now.store(now, Ordering::Relaxed);
         data.shared.suppress.store(suppress, Ordering::Relaxed);
-        data.shared.hook.store(hook as u8, Ordering::Relaxed);
+        let shown = if phase == Phase::Load {
+            super::host::NO_HOOK
+        } else {
+            hook as u8
+        };
+        data.shared.hook.store(shown, Ordering::Relaxed);
         data.cur.hook = hook;
         data.cur.phase = phase;
         data.shared.output.store(0, Ordering::Relaxed);
@@ -431,16 +436,18 @@ impl GuestInstance {
 
 /// Whether an instantiation error is the host running out of room rather than the guest
 /// failing: the pool is full, or the kernel refused memory or mappings (ENOMEM, e.g. past
-/// `vm.max_map_count` with copy-on-write memory images).
+/// `vm.max_map_count` with copy-on-write memory images). Matched by error type only: the
+/// text of an error can carry what a guest chose (a start function's failing import).
 fn host_capacity(e: &wasmtime::Error) -> Option<String> {
     if let Some(full) = e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
         return Some(full.to_string());
     }
     e.chain()
         .any(|c| {
-            c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.raw_os_error() == Some(libc::ENOMEM))
-                || c.to_string().contains("Cannot allocate memory")
+            c.downcast_ref::<rustix::io::Errno>()
+                .is_some_and(|errno| *errno == rustix::io::Errno::NOMEM)
+                || c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.raw_os_error() == Some(libc::ENOMEM))
         })
         .then(|| format!("{e:#}"))
 }
@@ -510,7 +517,14 @@ mod tests {
         let enomem = wasmtime::Error::from(std::io::Error::from_raw_os_error(libc::ENOMEM))
             .context("mmap failed to reserve a memory image");
         assert!(super::host_capacity(&enomem).is_some());
+        // What wasmtime's mmap calls return.
+        let mmap = wasmtime::Error::from(rustix::io::Errno::NOMEM).context("mmap failed");
+        assert!(super::host_capacity(&mmap).is_some());
         let trap = wasmtime::Error::msg("wasm trap: unreachable");
         assert!(super::host_capacity(&trap).is_none());
+        // A guest can put any text in an error (a metric name, a panic message): the text
+        // of ENOMEM is not capacity.
+        let said = wasmtime::Error::msg("metric name \"Cannot allocate memory (os error 12)\"");
+        assert!(super::host_capacity(&said).is_none());
     }
 }

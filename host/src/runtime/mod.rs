@@ -11,11 +11,11 @@ pub(crate) mod instance;
 pub(crate) mod series;
 
 /// Most core instances one component instance may have (an interpreter guest has ~14).
-const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+pub(crate) const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 /// Most linear memories one component instance may have.
-const MEMORIES_PER_COMPONENT: u32 = 4;
+pub(crate) const MEMORIES_PER_COMPONENT: u32 = 4;
 /// Most tables one component instance may have.
-const TABLES_PER_COMPONENT: u32 = 16;
+pub(crate) const TABLES_PER_COMPONENT: u32 = 16;
 
 /// The wasmtime version the host is built with (pinned with `=` in the workspace manifest;
 /// a unit test checks the two agree). Part of the chain fingerprint.

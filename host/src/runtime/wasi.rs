@@ -311,7 +311,7 @@ fn emit(sink: &dyn LogSink, guest: &str, shared: &Shared, level: tracing::Level,
         return;
     }
     let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
-    sink.log(guest, Some(shared_hook(shared)), level, text.trim_end());
+    sink.log(guest, shared_hook(shared), level, text.trim_end());
 }
 
 /// Drop what the guest printed without a final newline (output at instantiation, which is
@@ -322,26 +322,24 @@ pub(crate) fn discard_output(shared: &Shared) {
     }
 }
 
+/// Emit stream `which`'s unfinished line, if any.
+fn emit_pending(sink: &dyn LogSink, guest: &str, shared: &Shared, which: usize) {
+    let line = std::mem::take(
+        &mut *shared.pending[which]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
+    if !line.is_empty() {
+        emit(sink, guest, shared, LEVELS[which], &line);
+    }
+}
+
 /// Emit what the guest printed without a final newline in the call that just ended, so
 /// that every line is attributed to the hook that printed it and nothing waits in host
 /// memory between calls.
 pub(crate) fn flush_output(state: &HostState) {
-    for (which, level) in LEVELS.into_iter().enumerate() {
-        let line = {
-            let mut pending = state.shared.pending[which]
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            std::mem::take(&mut *pending)
-        };
-        if !line.is_empty() {
-            emit(
-                &*state.guest.logs,
-                &state.guest.name,
-                &state.shared,
-                level,
-                &line,
-            );
-        }
+    for which in 0..LEVELS.len() {
+        emit_pending(&*state.guest.logs, &state.guest.name, &state.shared, which);
     }
 }
 
@@ -381,15 +379,7 @@ impl OutputStream for LogOutput {
 
     fn flush(&mut self) -> StreamResult<()> {
         let s = &self.stream;
-        let line = {
-            let mut pending = s.shared.pending[s.which]
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            std::mem::take(&mut *pending)
-        };
-        if !line.is_empty() {
-            emit(&*s.sink, &s.guest, &s.shared, LEVELS[s.which], &line);
-        }
+        emit_pending(&*s.sink, &s.guest, &s.shared, s.which);
         Ok(())
     }
 
@@ -643,6 +633,14 @@ impl sync::io::streams::HostInputStream for NonBlocking<'_> {
 
 impl sync::io::poll::Host for NonBlocking<'_> {
     fn poll(&mut self, pollables: Vec<Resource<DynPollable>>) -> wasmtime::Result<Vec<u32>> {
+        // A list may repeat one handle: without a cap its length is bounded only by the
+        // guest's memory, and polling it is host work that fuel does not meter.
+        if pollables.len() > MAX_WASI_RESOURCES {
+            wasmtime::bail!(
+                "`wasi:io/poll.poll` of {} pollables; at most {MAX_WASI_RESOURCES} are allowed",
+                pollables.len()
+            );
+        }
         settle("poll", async_io::poll::Host::poll(self.0, pollables))?
     }
 }

@@ -106,7 +106,7 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
-        self.charge_output((key.len() as u64).saturating_add(value.size() as u64))?;
+        self.charge_output((key.len() as u64).saturating_add(super::payload_cost(&value)))?;
         let old = self.cur.call.headers.insert(key.clone(), value);
         self.cur.undo.push(Undo::Header(key, old));
         Ok(Ok(()))

@@ -35,6 +35,9 @@ pub struct CallRep;
 )]
 pub struct OutcomeRep;
 
+/// [`Shared::hook`] outside any hook.
+pub(crate) const NO_HOOK: u8 = u8::MAX;
+
 /// How much of a guest's last error-level log a trap report keeps, in bytes.
 pub(crate) const MAX_KEPT_ERROR_LOG: usize = 2048;
 
@@ -69,7 +72,8 @@ pub(crate) struct Shared {
     pub(crate) now: AtomicU64,
     /// Whether guest output is dropped (replaying workflow).
     pub(crate) suppress: AtomicBool,
-    /// The hook being run (index into `Hook::ALL`), for log attribution.
+    /// The hook being run (index into `Hook::ALL`), for log attribution; [`NO_HOOK`] at
+    /// instantiation and while the guest declares its interests.
     pub(crate) hook: std::sync::atomic::AtomicU8,
     /// Output produced in the current call, in bytes (see [`Shared::charge`]).
     pub(crate) output: AtomicU64,
@@ -84,7 +88,7 @@ impl Shared {
         Shared {
             now: AtomicU64::new(0),
             suppress: AtomicBool::new(false),
-            hook: std::sync::atomic::AtomicU8::new(0),
+            hook: std::sync::atomic::AtomicU8::new(NO_HOOK),
             output: AtomicU64::new(0),
             max_output,
             pending: Default::default(),
@@ -109,10 +113,16 @@ impl Shared {
     }
 }
 
+/// Output cost of one payload beyond its item: its bytes, and an item per metadata entry
+/// (a million empty entries are not free for the host that copies them).
+pub(crate) fn payload_cost(p: &Payload) -> u64 {
+    (p.size() as u64).saturating_add((p.metadata.len() as u64).saturating_mul(OUTPUT_ITEM_COST))
+}
+
 /// Output cost of a list of payloads: each is an item.
 pub(crate) fn payloads_cost(payloads: &[Payload]) -> u64 {
     payloads.iter().fold(0u64, |n, p| {
-        n.saturating_add(p.size() as u64)
+        n.saturating_add(payload_cost(p))
             .saturating_add(OUTPUT_ITEM_COST)
     })
 }
@@ -216,16 +226,15 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
+    // The same per-component maxima the pool is sized with.
     fn instances(&self) -> usize {
-        // A component built from one core module has a handful of core instances (the
-        // module plus adapter shims).
-        32
+        super::CORE_INSTANCES_PER_COMPONENT as usize
     }
     fn tables(&self) -> usize {
-        16
+        super::TABLES_PER_COMPONENT as usize
     }
     fn memories(&self) -> usize {
-        4
+        super::MEMORIES_PER_COMPONENT as usize
     }
 }
 
@@ -259,9 +268,9 @@ impl HostState {
         self.shared.charge(bytes).map_err(wasmtime::Error::new)
     }
 
-    /// Count a list of payloads (each an item) against the per-call limit.
+    /// Count a list of payloads (the list an item, each payload an item) against the
+    /// per-call limit.
     pub(crate) fn charge_payloads(&mut self, payloads: &[Payload]) -> wasmtime::Result<()> {
-        // The list itself is one item; its payloads are items too.
         self.charge_output(payloads_cost(payloads))
     }
 
@@ -290,11 +299,10 @@ impl HostState {
         )
     }
 
-    fn replaying(&self) -> bool {
-        match &self.scope {
-            Scope::Workflow(w) => w.is_replaying(),
-            _ => false,
-        }
+    /// Whether output is dropped now: a workflow replaying, or code a workflow guest runs at
+    /// instantiation (set by the instance, one flag for every kind of output).
+    fn suppressed(&self) -> bool {
+        self.shared.suppress.load(Ordering::Relaxed)
     }
 }
 
@@ -309,8 +317,10 @@ pub(crate) fn run_seed(run_id: &str, guest: &str, stream: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
-pub(crate) fn shared_hook(shared: &Shared) -> Hook {
-    Hook::ALL[shared.hook.load(Ordering::Relaxed) as usize]
+pub(crate) fn shared_hook(shared: &Shared) -> Option<Hook> {
+    Hook::ALL
+        .get(usize::from(shared.hook.load(Ordering::Relaxed)))
+        .copied()
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 //! - `f`: read, write and list files; `e`: environment and arguments; `q`: std randomness
 //!   and clocks;
 //! - `H`: use a call handle kept from an earlier call;
-//! - `Q`: `poll` a due and a far timer;
+//! - `Q`: `poll` a due and a far timer; `Z,n`: `poll` one due timer `n` times in one list;
 //!   `I,n`: insecure random, its seed, `n` secure random bytes; `X,n`: hold `n` pollables at
 //!   once (past the host's cap of 4,096 WASI resources).
 //!
@@ -263,6 +263,12 @@ impl Fuzzer {
                     let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
                     let later = wasip2::clocks::monotonic_clock::subscribe_duration(u64::MAX);
                     keep(wasip2::io::poll::poll(&[&now, &later]));
+                }
+                "Z" => {
+                    // One due pollable, `n` times in one list.
+                    let due = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+                    let list = vec![&due; num(&f, 1).min(1 << 20)];
+                    keep(wasip2::io::poll::poll(&list).len());
                 }
                 "I" => {
                     keep(wasip2::random::insecure::get_insecure_random_u64());
