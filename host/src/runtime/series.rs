@@ -28,8 +28,9 @@ pub(crate) const MAX_LABEL_VALUE: usize = 256;
 pub(crate) const MAX_UNIT: usize = 32;
 /// Name prefixes that belong to the worker and the host.
 pub(crate) const RESERVED_PREFIXES: &[&str] = &["temporal_", "interpose_"];
-/// Label keys the host sets itself, and those Prometheus gives a meaning of its own
-/// (`le` on histogram buckets, `quantile` on summaries; sdk-core's exporter refuses them).
+/// Label keys the host sets itself, and those Prometheus gives a meaning of its own: `le`
+/// on histogram buckets (the `prometheus` crate refuses it on histograms, see its
+/// `check_bucket_label`), `quantile` on summaries (by convention).
 pub(crate) const RESERVED_LABELS: &[&str] = &["interpose_guest", "le", "quantile"];
 
 /// A Prometheus identifier: `[a-zA-Z_][a-zA-Z0-9_]*`.
