@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::chain::{Hook, Phase};
+use crate::model::{Hook, Phase};
 
 /// Why a guest call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,7 +231,7 @@ pub enum LoadError {
         /// The hook.
         hook: Hook,
         /// The category whose interests listed it.
-        category: crate::chain::Category,
+        category: crate::model::Category,
     },
 }
 

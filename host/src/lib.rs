@@ -6,13 +6,16 @@
 //!
 //! The crate is laid out as the data flows:
 //!
+//! - [`model`]: hooks and their properties, calls, outcomes, payloads — the WIT types every
+//!   other room speaks; it depends on nothing else in the crate;
+//! - [`error`]: typed errors at the public boundary;
 //! - [`config`]: `interpose.toml`, parsed and validated;
-//! - [`runtime`]: the sandboxed component runtime (engine, compile cache, validation,
-//!   limits, virtual WASI, host imports) that turns a config into a chain;
-//! - [`chain`]: the engine-agnostic chain that runs a hook through the guests;
 //! - [`services`]: what the embedding provides to guests (metrics and log sinks, workflow
 //!   and activity contexts);
-//! - [`error`]: typed errors at the public boundary.
+//! - [`runtime`]: the sandboxed component runtime (engine, compile cache, validation,
+//!   limits, virtual WASI, host imports) that loads one guest; it never names the chain;
+//! - [`chain`]: loads a config's guests through the runtime and runs a hook through them;
+//! - [`temporal`]: the adapters to the Temporal Rust SDK (client, workflow, activity).
 //!
 //! ```no_run
 //! use interpose::chain::{Call, CallDetail, Outcome, Payload, WorkflowStart};
@@ -21,7 +24,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = interpose::config::Config::from_file("interpose.toml")?;
 //! let runtime = interpose::runtime::Runtime::builder().for_config(&config).build()?;
-//! let chain = runtime.load(&config)?;
+//! let chain = interpose::Chain::load(&runtime, &config, Vec::new())?;
 //!
 //! let mut call = Call::new(
 //!     CallDetail::StartWorkflow(WorkflowStart {
@@ -41,6 +44,7 @@ pub mod cli;
 pub mod config;
 pub mod devserver;
 pub mod error;
+pub mod model;
 pub mod runtime;
 pub mod services;
 pub mod temporal;

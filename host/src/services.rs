@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::chain::Payload;
+use crate::model::Payload;
 
 /// Kinds of metric samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,7 +274,7 @@ pub struct LogLine {
     pub guest: String,
     /// The hook it ran in; `None` outside any hook (at instantiation, or while the guest
     /// declared its interests at load).
-    pub hook: Option<crate::chain::Hook>,
+    pub hook: Option<crate::model::Hook>,
     /// Severity.
     pub level: tracing::Level,
     /// The message.
@@ -291,7 +291,7 @@ pub trait LogSink: Send + Sync + 'static {
     fn log(
         &self,
         guest: &str,
-        hook: Option<crate::chain::Hook>,
+        hook: Option<crate::model::Hook>,
         level: tracing::Level,
         message: &str,
     );
@@ -324,11 +324,11 @@ impl LogSink for TracingLogs {
     fn log(
         &self,
         guest: &str,
-        hook: Option<crate::chain::Hook>,
+        hook: Option<crate::model::Hook>,
         level: tracing::Level,
         message: &str,
     ) {
-        let hook = hook.map_or("(outside any hook)", crate::chain::Hook::name);
+        let hook = hook.map_or("(outside any hook)", crate::model::Hook::name);
         match level {
             tracing::Level::TRACE => {
                 tracing::trace!(target: "interpose::guest", guest, hook, "{message}")
@@ -369,7 +369,7 @@ impl LogSink for MemoryLogs {
     fn log(
         &self,
         guest: &str,
-        hook: Option<crate::chain::Hook>,
+        hook: Option<crate::model::Hook>,
         level: tracing::Level,
         message: &str,
     ) {
@@ -391,5 +391,5 @@ impl LogSink for MemoryLogs {
 pub trait HopObserver: Send + Sync + 'static {
     /// One guest call: which guest, hook and phase, and a one-line summary of what it did
     /// (its decision and the headers it added, changed or removed).
-    fn hop(&self, guest: &str, hook: crate::chain::Hook, phase: crate::chain::Phase, summary: &str);
+    fn hop(&self, guest: &str, hook: crate::model::Hook, phase: crate::model::Phase, summary: &str);
 }

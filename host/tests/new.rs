@@ -108,13 +108,15 @@ fn scaffold_builds_checks_and_works(lang: &str) {
         .max_instances(8)
         .build()
         .unwrap();
-    let chain = runtime
-        .load_with(
-            &config,
+    let chain = interpose::chain::Chain::load(
+        &runtime.with_sinks(
             Arc::new(MemoryMetrics::default()),
             Arc::new(MemoryLogs::default()),
-        )
-        .unwrap();
+        ),
+        &config,
+        Vec::new(),
+    )
+    .unwrap();
     let mut call = Call::new(
         CallDetail::StartWorkflow(WorkflowStart {
             workflow_id: "wf".into(),

@@ -108,20 +108,17 @@ fn verdict(met: bool, detail: String) -> String {
 /// a, b, g: hops through a reused workflow instance.
 fn hops(rows: &mut Vec<Row>) {
     let rt = runtime(64, true);
-    let wasm = rt
-        .load(&toml(&[("hop", guests::HOP, "")]))
+    let wasm = interpose::chain::Chain::load(&rt, &toml(&[("hop", guests::HOP, "")]), Vec::new())
         .expect("hop guest");
-    let native = rt
-        .load_with_natives(
-            &toml(&[("hop", "", "")]),
-            Arc::new(NoMetrics),
-            Arc::new(TracingLogs),
-            vec![(
-                "hop".into(),
-                Arc::new(NativeHop) as Arc<dyn NativeInterceptor>,
-            )],
-        )
-        .expect("native chain");
+    let native = interpose::chain::Chain::load(
+        &rt.with_sinks(Arc::new(NoMetrics), Arc::new(TracingLogs)),
+        &toml(&[("hop", "", "")]),
+        vec![(
+            "hop".into(),
+            Arc::new(NativeHop) as Arc<dyn NativeInterceptor>,
+        )],
+    )
+    .expect("native chain");
     let hop = |chain: &interpose::Chain, hook: Hook| {
         let mut session = chain.session(workflow_scope("r"));
         move || {
@@ -175,9 +172,9 @@ fn hops(rows: &mut Vec<Row>) {
 
     // g: the same hop on an engine without fuel metering.
     let off = runtime(64, false);
-    let unmetered = off
-        .load(&toml(&[("hop", guests::HOP, "")]))
-        .expect("hop guest");
+    let unmetered =
+        interpose::chain::Chain::load(&off, &toml(&[("hop", guests::HOP, "")]), Vec::new())
+            .expect("hop guest");
     let (mut on_v, mut off_v) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         on_v.push(time(n, hop(&wasm, Hook::ScheduleActivity)));
@@ -211,7 +208,8 @@ fn instances(rows: &mut Vec<Row>) {
         ),
         ("wasi-probe (Rust std, wasip2)", guests::WASI_PROBE),
     ] {
-        let chain = rt.load(&toml(&[("g", path, "")])).expect("guest");
+        let chain = interpose::chain::Chain::load(&rt, &toml(&[("g", path, "")]), Vec::new())
+            .expect("guest");
         let hook = if path == guests::WASI_PROBE {
             Hook::ExecuteWorkflow
         } else {
@@ -311,7 +309,8 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         let path = interpose_tests::polyglot(path);
         let size = std::fs::metadata(path).expect("guest file").len();
         let started = Instant::now();
-        let chain = rt.load(&toml(&[("ctx", path, "")])).expect("guest loads");
+        let chain = interpose::chain::Chain::load(&rt, &toml(&[("ctx", path, "")]), Vec::new())
+            .expect("guest loads");
         let compile = started.elapsed();
         if !note.is_empty() {
             table.push(LangRow {
@@ -348,7 +347,9 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
             time(n, new_run)
         };
         let new_run = new_run_on(&chain);
-        let cow_chain = cow.load(&toml(&[("ctx", path, "")])).expect("guest loads");
+        let cow_chain =
+            interpose::chain::Chain::load(&cow, &toml(&[("ctx", path, "")]), Vec::new())
+                .expect("guest loads");
         let new_run_cow = new_run_on(&cow_chain);
         drop(cow_chain);
         let mut s = chain.session(workflow_scope("calls"));
@@ -437,7 +438,7 @@ fn start(rows: &mut Vec<Row>) {
     let load = |dir: &Path| {
         let t = Instant::now();
         let rt = Runtime::builder().cache_dir(dir).build().expect("engine");
-        let chain = rt.load(&config).expect("10 guests");
+        let chain = interpose::chain::Chain::load(&rt, &config, Vec::new()).expect("10 guests");
         black_box(chain);
         t.elapsed()
     };
@@ -496,7 +497,8 @@ fn density(rows: &mut Vec<Row>) {
         .iter()
         .map(|(n, p)| (*n, *p, "memory = \"16MiB\""))
         .collect();
-    let chain = rt.load(&toml(&entries)).expect("three guests");
+    let chain =
+        interpose::chain::Chain::load(&rt, &toml(&entries), Vec::new()).expect("three guests");
     let before = interpose_tests::timing::resident_bytes();
     let mut sessions = Vec::with_capacity(runs);
     let started = Instant::now();
@@ -625,7 +627,10 @@ mod e2e {
                     ("c2", guests::CONTEXT_PROPAGATION, ctx),
                     ("c3", guests::CONTEXT_PROPAGATION, ctx),
                 ]);
-                Some(Interpose::from_chain(rt.clone(), rt.load(&c).unwrap()))
+                Some(Interpose::from_chain(
+                    rt.clone(),
+                    interpose::chain::Chain::load(&rt, &c, Vec::new()).unwrap(),
+                ))
             }
             _ => {
                 let c = toml(&[("n1", "", ""), ("n2", "", ""), ("n3", "", "")]);
@@ -637,9 +642,12 @@ mod e2e {
                         )
                     })
                     .to_vec();
-                let chain = rt
-                    .load_with_natives(&c, Arc::new(NoMetrics), Arc::new(TracingLogs), natives)
-                    .unwrap();
+                let chain = interpose::chain::Chain::load(
+                    &rt.with_sinks(Arc::new(NoMetrics), Arc::new(TracingLogs)),
+                    &c,
+                    natives,
+                )
+                .unwrap();
                 Some(Interpose::from_chain(rt.clone(), chain))
             }
         }

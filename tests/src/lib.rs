@@ -68,7 +68,11 @@ pub fn load(toml: &str) -> Result<TestChain, interpose::Error> {
     let config = Config::from_toml(toml, Path::new("/"), Path::new("test.toml"))?;
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
-    let chain = runtime().load_with(&config, metrics.clone(), logs.clone())?;
+    let chain = interpose::chain::Chain::load(
+        &runtime().with_sinks(metrics.clone(), logs.clone()),
+        &config,
+        Vec::new(),
+    )?;
     Ok(TestChain {
         chain,
         logs,

@@ -584,14 +584,12 @@ pub fn load_recorded(
     .expect("config");
     let logs = Arc::new(interpose::services::MemoryLogs::default());
     let metrics = Arc::new(interpose::services::MemoryMetrics::default());
-    let chain = crate::runtime()
-        .load_with_natives(
-            &config,
-            metrics.clone(),
-            logs.clone(),
-            vec![("recorder".into(), recorder as Arc<dyn NativeInterceptor>)],
-        )
-        .expect("load guests");
+    let chain = interpose::chain::Chain::load(
+        &crate::runtime().with_sinks(metrics.clone(), logs.clone()),
+        &config,
+        vec![("recorder".into(), recorder as Arc<dyn NativeInterceptor>)],
+    )
+    .expect("load guests");
     (
         Interpose::from_chain(crate::runtime().clone(), chain),
         logs,

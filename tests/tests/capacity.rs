@@ -37,9 +37,12 @@ fn a_full_pool_is_a_host_error_that_skip_never_hides_and_that_poisons_nothing() 
         guests::PROBE,
         "on-failure = 'skip'\n[guest.config]\ntag = 'g'",
     ));
-    let chain = rt
-        .load_with(&c, Arc::new(NoMetrics), Arc::new(MemoryLogs::default()))
-        .unwrap();
+    let chain = interpose::chain::Chain::load(
+        &rt.with_sinks(Arc::new(NoMetrics), Arc::new(MemoryLogs::default())),
+        &c,
+        Vec::new(),
+    )
+    .unwrap();
     let mut runs: Vec<_> = (0..3)
         .map(|n| {
             let mut s = chain.session(run(n));
@@ -91,9 +94,12 @@ fn the_pool_holds_its_count_of_instances_whatever_their_shape() {
         .build()
         .unwrap();
     let c = config(&guest("py", js, ""));
-    let chain = rt
-        .load_with(&c, Arc::new(NoMetrics), Arc::new(MemoryLogs::default()))
-        .unwrap();
+    let chain = interpose::chain::Chain::load(
+        &rt.with_sinks(Arc::new(NoMetrics), Arc::new(MemoryLogs::default())),
+        &c,
+        Vec::new(),
+    )
+    .unwrap();
     let runs: Vec<_> = (0..4)
         .map(|n| {
             let mut s = chain.session(run(n));
@@ -119,9 +125,12 @@ fn the_default_pool_holds_a_full_default_cache_of_runs_with_queries() {
         .cache(false)
         .build()
         .unwrap();
-    let chain = rt
-        .load_with(&c, Arc::new(NoMetrics), Arc::new(MemoryLogs::default()))
-        .unwrap();
+    let chain = interpose::chain::Chain::load(
+        &rt.with_sinks(Arc::new(NoMetrics), Arc::new(MemoryLogs::default())),
+        &c,
+        Vec::new(),
+    )
+    .unwrap();
     assert_eq!(chain.instances_needed(&c.runtime), 4000 + 2 * 256);
     let mut runs = Vec::with_capacity(1000);
     for n in 0..1000 {
@@ -167,13 +176,12 @@ fn an_explicit_pool_too_small_for_the_cache_is_refused_at_load() {
         .max_instances(100)
         .build()
         .unwrap();
-    let chain = small
-        .load_with(
-            &config(&(guest("a", guests::PROBE, "") + &guest("b", guests::PROBE, ""))),
-            Arc::new(NoMetrics),
-            Arc::new(MemoryLogs::default()),
-        )
-        .unwrap();
+    let chain = interpose::chain::Chain::load(
+        &small.with_sinks(Arc::new(NoMetrics), Arc::new(MemoryLogs::default())),
+        &config(&(guest("a", guests::PROBE, "") + &guest("b", guests::PROBE, ""))),
+        Vec::new(),
+    )
+    .unwrap();
     let wrapped = interpose::temporal::Interpose::from_chain(small, chain);
     let err = wrapped.check_worker(&options).unwrap_err().to_string();
     assert!(

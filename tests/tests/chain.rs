@@ -489,17 +489,15 @@ fn native_interceptors_run_in_config_order_among_wasm_guests() {
     )
     .unwrap();
     let logs = Arc::new(interpose::services::MemoryLogs::default());
-    let chain = interpose_tests::runtime()
-        .load_with_natives(
-            &config,
-            Arc::new(interpose::services::NoMetrics),
-            logs,
-            vec![(
-                "audit".into(),
-                Arc::new(Native) as Arc<dyn interpose::chain::NativeInterceptor>,
-            )],
-        )
-        .unwrap();
+    let chain = interpose::chain::Chain::load(
+        &interpose_tests::runtime().with_sinks(Arc::new(interpose::services::NoMetrics), logs),
+        &config,
+        vec![(
+            "audit".into(),
+            Arc::new(Native) as Arc<dyn interpose::chain::NativeInterceptor>,
+        )],
+    )
+    .unwrap();
     assert_eq!(chain.order(), ["a", "audit", "b"]);
     let mut c = call(Hook::QueryWorkflow);
     let mut real_saw = None;
@@ -515,10 +513,13 @@ fn native_interceptors_run_in_config_order_among_wasm_guests() {
 
     // A declared native that the application does not bind is an error, and so is a
     // binding without a declaration.
-    let unbound = interpose_tests::runtime().load_with(
+    let unbound = interpose::chain::Chain::load(
+        &interpose_tests::runtime().with_sinks(
+            Arc::new(interpose::services::NoMetrics),
+            Arc::new(interpose::services::MemoryLogs::default()),
+        ),
         &config,
-        Arc::new(interpose::services::NoMetrics),
-        Arc::new(interpose::services::MemoryLogs::default()),
+        Vec::new(),
     );
     assert!(
         unbound
@@ -532,10 +533,12 @@ fn native_interceptors_run_in_config_order_among_wasm_guests() {
         std::path::Path::new("t.toml"),
     )
     .unwrap();
-    let stray = interpose_tests::runtime().load_with_natives(
+    let stray = interpose::chain::Chain::load(
+        &interpose_tests::runtime().with_sinks(
+            Arc::new(interpose::services::NoMetrics),
+            Arc::new(interpose::services::MemoryLogs::default()),
+        ),
         &plain,
-        Arc::new(interpose::services::NoMetrics),
-        Arc::new(interpose::services::MemoryLogs::default()),
         vec![(
             "audit".into(),
             Arc::new(Native) as Arc<dyn interpose::chain::NativeInterceptor>,
@@ -577,17 +580,18 @@ fn reused_instances_never_return_to_the_pool_after_an_unwind() {
         std::path::Path::new("t.toml"),
     )
     .unwrap();
-    let chain = interpose_tests::runtime()
-        .load_with_natives(
-            &config,
+    let chain = interpose::chain::Chain::load(
+        &interpose_tests::runtime().with_sinks(
             Arc::new(interpose::services::NoMetrics),
             Arc::new(interpose::services::MemoryLogs::default()),
-            vec![(
-                "boom".into(),
-                Arc::new(Panics) as Arc<dyn interpose::chain::NativeInterceptor>,
-            )],
-        )
-        .unwrap();
+        ),
+        &config,
+        vec![(
+            "boom".into(),
+            Arc::new(Panics) as Arc<dyn interpose::chain::NativeInterceptor>,
+        )],
+    )
+    .unwrap();
     for _ in 0..3 {
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut c = start_call("Order");

@@ -202,7 +202,10 @@ fn interpose(cat: Cat, policy: &str) -> Interpose {
         std::path::Path::new("hostile.toml"),
     )
     .expect("config");
-    Interpose::from_chain(runtime().clone(), runtime().load(&config).expect("load"))
+    Interpose::from_chain(
+        runtime().clone(),
+        interpose::chain::Chain::load(&runtime(), &config, Vec::new()).expect("load"),
+    )
 }
 
 fn worker_options(queue: &str, i: &Interpose) -> temporalio_sdk::WorkerOptions {

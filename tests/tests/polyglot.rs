@@ -111,7 +111,7 @@ fn polyglot_copy_on_write_memory_images_keep_runs_apart() {
         );
         let config = Config::from_toml(&toml, Path::new("/"), Path::new("t.toml")).unwrap();
         assert_eq!(config.runtime.memory_images, MemoryImages::CopyOnWrite);
-        let chain = rt.load(&config).unwrap();
+        let chain = interpose::chain::Chain::load(&rt, &config, Vec::new()).unwrap();
         let run = |id: &str| {
             chain.session(Scope::Workflow(FixedWorkflow::new(
                 WorkflowInfo::new("ns", "wf", id, "T", "q"),

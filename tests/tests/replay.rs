@@ -725,9 +725,12 @@ async fn replay_versions_a_run_records_each_chain_it_ran_under() {
     let load = |p: &std::path::Path| {
         interpose::temporal::Interpose::from_chain(
             interpose_tests::runtime().clone(),
-            interpose_tests::runtime()
-                .load(&interpose::config::Config::from_file(p).unwrap())
-                .unwrap(),
+            interpose::chain::Chain::load(
+                &interpose_tests::runtime(),
+                &interpose::config::Config::from_file(p).unwrap(),
+                Vec::new(),
+            )
+            .unwrap(),
         )
     };
     let (v1, v2) = (load(&configs[0]), load(&configs[1]));

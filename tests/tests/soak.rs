@@ -91,13 +91,15 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
     )
     .unwrap();
     // Guest logs go to tracing (no subscriber here): nothing accumulates in the test.
-    let chain = runtime()
-        .load_with(
-            &config,
+    let chain = interpose::chain::Chain::load(
+        &runtime().with_sinks(
             std::sync::Arc::new(interpose::services::NoMetrics),
             std::sync::Arc::new(interpose::services::TracingLogs),
-        )
-        .unwrap();
+        ),
+        &config,
+        Vec::new(),
+    )
+    .unwrap();
     let interpose = Interpose::from_chain(runtime().clone(), chain.clone());
     let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
     let queue = format!("soak-{}", std::process::id());

@@ -211,13 +211,15 @@ async fn temporal_activity_latency_histograms_are_scraped_from_the_workers_prome
         std::path::Path::new("test.toml"),
     )
     .unwrap();
-    let chain = interpose_tests::runtime()
-        .load_with(
-            &config,
+    let chain = interpose::chain::Chain::load(
+        &interpose_tests::runtime().with_sinks(
             endpoint.sink(),
             std::sync::Arc::new(interpose::services::TracingLogs),
-        )
-        .unwrap();
+        ),
+        &config,
+        Vec::new(),
+    )
+    .unwrap();
     let options = temporalio_sdk::runtime::RuntimeOptions::builder()
         .telemetry_options(endpoint.telemetry())
         .build()

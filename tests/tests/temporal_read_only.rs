@@ -78,7 +78,10 @@ fn interpose() -> Interpose {
         std::path::Path::new("read-only.toml"),
     )
     .expect("config");
-    Interpose::from_chain(runtime().clone(), runtime().load(&config).expect("load"))
+    Interpose::from_chain(
+        runtime().clone(),
+        interpose::chain::Chain::load(&runtime(), &config, Vec::new()).expect("load"),
+    )
 }
 
 fn names(err: &str, guest: &str, hook: &str) {

@@ -15,6 +15,8 @@
 //! - `toolchains`: install the pinned Python, JavaScript and C guest toolchains into
 //!   `target/toolchains/` (componentize-py from PyPI, componentize-js/-qjs from npm, clang and
 //!   wasi-libc from Debian); `test` does this first;
+//! - `rooms`: print the rooms of `host/src` and the rooms each uses; fail when a room uses
+//!   one above it (`test` runs it first);
 //! - `record-histories`: re-record the workflow histories the replay tests replay
 //!   (`tests/fixtures/histories/`) on an embedded dev server.
 
@@ -22,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
+
+mod rooms;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -160,6 +164,7 @@ fn main() -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     match args.first().map(String::as_str) {
         Some("test") => {
+            rooms::check(&root())?;
             ensure_targets()?;
             ensure_toolchains()?;
             let cli = ensure_temporal_cli()?;
@@ -188,6 +193,7 @@ fn main() -> anyhow::Result<()> {
                 .arg(root().join("guest-examples/interpose.toml"))
                 .args(&args[1..]))
         }
+        Some("rooms") => rooms::check(&root()),
         Some("toolchains") => {
             ensure_targets()?;
             ensure_toolchains()
@@ -269,7 +275,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | rooms | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
         ),
     }
 }

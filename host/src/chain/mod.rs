@@ -1,4 +1,6 @@
-//! The engine-agnostic chain: runs one hook through N guests.
+//! The chain: runs one hook through N interceptors, Wasm guests loaded by the [`Runtime`]
+//! and native Rust interceptors, in config order. It sits above the runtime: it loads
+//! guests through it and drives their instances; the runtime never names the chain.
 //!
 //! Ordering, stated once: guests run in config order. `before` runs from the first guest to
 //! the last, then the real call, then `after` from the last guest back to the first — the
@@ -10,16 +12,15 @@
 //! Guests that did not declare a hook are skipped without any Wasm call (and, with
 //! per-call instances, without being instantiated).
 
-mod model;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-pub use model::*;
+pub use crate::model::*;
 
-use crate::config::{FailurePolicy, InstanceMode};
-use crate::error::{GuestError, GuestFailure};
-use crate::runtime::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
+use crate::config::{Config, FailurePolicy, InstanceMode};
+use crate::error::{ConfigError, Error, GuestError, GuestFailure};
+use crate::model::wit::interpose::interceptor::types::{AfterDecision, BeforeDecision};
 use crate::runtime::instance::{GuestInstance, Role};
 use crate::runtime::{GuestInfo, GuestStats, LoadedGuest, Runtime};
 use crate::services::{HopObserver, Scope};
@@ -88,9 +89,62 @@ impl std::fmt::Debug for Chain {
 }
 
 impl Chain {
+    /// Load every guest of `config`, in order, into a chain, through `runtime` (its engine,
+    /// pool and cache; its sinks receive the guests' metrics and logs, see
+    /// [`Runtime::with_sinks`]). `natives` binds native Rust interceptors by name to the
+    /// `native = true` entries of the config: every native entry must be bound, and every
+    /// binding must name a native entry.
+    ///
+    /// The first guest that fails to load stops the whole load: nothing is registered with a
+    /// partial chain.
+    pub fn load(
+        runtime: &Runtime,
+        config: &Config,
+        mut natives: Vec<(String, Arc<dyn NativeInterceptor>)>,
+    ) -> Result<Chain, Error> {
+        let mut guests = Vec::with_capacity(config.guests.len());
+        let mut placed = Vec::new();
+        for (pos, g) in config.guests.iter().enumerate() {
+            if g.native {
+                let Some(at) = natives.iter().position(|(n, _)| *n == g.name) else {
+                    return Err(Error::Config(ConfigError::Invalid {
+                        path: config.origin.clone(),
+                        message: format!(
+                            "guest `{}` is declared native, but the application bound no native \
+                             interceptor by that name",
+                            g.name
+                        ),
+                    }));
+                };
+                let (name, native) = natives.remove(at);
+                placed.push((pos, name, native));
+                continue;
+            }
+            let started = Instant::now();
+            let guest = runtime.load_guest(g)?;
+            tracing::info!(
+                guest = %g.name,
+                hash = %&guest.info.hash[..12],
+                cache = ?guest.info.cache,
+                elapsed = ?started.elapsed(),
+                "loaded guest"
+            );
+            guests.push(Arc::new(guest));
+        }
+        if let Some((name, _)) = natives.first() {
+            return Err(Error::Config(ConfigError::Invalid {
+                path: config.origin.clone(),
+                message: format!(
+                    "native interceptor `{name}` has no `native = true` entry in the config"
+                ),
+            }));
+        }
+        Ok(Chain::new(runtime.clone(), guests, placed))
+    }
+
     /// A chain of `guests` (Wasm, in order) with native interceptors inserted at their
     /// positions of the chain order.
-    pub(crate) fn new(
+    fn new(
         runtime: Runtime,
         guests: Vec<Arc<LoadedGuest>>,
         natives: Vec<(usize, String, Arc<dyn NativeInterceptor>)>,

@@ -201,9 +201,9 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     // Guest metrics and the worker's own metrics share one Prometheus endpoint.
     let endpoint = MetricsEndpoint::start(([127, 0, 0, 1], 0).into())?;
     let sink = Arc::new(Tee(metrics.clone(), endpoint.sink()));
-    let chain = runtime
-        .load_with(&config, sink, logs.clone())?
-        .with_observer(printer.clone());
+    let chain =
+        crate::chain::Chain::load(&runtime.with_sinks(sink, logs.clone()), &config, Vec::new())?
+            .with_observer(printer.clone());
     println!(
         "Interpose demo: {} guests from {}",
         config.guests.len(),

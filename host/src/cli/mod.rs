@@ -229,7 +229,7 @@ fn validate(config: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let cfg = Config::from_file(&config)?;
     let runtime = Runtime::builder().for_config(&cfg).build()?;
-    let chain = runtime.load(&cfg)?;
+    let chain = crate::chain::Chain::load(&runtime, &cfg, Vec::new())?;
     for (i, g) in chain.guests().enumerate() {
         write!(out, "{}. {}: ", i + 1, g.name)?;
         print_guest(out, g)?;

@@ -173,7 +173,7 @@ fn report(
 fn compare(out: &mut dyn Write, config: &Path, summary: &RunVersions) -> anyhow::Result<()> {
     let cfg = Config::from_file(config)?;
     let runtime = Runtime::builder().for_config(&cfg).build()?;
-    let chain = runtime.load(&cfg)?;
+    let chain = crate::chain::Chain::load(&runtime, &cfg, Vec::new())?;
     let fp = chain.fingerprint();
     writeln!(
         out,

@@ -11,14 +11,14 @@ use rand_chacha::ChaCha8Rng;
 use wasmtime::Store;
 use wasmtime::component::{Resource, TypedFunc};
 
-use super::bindings::interpose::interceptor::types::{AfterDecision, BeforeDecision};
 use super::host::{
     CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo,
 };
 use super::{LoadedGuest, wasi};
-use crate::chain::{Call, Category, Hook, Interest, Outcome, Payload, Phase};
 use crate::config::ClockMode;
 use crate::error::GuestFailure;
+use crate::model::wit::interpose::interceptor::types::{AfterDecision, BeforeDecision};
+use crate::model::{Call, Category, Hook, Interest, Outcome, Payload, Phase};
 use crate::services::Scope;
 
 /// Why an instance could not be made.

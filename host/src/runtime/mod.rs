@@ -4,7 +4,6 @@
 //! Data flows one way: a [`Config`] goes in, a
 //! [`Chain`] of loaded guests comes out.
 
-pub(crate) mod bindings;
 mod cache;
 pub(crate) mod host;
 pub(crate) mod instance;
@@ -34,11 +33,11 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
 
-use crate::chain::{Category, Chain, Hook, Interest, Phases};
 use crate::config::{
     ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits, MemoryImages,
 };
 use crate::error::{Error, GuestFailure, LoadError};
+use crate::model::{Category, Hook, Interest, Phases};
 use crate::services::{LogSink, MetricsSink, NoMetrics, Scope, TracingLogs};
 use host::HostState;
 use instance::GuestInstance;
@@ -211,18 +210,19 @@ pub(crate) struct RuntimeInner {
     /// Components compiled by this runtime, by content hash: a guest named twice, or loaded
     /// by several chains, is compiled once.
     compiled: Mutex<std::collections::HashMap<String, Component>>,
-    metrics: Arc<dyn MetricsSink>,
-    logs: Arc<dyn LogSink>,
     metering: bool,
     /// The pool's size in component instances.
     max_instances: u32,
     _ticker: EpochTicker,
 }
 
-/// The Wasm engine and linkers shared by every guest. Cheap to clone.
+/// The Wasm engine and linkers shared by every guest, and the sinks guests' metrics and
+/// logs go to. Cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
+    metrics: Arc<dyn MetricsSink>,
+    logs: Arc<dyn LogSink>,
 }
 
 /// Bytes at the start of each linear memory slot kept resident between instances.
@@ -375,10 +375,10 @@ impl RuntimeBuilder {
         let engine = Engine::new(&cfg).map_err(engine_err)?;
 
         let mut linker = Linker::new(&engine);
-        bindings::Interceptor::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )
+        crate::model::wit::Interceptor::add_to_linker::<
+            HostState,
+            wasmtime::component::HasSelf<HostState>,
+        >(&mut linker, |s| s)
         .map_err(engine_err)?;
         let mut wasi_linker = linker.clone();
         wasi::add_to_linker(&mut wasi_linker).map_err(engine_err)?;
@@ -398,12 +398,12 @@ impl RuntimeBuilder {
                 wasi_linker,
                 cache,
                 compiled: Mutex::default(),
-                metrics: self.metrics,
-                logs: self.logs,
                 metering: self.metering,
                 max_instances: n,
                 _ticker: ticker,
             }),
+            metrics: self.metrics,
+            logs: self.logs,
         })
     }
 }
@@ -424,81 +424,20 @@ impl Runtime {
         &self.inner.engine
     }
 
-    /// Load every guest of `config`, in order, into a chain, with the runtime's sinks. The
-    /// first guest that fails to load stops the whole load: nothing is registered with a
-    /// partial chain.
-    pub fn load(&self, config: &Config) -> Result<Chain, Error> {
-        self.load_with(config, self.inner.metrics.clone(), self.inner.logs.clone())
-    }
-
-    /// Like [`Runtime::load`], with metrics and logs of this chain going to the given sinks
-    /// (several chains can share one runtime and keep their output apart).
-    pub fn load_with(
-        &self,
-        config: &Config,
-        metrics: Arc<dyn MetricsSink>,
-        logs: Arc<dyn LogSink>,
-    ) -> Result<Chain, Error> {
-        self.load_with_natives(config, metrics, logs, Vec::new())
-    }
-
-    /// Like [`Runtime::load_with`], binding native Rust interceptors by name to the
-    /// `native = true` entries of the config. Every native entry must be bound, and every
-    /// binding must name a native entry.
-    pub fn load_with_natives(
-        &self,
-        config: &Config,
-        metrics: Arc<dyn MetricsSink>,
-        logs: Arc<dyn LogSink>,
-        mut natives: Vec<(String, Arc<dyn crate::chain::NativeInterceptor>)>,
-    ) -> Result<Chain, Error> {
-        let mut guests = Vec::with_capacity(config.guests.len());
-        let mut placed = Vec::new();
-        for (pos, g) in config.guests.iter().enumerate() {
-            if g.native {
-                let Some(at) = natives.iter().position(|(n, _)| *n == g.name) else {
-                    return Err(Error::Config(crate::error::ConfigError::Invalid {
-                        path: config.origin.clone(),
-                        message: format!(
-                            "guest `{}` is declared native, but the application bound no native \
-                             interceptor by that name",
-                            g.name
-                        ),
-                    }));
-                };
-                let (name, native) = natives.remove(at);
-                placed.push((pos, name, native));
-                continue;
-            }
-            let started = Instant::now();
-            let guest = self.load_guest(g, &metrics, &logs)?;
-            tracing::info!(
-                guest = %g.name,
-                hash = %&guest.info.hash[..12],
-                cache = ?guest.info.cache,
-                elapsed = ?started.elapsed(),
-                "loaded guest"
-            );
-            guests.push(Arc::new(guest));
+    /// The same engine, pool, cache and compiled components, with metrics and logs of the
+    /// guests loaded through it going to other sinks: several chains share one runtime and
+    /// keep their output apart.
+    pub fn with_sinks(&self, metrics: Arc<dyn MetricsSink>, logs: Arc<dyn LogSink>) -> Runtime {
+        Runtime {
+            inner: self.inner.clone(),
+            metrics,
+            logs,
         }
-        if let Some((name, _)) = natives.first() {
-            return Err(Error::Config(crate::error::ConfigError::Invalid {
-                path: config.origin.clone(),
-                message: format!(
-                    "native interceptor `{name}` has no `native = true` entry in the config"
-                ),
-            }));
-        }
-        Ok(Chain::new(self.clone(), guests, placed))
     }
 
     /// Load, validate and ask one guest for its interests.
-    pub(crate) fn load_guest(
-        &self,
-        g: &GuestConfig,
-        metrics: &Arc<dyn MetricsSink>,
-        logs: &Arc<dyn LogSink>,
-    ) -> Result<LoadedGuest, LoadError> {
+    pub(crate) fn load_guest(&self, g: &GuestConfig) -> Result<LoadedGuest, LoadError> {
+        let (metrics, logs) = (&self.metrics, &self.logs);
         let name = g.name.clone();
         let path = g.path.clone();
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
@@ -711,10 +650,7 @@ impl Runtime {
         let name = path
             .file_stem()
             .map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
-        let (metrics, logs) = (self.inner.metrics.clone(), self.inner.logs.clone());
-        Ok(self
-            .load_guest(&GuestConfig::new(name, path), &metrics, &logs)?
-            .info)
+        Ok(self.load_guest(&GuestConfig::new(name, path))?.info)
     }
 }
 

@@ -5,7 +5,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use crate::chain::Category;
+use crate::model::Category;
 
 /// The WIT package guests are built against.
 pub const PACKAGE: &str = "interpose:interceptor";

@@ -68,7 +68,7 @@ impl Interpose {
     /// Load the guests of an already parsed config.
     pub fn from_config(config: &Config) -> Result<Interpose, crate::Error> {
         let runtime = Runtime::builder().for_config(config).build()?;
-        let chain = runtime.load(config)?;
+        let chain = crate::chain::Chain::load(&runtime, config, Vec::new())?;
         fits(config, &chain)?;
         Ok(Interpose {
             runtime,
@@ -86,10 +86,12 @@ impl Interpose {
     ) -> Result<Interpose, crate::Error> {
         let config = Config::from_file(path)?;
         let runtime = Runtime::builder().for_config(&config).build()?;
-        let chain = runtime.load_with_natives(
+        let chain = crate::chain::Chain::load(
+            &runtime.with_sinks(
+                Arc::new(crate::services::NoMetrics),
+                Arc::new(crate::services::TracingLogs),
+            ),
             &config,
-            Arc::new(crate::services::NoMetrics),
-            Arc::new(crate::services::TracingLogs),
             natives,
         )?;
         fits(&config, &chain)?;

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use super::HostState;
-use crate::chain::Payload;
-use crate::runtime::bindings::interpose::interceptor::activity_context;
+use crate::model::Payload;
+use crate::model::wit::interpose::interceptor::activity_context;
 use crate::services::Scope;
 
 impl activity_context::Host for HostState {

@@ -4,8 +4,8 @@
 use wasmtime::component::Resource;
 
 use super::{CallRep, HostState, OutcomeRep, Undo};
-use crate::chain::{CallDetail, Hook, Outcome, Payload};
-use crate::runtime::bindings::interpose::interceptor::types;
+use crate::model::wit::interpose::interceptor::types;
+use crate::model::{CallDetail, Hook, Outcome, Payload};
 
 /// Fields that decide which code runs (type and handler names): never editable.
 fn fixed_fields(d: &CallDetail) -> Vec<&str> {

@@ -1,7 +1,7 @@
 //! `interpose:interceptor/config`: the guest's `[guest.config]` values.
 
 use super::HostState;
-use crate::runtime::bindings::interpose::interceptor::config;
+use crate::model::wit::interpose::interceptor::config;
 
 impl config::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {

@@ -2,7 +2,7 @@
 //! dropped in replay.
 
 use super::{HostState, MAX_KEPT_ERROR_LOG};
-use crate::runtime::bindings::interpose::interceptor::log;
+use crate::model::wit::interpose::interceptor::log;
 use crate::services::Scope;
 
 pub(crate) fn level_of(level: log::Level) -> tracing::Level {

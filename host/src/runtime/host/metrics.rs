@@ -2,7 +2,7 @@
 //! guest, dropped in replay.
 
 use super::HostState;
-use crate::runtime::bindings::interpose::interceptor::metrics;
+use crate::model::wit::interpose::interceptor::metrics;
 use crate::runtime::series;
 use crate::services::{MetricKind, MetricSample};
 

@@ -14,26 +14,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rand_chacha::ChaCha8Rng;
 use wasmtime::{ResourceLimiter, bail};
 
-use super::bindings::interpose::interceptor::types;
 use super::wasi::WasiState;
-use crate::chain::{Call, CallDetail, Hook, Outcome, Payload, Phase};
 use crate::config::{Limits, OUTPUT_ITEM_COST};
+use crate::model::wit::interpose::interceptor::types;
+use crate::model::{Call, CallDetail, Hook, Outcome, Payload, Phase};
 use crate::runtime::GuestMeta;
 use crate::services::Scope;
 
-/// Marker for the `call` resource: the host passes `borrow<call>` handles with rep 0 and
-/// resolves them to the call held in [`HostState::cur`].
-#[expect(
-    unreachable_pub,
-    reason = "named by the generated bindings, which re-export it"
-)]
-pub struct CallRep;
-/// Marker for the `outcome` resource, resolved like [`CallRep`].
-#[expect(
-    unreachable_pub,
-    reason = "named by the generated bindings, which re-export it"
-)]
-pub struct OutcomeRep;
+pub(crate) use crate::model::wit::{CallRep, OutcomeRep};
 
 /// [`Shared::hook`] outside any hook.
 pub(crate) const NO_HOOK: u8 = u8::MAX;

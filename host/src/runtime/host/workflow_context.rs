@@ -4,7 +4,7 @@
 use rand::Rng as _;
 
 use super::HostState;
-use crate::runtime::bindings::interpose::interceptor::workflow_context;
+use crate::model::wit::interpose::interceptor::workflow_context;
 use crate::services::Scope;
 
 impl workflow_context::Host for HostState {
