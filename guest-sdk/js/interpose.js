@@ -39,28 +39,60 @@ import * as activityContext from 'interpose:interceptor/activity-context@0.1.0';
 
 export { config, log, metrics, workflowContext, activityContext };
 
-/** Hooks per category, as the WIT names them. Must match the WIT. */
+// BEGIN hook catalogue, generated from wit/types.wit by `cargo xtask catalogue`: do not edit
+/** Hooks per category, as the WIT names them. */
 export const CATEGORIES = {
   client: [
-    'start-workflow', 'signal-with-start-workflow', 'signal-workflow', 'query-workflow',
-    'start-workflow-update', 'update-with-start-workflow', 'poll-workflow-update',
-    'cancel-workflow', 'terminate-workflow', 'describe-workflow', 'list-workflows',
-    'count-workflows', 'fetch-workflow-history', 'create-schedule', 'list-schedules',
-    'describe-schedule', 'update-schedule', 'send-schedule-update', 'delete-schedule',
-    'pause-schedule', 'unpause-schedule', 'trigger-schedule', 'backfill-schedule',
-    'complete-async-activity', 'fail-async-activity', 'report-async-activity-cancellation',
+    'start-workflow',
+    'signal-with-start-workflow',
+    'signal-workflow',
+    'query-workflow',
+    'start-workflow-update',
+    'update-with-start-workflow',
+    'poll-workflow-update',
+    'cancel-workflow',
+    'terminate-workflow',
+    'describe-workflow',
+    'list-workflows',
+    'count-workflows',
+    'fetch-workflow-history',
+    'create-schedule',
+    'list-schedules',
+    'describe-schedule',
+    'update-schedule',
+    'send-schedule-update',
+    'delete-schedule',
+    'pause-schedule',
+    'unpause-schedule',
+    'trigger-schedule',
+    'backfill-schedule',
+    'complete-async-activity',
+    'fail-async-activity',
+    'report-async-activity-cancellation',
     'heartbeat-async-activity',
   ],
   workflowInbound: [
-    'initialize-workflow', 'execute-workflow', 'handle-signal', 'handle-query',
-    'validate-update', 'handle-update',
+    'initialize-workflow',
+    'execute-workflow',
+    'handle-signal',
+    'handle-query',
+    'validate-update',
+    'handle-update',
   ],
   workflowOutbound: [
-    'schedule-activity', 'schedule-local-activity', 'start-child-workflow',
-    'signal-external-workflow', 'cancel-external-workflow', 'continue-as-new', 'start-timer',
+    'schedule-activity',
+    'schedule-local-activity',
+    'start-child-workflow',
+    'signal-external-workflow',
+    'cancel-external-workflow',
+    'continue-as-new',
+    'start-timer',
   ],
-  activityInbound: ['execute-activity'],
+  activityInbound: [
+    'execute-activity',
+  ],
 };
+// END hook catalogue
 
 /** Base class: every hook passes through. Override the ones you need. */
 export class Interceptor {}

@@ -42,29 +42,60 @@ from wit_world.imports import (  # noqa: F401  (re-exported for guests)
 )
 from wit_world.imports.types import Call, Failure, Hook, Outcome, Payload  # noqa: F401
 
-#: Hooks per category, as the snake-case names used in method names. Must match the WIT.
+# BEGIN hook catalogue, generated from wit/types.wit by `cargo xtask catalogue`: do not edit
+#: Hooks per category, as the snake-case names used in method names.
 CATEGORIES: Dict[str, Tuple[str, ...]] = {
     "client": (
-        "start_workflow", "signal_with_start_workflow", "signal_workflow", "query_workflow",
-        "start_workflow_update", "update_with_start_workflow", "poll_workflow_update",
-        "cancel_workflow", "terminate_workflow", "describe_workflow", "list_workflows",
-        "count_workflows", "fetch_workflow_history", "create_schedule", "list_schedules",
-        "describe_schedule", "update_schedule", "send_schedule_update", "delete_schedule",
-        "pause_schedule", "unpause_schedule", "trigger_schedule", "backfill_schedule",
-        "complete_async_activity", "fail_async_activity",
-        "report_async_activity_cancellation", "heartbeat_async_activity",
+        "start_workflow",
+        "signal_with_start_workflow",
+        "signal_workflow",
+        "query_workflow",
+        "start_workflow_update",
+        "update_with_start_workflow",
+        "poll_workflow_update",
+        "cancel_workflow",
+        "terminate_workflow",
+        "describe_workflow",
+        "list_workflows",
+        "count_workflows",
+        "fetch_workflow_history",
+        "create_schedule",
+        "list_schedules",
+        "describe_schedule",
+        "update_schedule",
+        "send_schedule_update",
+        "delete_schedule",
+        "pause_schedule",
+        "unpause_schedule",
+        "trigger_schedule",
+        "backfill_schedule",
+        "complete_async_activity",
+        "fail_async_activity",
+        "report_async_activity_cancellation",
+        "heartbeat_async_activity",
     ),
     "workflow_inbound": (
-        "initialize_workflow", "execute_workflow", "handle_signal", "handle_query",
-        "validate_update", "handle_update",
+        "initialize_workflow",
+        "execute_workflow",
+        "handle_signal",
+        "handle_query",
+        "validate_update",
+        "handle_update",
     ),
     "workflow_outbound": (
-        "schedule_activity", "schedule_local_activity", "start_child_workflow",
-        "signal_external_workflow", "cancel_external_workflow", "continue_as_new",
+        "schedule_activity",
+        "schedule_local_activity",
+        "start_child_workflow",
+        "signal_external_workflow",
+        "cancel_external_workflow",
+        "continue_as_new",
         "start_timer",
     ),
-    "activity_inbound": ("execute_activity",),
+    "activity_inbound": (
+        "execute_activity",
+    ),
 }
+# END hook catalogue
 
 PROCEED = types.BeforeDecision_Proceed()
 KEEP = types.AfterDecision_Keep()

@@ -15,6 +15,8 @@
 //! - `toolchains`: install the pinned Python, JavaScript and C guest toolchains into
 //!   `target/toolchains/` (componentize-py from PyPI, componentize-js/-qjs from npm, clang and
 //!   wasi-libc from Debian); `test` does this first;
+//! - `catalogue`: regenerate the hook catalogues of the Python and JavaScript helpers from
+//!   `wit/types.wit` (a test fails when they are stale);
 //! - `rooms`: print the rooms of `host/src` and the rooms each uses; fail when a room uses
 //!   one above it (`test` runs it first);
 //! - `record-histories`: re-record the workflow histories the replay tests replay
@@ -194,6 +196,16 @@ fn main() -> anyhow::Result<()> {
                 .args(&args[1..]))
         }
         Some("rooms") => rooms::check(&root()),
+        Some("catalogue") => {
+            let changed = interpose_catalogue::write_helpers(&root())?;
+            if changed.is_empty() {
+                eprintln!("xtask: the helpers' hook catalogues are up to date");
+            }
+            for file in changed {
+                eprintln!("xtask: regenerated the hook catalogue of {file}");
+            }
+            Ok(())
+        }
         Some("toolchains") => {
             ensure_targets()?;
             ensure_toolchains()
@@ -275,7 +287,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | rooms | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | rooms | catalogue | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
         ),
     }
 }

@@ -5,65 +5,20 @@ use proc_macro::TokenStream;
 use quote::{format_ident, quote};
 use syn::{ImplItem, ItemImpl, parse_macro_input};
 
-/// Hooks per category, as the snake-case names used in method names. Must match the WIT.
-const CATEGORIES: &[(&str, &[&str])] = &[
-    (
-        "client",
-        &[
-            "start_workflow",
-            "signal_with_start_workflow",
-            "signal_workflow",
-            "query_workflow",
-            "start_workflow_update",
-            "update_with_start_workflow",
-            "poll_workflow_update",
-            "cancel_workflow",
-            "terminate_workflow",
-            "describe_workflow",
-            "list_workflows",
-            "count_workflows",
-            "fetch_workflow_history",
-            "create_schedule",
-            "list_schedules",
-            "describe_schedule",
-            "update_schedule",
-            "send_schedule_update",
-            "delete_schedule",
-            "pause_schedule",
-            "unpause_schedule",
-            "trigger_schedule",
-            "backfill_schedule",
-            "complete_async_activity",
-            "fail_async_activity",
-            "report_async_activity_cancellation",
-            "heartbeat_async_activity",
-        ],
-    ),
-    (
-        "workflow_inbound",
-        &[
-            "initialize_workflow",
-            "execute_workflow",
-            "handle_signal",
-            "handle_query",
-            "validate_update",
-            "handle_update",
-        ],
-    ),
-    (
-        "workflow_outbound",
-        &[
-            "schedule_activity",
-            "schedule_local_activity",
-            "start_child_workflow",
-            "signal_external_workflow",
-            "cancel_external_workflow",
-            "continue_as_new",
-            "start_timer",
-        ],
-    ),
-    ("activity_inbound", &["execute_activity"]),
-];
+// `CATEGORIES` (hooks per category, snake-case) and `GUEST_ITEMS`, generated from
+// `wit/types.wit` by `build.rs` (interpose-catalogue).
+include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+
+/// The guest SDK's hook catalogue: the `Interceptor` trait's per-hook methods and dispatch
+/// (through the SDK's `interceptor_trait!`), `hook_name` and `category_of`, generated from
+/// the WIT. Used once, by `interpose-guest`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __catalogue(_: TokenStream) -> TokenStream {
+    GUEST_ITEMS
+        .parse()
+        .expect("the generated catalogue is valid Rust")
+}
 
 fn camel(snake: &str) -> String {
     snake

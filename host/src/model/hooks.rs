@@ -92,78 +92,9 @@ impl fmt::Display for Phase {
     }
 }
 
-macro_rules! hooks {
-    ($($variant:ident => $name:literal, $cat:ident;)*) => {
-        impl Hook {
-            /// Every hook, in WIT order.
-            pub const ALL: &'static [Hook] = &[$(Hook::$variant),*];
-
-            /// The WIT name of the hook (kebab-case).
-            pub fn name(self) -> &'static str {
-                match self { $(Hook::$variant => $name),* }
-            }
-
-            /// The category the hook belongs to.
-            pub fn category(self) -> Category {
-                match self { $(Hook::$variant => Category::$cat),* }
-            }
-
-            /// A tracing span named after the hook, for one guest and phase.
-            pub(crate) fn span(self, guest: &str, phase: Phase) -> tracing::Span {
-                match self { $(Hook::$variant => tracing::debug_span!($name, guest, %phase)),* }
-            }
-
-            /// The hook with this WIT name.
-            pub fn from_name(name: &str) -> Option<Hook> {
-                match name { $($name => Some(Hook::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-hooks! {
-    StartWorkflow => "start-workflow", Client;
-    SignalWithStartWorkflow => "signal-with-start-workflow", Client;
-    SignalWorkflow => "signal-workflow", Client;
-    QueryWorkflow => "query-workflow", Client;
-    StartWorkflowUpdate => "start-workflow-update", Client;
-    UpdateWithStartWorkflow => "update-with-start-workflow", Client;
-    PollWorkflowUpdate => "poll-workflow-update", Client;
-    CancelWorkflow => "cancel-workflow", Client;
-    TerminateWorkflow => "terminate-workflow", Client;
-    DescribeWorkflow => "describe-workflow", Client;
-    ListWorkflows => "list-workflows", Client;
-    CountWorkflows => "count-workflows", Client;
-    FetchWorkflowHistory => "fetch-workflow-history", Client;
-    CreateSchedule => "create-schedule", Client;
-    ListSchedules => "list-schedules", Client;
-    DescribeSchedule => "describe-schedule", Client;
-    UpdateSchedule => "update-schedule", Client;
-    SendScheduleUpdate => "send-schedule-update", Client;
-    DeleteSchedule => "delete-schedule", Client;
-    PauseSchedule => "pause-schedule", Client;
-    UnpauseSchedule => "unpause-schedule", Client;
-    TriggerSchedule => "trigger-schedule", Client;
-    BackfillSchedule => "backfill-schedule", Client;
-    CompleteAsyncActivity => "complete-async-activity", Client;
-    FailAsyncActivity => "fail-async-activity", Client;
-    ReportAsyncActivityCancellation => "report-async-activity-cancellation", Client;
-    HeartbeatAsyncActivity => "heartbeat-async-activity", Client;
-    InitializeWorkflow => "initialize-workflow", WorkflowInbound;
-    ExecuteWorkflow => "execute-workflow", WorkflowInbound;
-    HandleSignal => "handle-signal", WorkflowInbound;
-    HandleQuery => "handle-query", WorkflowInbound;
-    ValidateUpdate => "validate-update", WorkflowInbound;
-    HandleUpdate => "handle-update", WorkflowInbound;
-    ScheduleActivity => "schedule-activity", WorkflowOutbound;
-    ScheduleLocalActivity => "schedule-local-activity", WorkflowOutbound;
-    StartChildWorkflow => "start-child-workflow", WorkflowOutbound;
-    SignalExternalWorkflow => "signal-external-workflow", WorkflowOutbound;
-    CancelExternalWorkflow => "cancel-external-workflow", WorkflowOutbound;
-    ContinueAsNew => "continue-as-new", WorkflowOutbound;
-    StartTimer => "start-timer", WorkflowOutbound;
-    ExecuteActivity => "execute-activity", ActivityInbound;
-}
+// `Hook::ALL`, `name`, `from_name`, `category`, `span` and `CallDetail::hook`, generated from
+// `wit/types.wit` by `host/build.rs` (interpose-catalogue).
+include!(concat!(env!("OUT_DIR"), "/hooks.rs"));
 
 impl Hook {
     /// Bit of this hook in an interest mask.
@@ -171,45 +102,27 @@ impl Hook {
         1u64 << (self as u8)
     }
 
+    /// Every per-hook property, from the one table of them ([`Properties`]).
+    pub const fn properties(self) -> Properties {
+        properties(self)
+    }
+
     /// Read-only hooks (queries, update validators) must not change anything.
     pub fn is_read_only(self) -> bool {
-        matches!(self, Hook::HandleQuery | Hook::ValidateUpdate)
+        self.properties().read_only
     }
 
     /// Whether guests may edit this hook's detail (`call.set-detail`): the hooks whose
     /// adapters apply editable fields (ids, task queues, queries, timer durations). Type
     /// and handler names are never editable.
     pub fn detail_editable(self) -> bool {
-        matches!(
-            self,
-            Hook::StartWorkflow
-                | Hook::SignalWithStartWorkflow
-                | Hook::UpdateWithStartWorkflow
-                | Hook::ListWorkflows
-                | Hook::CountWorkflows
-                | Hook::ListSchedules
-                | Hook::ScheduleActivity
-                | Hook::ScheduleLocalActivity
-                | Hook::StartChildWorkflow
-                | Hook::ContinueAsNew
-                | Hook::StartTimer
-        )
+        self.properties().detail_editable
     }
 
     /// Whether the call's result is a list of payloads, so that a guest may answer it
     /// (`respond`) or replace it (`replace`).
     pub fn result_is_payloads(self) -> bool {
-        matches!(
-            self,
-            Hook::QueryWorkflow
-                | Hook::ExecuteWorkflow
-                | Hook::HandleQuery
-                | Hook::HandleUpdate
-                | Hook::ExecuteActivity
-                | Hook::ScheduleActivity
-                | Hook::ScheduleLocalActivity
-                | Hook::StartChildWorkflow
-        )
+        self.properties().payload_result
     }
 
     /// Whether a guest may answer this call in `before` without running it. Workflow
@@ -217,9 +130,17 @@ impl Hook {
     /// the command sequence between versions of a guest). A client query cannot be answered
     /// either: the Temporal client's query output can only be edited, not created.
     pub fn allows_respond(self) -> bool {
-        self.result_is_payloads()
-            && self.category() != Category::WorkflowOutbound
-            && self != Hook::QueryWorkflow
+        self.properties().respond
+    }
+
+    /// Whether the Temporal operation carries headers a guest can read and set.
+    pub fn carries_headers(self) -> bool {
+        self.properties().headers
+    }
+
+    /// Whether the hook runs again when a workflow replays (workflow hooks).
+    pub fn is_replayed(self) -> bool {
+        self.category().is_replayed()
     }
 
     /// The detail case that belongs to this hook, with empty fields. Used as a placeholder
@@ -229,59 +150,160 @@ impl Hook {
     }
 }
 
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// What the host lets a guest do in a hook, and what the hook carries. One row per hook in
+/// [`Hook::properties`]; the catalogue itself (names, order, categories) comes from the WIT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Properties {
+    /// Nothing may change: no edit, no reject that alters state (queries, validators).
+    pub read_only: bool,
+    /// `call.set-detail` is allowed (the adapter applies the editable fields).
+    pub detail_editable: bool,
+    /// The result is a list of payloads a guest may see and `replace`.
+    pub payload_result: bool,
+    /// A guest may `respond` in `before` instead of the call running.
+    pub respond: bool,
+    /// The operation carries Temporal headers.
+    pub headers: bool,
+}
+
+/// A hook that carries headers and allows nothing else: the base of every row.
+const BASE: Properties = Properties {
+    read_only: false,
+    detail_editable: false,
+    payload_result: false,
+    respond: false,
+    headers: true,
+};
+
+/// The one table of per-hook properties. A hook added to the WIT does not compile until
+/// its row is here (and its case in [`empty_detail`]).
+const fn properties(hook: Hook) -> Properties {
+    const EDIT: Properties = Properties {
+        detail_editable: true,
+        ..BASE
+    };
+    const NO_HEADERS: Properties = Properties {
+        headers: false,
+        ..BASE
+    };
+    const ANSWERABLE: Properties = Properties {
+        payload_result: true,
+        respond: true,
+        ..BASE
+    };
+    match hook {
+        // client
+        Hook::StartWorkflow | Hook::SignalWithStartWorkflow | Hook::UpdateWithStartWorkflow => EDIT,
+        Hook::SignalWorkflow | Hook::StartWorkflowUpdate => BASE,
+        Hook::QueryWorkflow => Properties {
+            payload_result: true,
+            ..BASE
+        },
+        Hook::ListWorkflows | Hook::CountWorkflows | Hook::ListSchedules => Properties {
+            detail_editable: true,
+            ..NO_HEADERS
+        },
+        Hook::PollWorkflowUpdate
+        | Hook::CancelWorkflow
+        | Hook::TerminateWorkflow
+        | Hook::DescribeWorkflow
+        | Hook::FetchWorkflowHistory
+        | Hook::CreateSchedule
+        | Hook::DescribeSchedule
+        | Hook::UpdateSchedule
+        | Hook::SendScheduleUpdate
+        | Hook::DeleteSchedule
+        | Hook::PauseSchedule
+        | Hook::UnpauseSchedule
+        | Hook::TriggerSchedule
+        | Hook::BackfillSchedule
+        | Hook::CompleteAsyncActivity
+        | Hook::FailAsyncActivity
+        | Hook::ReportAsyncActivityCancellation
+        | Hook::HeartbeatAsyncActivity => NO_HEADERS,
+        // workflow inbound
+        Hook::InitializeWorkflow | Hook::HandleSignal => BASE,
+        Hook::ExecuteWorkflow | Hook::HandleUpdate => ANSWERABLE,
+        Hook::HandleQuery => Properties {
+            read_only: true,
+            ..ANSWERABLE
+        },
+        Hook::ValidateUpdate => Properties {
+            read_only: true,
+            ..BASE
+        },
+        // workflow outbound: commands, never answered by a guest
+        Hook::ScheduleActivity | Hook::ScheduleLocalActivity | Hook::StartChildWorkflow => {
+            Properties {
+                payload_result: true,
+                ..EDIT
+            }
+        }
+        Hook::SignalExternalWorkflow => BASE,
+        Hook::CancelExternalWorkflow => NO_HEADERS,
+        Hook::ContinueAsNew | Hook::StartTimer => Properties {
+            detail_editable: true,
+            ..NO_HEADERS
+        },
+        // activity inbound
+        Hook::ExecuteActivity => ANSWERABLE,
     }
 }
 
 impl CallDetail {
-    /// The hook this detail belongs to.
-    pub fn hook(&self) -> Hook {
+    /// The fields that decide which code runs (type and handler names): never editable,
+    /// whatever [`Properties::detail_editable`] says of the rest.
+    pub(crate) fn fixed_fields(&self) -> Vec<&str> {
         use CallDetail as D;
         match self {
-            D::StartWorkflow(_) => Hook::StartWorkflow,
-            D::SignalWithStartWorkflow(_) => Hook::SignalWithStartWorkflow,
-            D::SignalWorkflow(_) => Hook::SignalWorkflow,
-            D::QueryWorkflow(_) => Hook::QueryWorkflow,
-            D::StartWorkflowUpdate(_) => Hook::StartWorkflowUpdate,
-            D::UpdateWithStartWorkflow(_) => Hook::UpdateWithStartWorkflow,
-            D::PollWorkflowUpdate(_) => Hook::PollWorkflowUpdate,
-            D::CancelWorkflow(_) => Hook::CancelWorkflow,
-            D::TerminateWorkflow(_) => Hook::TerminateWorkflow,
-            D::DescribeWorkflow(_) => Hook::DescribeWorkflow,
-            D::ListWorkflows(_) => Hook::ListWorkflows,
-            D::CountWorkflows(_) => Hook::CountWorkflows,
-            D::FetchWorkflowHistory(_) => Hook::FetchWorkflowHistory,
-            D::CreateSchedule(_) => Hook::CreateSchedule,
-            D::ListSchedules(_) => Hook::ListSchedules,
-            D::DescribeSchedule(_) => Hook::DescribeSchedule,
-            D::UpdateSchedule(_) => Hook::UpdateSchedule,
-            D::SendScheduleUpdate(_) => Hook::SendScheduleUpdate,
-            D::DeleteSchedule(_) => Hook::DeleteSchedule,
-            D::PauseSchedule(_) => Hook::PauseSchedule,
-            D::UnpauseSchedule(_) => Hook::UnpauseSchedule,
-            D::TriggerSchedule(_) => Hook::TriggerSchedule,
-            D::BackfillSchedule(_) => Hook::BackfillSchedule,
-            D::CompleteAsyncActivity(_) => Hook::CompleteAsyncActivity,
-            D::FailAsyncActivity(_) => Hook::FailAsyncActivity,
-            D::ReportAsyncActivityCancellation(_) => Hook::ReportAsyncActivityCancellation,
-            D::HeartbeatAsyncActivity(_) => Hook::HeartbeatAsyncActivity,
-            D::InitializeWorkflow => Hook::InitializeWorkflow,
-            D::ExecuteWorkflow => Hook::ExecuteWorkflow,
-            D::HandleSignal(_) => Hook::HandleSignal,
-            D::HandleQuery(_) => Hook::HandleQuery,
-            D::ValidateUpdate(_) => Hook::ValidateUpdate,
-            D::HandleUpdate(_) => Hook::HandleUpdate,
-            D::ScheduleActivity(_) => Hook::ScheduleActivity,
-            D::ScheduleLocalActivity(_) => Hook::ScheduleLocalActivity,
-            D::StartChildWorkflow(_) => Hook::StartChildWorkflow,
-            D::SignalExternalWorkflow(_) => Hook::SignalExternalWorkflow,
-            D::CancelExternalWorkflow(_) => Hook::CancelExternalWorkflow,
-            D::ContinueAsNew(_) => Hook::ContinueAsNew,
-            D::StartTimer(_) => Hook::StartTimer,
-            D::ExecuteActivity => Hook::ExecuteActivity,
+            D::StartWorkflow(s) => vec![&s.workflow_type],
+            D::SignalWithStartWorkflow(s) | D::UpdateWithStartWorkflow(s) => {
+                vec![&s.start.workflow_type, &s.name]
+            }
+            D::SignalWorkflow(m) | D::QueryWorkflow(m) | D::StartWorkflowUpdate(m) => {
+                vec![&m.name]
+            }
+            D::HandleSignal(h) | D::HandleQuery(h) | D::ValidateUpdate(h) | D::HandleUpdate(h) => {
+                vec![&h.name, &h.update_id]
+            }
+            D::ScheduleActivity(a) | D::ScheduleLocalActivity(a) => vec![&a.activity_type],
+            D::StartChildWorkflow(c) => vec![&c.workflow_type],
+            D::SignalExternalWorkflow(s) => vec![&s.name],
+            D::PollWorkflowUpdate(_)
+            | D::CancelWorkflow(_)
+            | D::TerminateWorkflow(_)
+            | D::DescribeWorkflow(_)
+            | D::ListWorkflows(_)
+            | D::CountWorkflows(_)
+            | D::FetchWorkflowHistory(_)
+            | D::CreateSchedule(_)
+            | D::ListSchedules(_)
+            | D::DescribeSchedule(_)
+            | D::UpdateSchedule(_)
+            | D::SendScheduleUpdate(_)
+            | D::DeleteSchedule(_)
+            | D::PauseSchedule(_)
+            | D::UnpauseSchedule(_)
+            | D::TriggerSchedule(_)
+            | D::BackfillSchedule(_)
+            | D::CompleteAsyncActivity(_)
+            | D::FailAsyncActivity(_)
+            | D::ReportAsyncActivityCancellation(_)
+            | D::HeartbeatAsyncActivity(_)
+            | D::InitializeWorkflow
+            | D::ExecuteWorkflow
+            | D::CancelExternalWorkflow(_)
+            | D::ContinueAsNew(_)
+            | D::StartTimer(_)
+            | D::ExecuteActivity => Vec::new(),
         }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

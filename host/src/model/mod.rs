@@ -83,6 +83,17 @@ impl Call {
         }
     }
 
+    /// A call as the Temporal operation of its hook carries it: with headers where the
+    /// operation has them ([`Hook::carries_headers`]), as [`Call::without_headers`]
+    /// otherwise. What the adapters build.
+    pub fn for_operation(detail: CallDetail, args: Option<Vec<Payload>>) -> Call {
+        let headers = detail.hook().carries_headers();
+        Call {
+            has_headers: headers,
+            ..Call::new(detail, args)
+        }
+    }
+
     /// Whether the operation carries headers.
     pub fn has_headers(&self) -> bool {
         self.has_headers

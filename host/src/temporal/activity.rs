@@ -139,7 +139,7 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
             });
             let codec = self.args.for_activity(&i.activity_type).cloned();
             let original_args = codec.as_ref().and_then(|c| c.activity_args(&input));
-            let mut call = Call::new(CallDetail::ExecuteActivity, original_args.clone());
+            let mut call = Call::for_operation(CallDetail::ExecuteActivity, original_args.clone());
             *call.headers_mut() = input
                 .headers()
                 .iter()

@@ -230,13 +230,13 @@ fn with_headers(
     detail: CallDetail,
     h: Option<&temporalio_common::protos::temporal::api::common::v1::Header>,
 ) -> Call {
-    let mut c = Call::new(detail, Some(Vec::new()));
+    let mut c = Call::for_operation(detail, Some(Vec::new()));
     *c.headers_mut() = headers_in(h);
     c
 }
 
 fn headerless(detail: CallDetail) -> Call {
-    Call::without_headers(detail, None)
+    Call::for_operation(detail, None)
 }
 
 impl ClientInterceptor for WasmClientInterceptor {

@@ -322,7 +322,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             }
             s.replaying = true;
         }
-        let mut call = Call::new(CallDetail::InitializeWorkflow, None);
+        let mut call = Call::for_operation(CallDetail::InitializeWorkflow, None);
         *call.headers_mut() = headers_in(input.headers());
         match self.before(&mut call) {
             Before::Proceed(entered) => {
@@ -355,7 +355,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         refresh(&self.host, &ctx);
         let codec = self.args.for_workflow(ctx.workflow_type()).cloned();
         let original_args = codec.as_ref().and_then(|c| c.workflow_args(&input));
-        let mut call = Call::new(CallDetail::ExecuteWorkflow, original_args.clone());
+        let mut call = Call::for_operation(CallDetail::ExecuteWorkflow, original_args.clone());
         *call.headers_mut() = headers_in(input.headers());
         let before = self.before(&mut call);
         let session = self.session.clone();
@@ -419,7 +419,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::HandleSignal(chain::Handler {
                 name: input.name().into(),
                 update_id: String::new(),
@@ -459,7 +459,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::HandleUpdate(chain::Handler {
                 name: input.name().into(),
                 update_id: input.id().into(),
@@ -503,7 +503,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         if let Ok(mut s) = self.read_only_host.0.lock() {
             s.replaying = false;
         }
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::HandleQuery(chain::Handler {
                 name: input.name().into(),
                 update_id: String::new(),
@@ -545,7 +545,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.read_only_host, &ctx);
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::ValidateUpdate(chain::Handler {
                 name: input.name().into(),
                 update_id: input.id().into(),
@@ -594,7 +594,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         }
         refresh(&self.host, &ctx);
         let nanos = input.options().duration.as_nanos() as u64;
-        let mut call = Call::without_headers(CallDetail::StartTimer(nanos), None);
+        let mut call = Call::for_operation(CallDetail::StartTimer(nanos), None);
         let entered = self.outbound_before(&mut call);
         if let CallDetail::StartTimer(n) = call.detail() {
             input.options_mut().duration = std::time::Duration::from_nanos(*n);
@@ -627,7 +627,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         let o = input.options();
         let codec = self.args.for_activity(input.activity_type()).cloned();
         let original_args = codec.as_ref().and_then(|c| c.schedule_args(&input));
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::ScheduleActivity(chain::ActivitySchedule {
                 activity_type: input.activity_type().into(),
                 activity_id: o.activity_id.clone().unwrap_or_default(),
@@ -676,7 +676,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         refresh(&self.host, &ctx);
         let codec = self.args.for_activity(input.activity_type()).cloned();
         let original_args = codec.as_ref().and_then(|c| c.local_args(&input));
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::ScheduleLocalActivity(chain::ActivitySchedule {
                 activity_type: input.activity_type().into(),
                 activity_id: input.options().activity_id.clone().unwrap_or_default(),
@@ -721,7 +721,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         }
         refresh(&self.host, &ctx);
         let o = input.options();
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::StartChildWorkflow(chain::ChildStart {
                 workflow_type: input.workflow_type().into(),
                 workflow_id: o.workflow_id.clone().unwrap_or_default(),
@@ -793,7 +793,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                 false,
             ),
         };
-        let mut call = Call::new(
+        let mut call = Call::for_operation(
             CallDetail::SignalExternalWorkflow(chain::OutboundSignal {
                 name: input.signal_name().into(),
                 target,
@@ -833,7 +833,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             return next.run(input);
         }
         refresh(&self.host, &ctx);
-        let mut call = Call::without_headers(
+        let mut call = Call::for_operation(
             CallDetail::CancelExternalWorkflow(chain::OutboundCancel {
                 target: chain::WorkflowTarget {
                     workflow_id: input.workflow_id.clone(),
@@ -870,7 +870,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         }
         refresh(&self.host, &ctx);
         let o = input.options();
-        let mut call = Call::without_headers(
+        let mut call = Call::for_operation(
             CallDetail::ContinueAsNew(chain::ContinueAsNewOptions {
                 workflow_type: o.workflow_type.clone().unwrap_or_default(),
                 task_queue: o.task_queue.clone().unwrap_or_default(),

@@ -7,25 +7,6 @@ use super::{CallRep, HostState, OutcomeRep, Undo};
 use crate::model::wit::interpose::interceptor::types;
 use crate::model::{CallDetail, Hook, Outcome, Payload};
 
-/// Fields that decide which code runs (type and handler names): never editable.
-fn fixed_fields(d: &CallDetail) -> Vec<&str> {
-    use CallDetail as D;
-    match d {
-        D::StartWorkflow(s) => vec![&s.workflow_type],
-        D::SignalWithStartWorkflow(s) | D::UpdateWithStartWorkflow(s) => {
-            vec![&s.start.workflow_type, &s.name]
-        }
-        D::SignalWorkflow(m) | D::QueryWorkflow(m) | D::StartWorkflowUpdate(m) => vec![&m.name],
-        D::HandleSignal(h) | D::HandleQuery(h) | D::ValidateUpdate(h) | D::HandleUpdate(h) => {
-            vec![&h.name, &h.update_id]
-        }
-        D::ScheduleActivity(a) | D::ScheduleLocalActivity(a) => vec![&a.activity_type],
-        D::StartChildWorkflow(c) => vec![&c.workflow_type],
-        D::SignalExternalWorkflow(s) => vec![&s.name],
-        _ => Vec::new(),
-    }
-}
-
 fn detail_size(d: &CallDetail) -> u64 {
     // An upper bound is enough for the output limit: the debug form holds every string.
     // Counted as it is written, never allocated (escaping can make it several times the
@@ -72,7 +53,7 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
-        if fixed_fields(&detail) != fixed_fields(&self.cur.call.detail) {
+        if detail.fixed_fields() != self.cur.call.detail.fixed_fields() {
             return Ok(Err(types::EditError::Invalid(
                 "type and handler names cannot be edited".into(),
             )));
