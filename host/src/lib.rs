@@ -40,8 +40,8 @@
 //! ```
 
 pub mod chain;
-pub mod cli;
 pub mod config;
+#[cfg(feature = "dev-server")]
 pub mod devserver;
 pub mod error;
 pub mod model;

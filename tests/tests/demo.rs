@@ -25,7 +25,7 @@ fn temporal_demo_runs_the_whole_scenario_on_the_example_config() {
     let path = dir.path().join("interpose.toml");
     std::fs::write(&path, config).unwrap();
     let mut out = Vec::new();
-    interpose::cli::run(
+    interpose_cli::run(
         ["interpose", "demo", "--config", path.to_str().unwrap()],
         &mut out,
     )

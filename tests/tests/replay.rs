@@ -638,7 +638,7 @@ fn versions_cli(args: Vec<String>) -> String {
     let mut out = Vec::new();
     let mut argv = vec!["interpose".to_owned(), "versions".to_owned()];
     argv.extend(args);
-    interpose::cli::run(argv.clone(), &mut out).unwrap_or_else(|e| panic!("{argv:?}: {e:#}"));
+    interpose_cli::run(argv.clone(), &mut out).unwrap_or_else(|e| panic!("{argv:?}: {e:#}"));
     String::from_utf8(out).unwrap()
 }
 

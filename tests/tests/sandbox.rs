@@ -489,7 +489,7 @@ fn hostile_a_cache_folder_or_artifact_others_can_write_is_refused() {
 fn cli(args: &[&str]) -> Result<String, String> {
     let mut out = Vec::new();
     let argv = std::iter::once("interpose").chain(args.iter().copied());
-    match interpose::cli::run(argv, &mut out) {
+    match interpose_cli::run(argv, &mut out) {
         Ok(()) => Ok(String::from_utf8(out).unwrap()),
         Err(e) => Err(format!("{e:#}")),
     }

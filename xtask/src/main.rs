@@ -187,7 +187,7 @@ fn main() -> anyhow::Result<()> {
                     "run",
                     "--locked",
                     "-p",
-                    "interpose",
+                    "interpose-cli",
                     "--",
                     "demo",
                     "--config",

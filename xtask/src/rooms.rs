@@ -25,7 +25,6 @@ pub(crate) const ROOMS: &[&str] = &[
     "chain",
     "devserver",
     "temporal",
-    "cli",
 ];
 
 /// One use of another room.

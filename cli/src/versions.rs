@@ -1,5 +1,5 @@
 //! `interpose versions`: which interceptor chain handled each workflow task of a run, from
-//! the build ids Temporal recorded (see [`crate::temporal::versions`]), and whether a
+//! the build ids Temporal recorded (see [`interpose::temporal::versions`]), and whether a
 //! config's chain is the one a run started with.
 
 use std::io::Write;
@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use temporalio_common::protos::temporal::api::history::v1::{History, HistoryEvent};
 
-use crate::config::Config;
-use crate::runtime::Runtime;
-use crate::temporal::versions::{self, RunVersions};
+use interpose::config::Config;
+use interpose::runtime::Runtime;
+use interpose::temporal::versions::{self, RunVersions};
 
 /// Where the history comes from.
 pub(super) enum Source {
@@ -86,7 +86,7 @@ async fn fetch(
             (ConnectionOptions::new(url).build(), None)
         }
         None => {
-            let target = crate::temporal::connect::configured()?.context(
+            let target = interpose::temporal::connect::configured()?.context(
                 "no Temporal server configured: pass --address, set TEMPORAL_ADDRESS (and \
                  TEMPORAL_NAMESPACE) or a temporal.toml profile, or read a file with --history",
             )?;
@@ -173,7 +173,7 @@ fn report(
 fn compare(out: &mut dyn Write, config: &Path, summary: &RunVersions) -> anyhow::Result<()> {
     let cfg = Config::from_file(config)?;
     let runtime = Runtime::builder().for_config(&cfg).build()?;
-    let chain = crate::chain::Chain::load(&runtime, &cfg, Vec::new())?;
+    let chain = interpose::chain::Chain::load(&runtime, &cfg, Vec::new())?;
     let fp = chain.fingerprint();
     writeln!(
         out,

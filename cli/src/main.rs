@@ -1,5 +1,5 @@
 //! The `interpose` command line.
 
 fn main() -> std::process::ExitCode {
-    interpose::cli::main()
+    interpose_cli::main()
 }

@@ -24,11 +24,11 @@ use temporalio_sdk::{
     WorkflowResult,
 };
 
-use crate::chain::{Hook, Phase};
-use crate::config::Config;
-use crate::services::{HopObserver, MemoryLogs, MemoryMetrics, MetricsSink};
-use crate::temporal::metrics::MetricsEndpoint;
-use crate::temporal::{Interpose, connect};
+use interpose::chain::{Hook, Phase};
+use interpose::config::Config;
+use interpose::services::{HopObserver, MemoryLogs, MemoryMetrics, MetricsSink};
+use interpose::temporal::metrics::MetricsEndpoint;
+use interpose::temporal::{Interpose, connect};
 
 const QUEUE: &str = "interpose-demo";
 
@@ -147,7 +147,7 @@ impl Shop {
 struct Tee(Arc<MemoryMetrics>, Arc<dyn MetricsSink>);
 
 impl MetricsSink for Tee {
-    fn record(&self, sample: crate::services::MetricSample) {
+    fn record(&self, sample: interpose::services::MetricSample) {
         self.0.record(sample.clone());
         self.1.record(sample);
     }
@@ -196,14 +196,17 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     let config = Config::from_file(&config_path)?;
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
-    let runtime = crate::Runtime::builder().for_config(&config).build()?;
+    let runtime = interpose::Runtime::builder().for_config(&config).build()?;
     let printer = Arc::new(Printer::default());
     // Guest metrics and the worker's own metrics share one Prometheus endpoint.
     let endpoint = MetricsEndpoint::start(([127, 0, 0, 1], 0).into())?;
     let sink = Arc::new(Tee(metrics.clone(), endpoint.sink()));
-    let chain =
-        crate::chain::Chain::load(&runtime.with_sinks(sink, logs.clone()), &config, Vec::new())?
-            .with_observer(printer.clone());
+    let chain = interpose::chain::Chain::load(
+        &runtime.with_sinks(sink, logs.clone()),
+        &config,
+        Vec::new(),
+    )?
+    .with_observer(printer.clone());
     println!(
         "Interpose demo: {} guests from {}",
         config.guests.len(),
@@ -254,7 +257,7 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     println!(
         "  worker build id {} (interceptor chain {})",
         options.deployment_options.version.build_id,
-        &interpose.fingerprint()[..crate::temporal::versions::STAMP_DIGITS]
+        &interpose.fingerprint()[..interpose::temporal::versions::STAMP_DIGITS]
     );
     let mut worker = Worker::new(&sdk, client.clone(), options)?;
     let shutdown = worker.shutdown_handle();
@@ -318,7 +321,7 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
         .into_events()
         .await?;
     let versions =
-        crate::temporal::versions::summarize(&crate::temporal::versions::stamps(&events));
+        interpose::temporal::versions::summarize(&interpose::temporal::versions::stamps(&events));
     println!(
         "  its first run started with interceptor chain {} ({} workflow tasks; see `interpose versions {id}`)",
         versions.started_with.as_deref().unwrap_or("(unstamped)"),

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
-use crate::runtime::Runtime;
+use interpose::config::Config;
+use interpose::runtime::Runtime;
 
 #[derive(Parser)]
 #[command(
@@ -158,7 +158,7 @@ where
     }
 }
 
-fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io::Result<()> {
+fn print_guest(out: &mut dyn Write, info: &interpose::runtime::GuestInfo) -> std::io::Result<()> {
     writeln!(out, "{}", info.path.display())?;
     writeln!(out, "  hash:        sha256:{}", info.hash)?;
     writeln!(out, "  size:        {}", bytesize::ByteSize(info.size))?;
@@ -167,8 +167,8 @@ fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io
         "  compile:     {:.1?} ({})",
         info.compile_time,
         match info.cache {
-            crate::runtime::CacheStatus::Hit => "from cache",
-            crate::runtime::CacheStatus::Miss => "compiled, cached",
+            interpose::runtime::CacheStatus::Hit => "from cache",
+            interpose::runtime::CacheStatus::Miss => "compiled, cached",
             _ => "compiled, cache off",
         }
     )?;
@@ -201,8 +201,8 @@ fn print_guest(out: &mut dyn Write, info: &crate::runtime::GuestInfo) -> std::io
             let names: Vec<String> = hooks
                 .iter()
                 .map(|i| {
-                    let b = i.phases.contains(crate::chain::Phases::BEFORE);
-                    let a = i.phases.contains(crate::chain::Phases::AFTER);
+                    let b = i.phases.contains(interpose::chain::Phases::BEFORE);
+                    let a = i.phases.contains(interpose::chain::Phases::AFTER);
                     let phases = match (b, a) {
                         (true, true) => "before+after",
                         (true, false) => "before",
@@ -229,7 +229,7 @@ fn validate(config: PathBuf, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let cfg = Config::from_file(&config)?;
     let runtime = Runtime::builder().for_config(&cfg).build()?;
-    let chain = crate::chain::Chain::load(&runtime, &cfg, Vec::new())?;
+    let chain = interpose::chain::Chain::load(&runtime, &cfg, Vec::new())?;
     for (i, g) in chain.guests().enumerate() {
         write!(out, "{}. {}: ", i + 1, g.name)?;
         print_guest(out, g)?;

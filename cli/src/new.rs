@@ -23,10 +23,10 @@ pub(crate) enum Lang {
 }
 
 const WIT: &[(&str, &str)] = &[
-    ("wit/types.wit", include_str!("../../../wit/types.wit")),
-    ("wit/host.wit", include_str!("../../../wit/host.wit")),
-    ("wit/exports.wit", include_str!("../../../wit/exports.wit")),
-    ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
+    ("wit/types.wit", include_str!("../../wit/types.wit")),
+    ("wit/host.wit", include_str!("../../wit/host.wit")),
+    ("wit/exports.wit", include_str!("../../wit/exports.wit")),
+    ("wit/worlds.wit", include_str!("../../wit/worlds.wit")),
 ];
 
 const README: &str = include_str!("templates/README.md");
@@ -48,7 +48,7 @@ fn files(lang: Lang) -> Vec<(&'static str, &'static str)> {
             ("app.py", include_str!("templates/python/app.py")),
             (
                 "interpose_guest.py",
-                include_str!("../../../guest-sdk/python/interpose_guest.py"),
+                include_str!("../../guest-sdk/python/interpose_guest.py"),
             ),
             ("build.sh", include_str!("templates/python/build.sh")),
         ],
@@ -56,25 +56,22 @@ fn files(lang: Lang) -> Vec<(&'static str, &'static str)> {
             ("index.js", include_str!("templates/js/index.js")),
             (
                 "interpose.js",
-                include_str!("../../../guest-sdk/js/interpose.js"),
+                include_str!("../../guest-sdk/js/interpose.js"),
             ),
-            ("build.mjs", include_str!("../../../guest-sdk/js/build.mjs")),
+            ("build.mjs", include_str!("../../guest-sdk/js/build.mjs")),
             (
                 "package.json",
-                include_str!("../../../guest-sdk/js/package.json"),
+                include_str!("../../guest-sdk/js/package.json"),
             ),
             (
                 "package-lock.json",
-                include_str!("../../../guest-sdk/js/package-lock.json"),
+                include_str!("../../guest-sdk/js/package-lock.json"),
             ),
             ("build.sh", include_str!("templates/js/build.sh")),
         ],
         Lang::C => vec![
             ("guest.c", include_str!("templates/c/guest.c")),
-            (
-                "interpose.h",
-                include_str!("../../../guest-sdk/c/interpose.h"),
-            ),
+            ("interpose.h", include_str!("../../guest-sdk/c/interpose.h")),
             ("build.sh", include_str!("templates/c/build.sh")),
         ],
     }
