@@ -87,8 +87,13 @@ impl Catalogue {
             let at = first + i;
             if let Some(d) = line.strip_prefix("///") {
                 doc.push(d.trim().to_owned());
-            } else if let Some(comment) = line.strip_prefix("//") {
-                if let Some(rest) = comment.split("(interface `").nth(1) {
+            } else if let Some(comment) = line.strip_prefix("// ----") {
+                // A section: `// ---- <words> (interface `<name>`) ----`.
+                let rest = comment
+                    .strip_suffix("----")
+                    .and_then(|c| c.trim_end().strip_suffix("`)"))
+                    .and_then(|c| c.rsplit_once("(interface `"));
+                if let Some((_, rest)) = rest {
                     let name = rest.split('`').next().unwrap_or_default();
                     if !is_name(name) {
                         return Err(Error(format!(
@@ -96,7 +101,14 @@ impl Catalogue {
                         )));
                     }
                     category = Some(name.to_owned());
+                } else {
+                    return Err(Error(format!(
+                        "line {at}: a `// ----` section comment must end in \
+                         \"(interface `<name>`) ----\""
+                    )));
                 }
+            } else if line.starts_with("//") {
+                // An ordinary comment: names no category.
             } else if let Some(name) = line.strip_suffix(',') {
                 if !is_name(name) {
                     return Err(Error(format!("line {at}: `{line}` is not a hook case")));
@@ -225,6 +237,16 @@ impl Catalogue {
         }}
     }}
 }}
+
+// Interest masks and `Hook::ALL.get(index)` rely on the enum's discriminants being the
+// catalogue's order: checked when the crate compiles.
+const _: () = {{
+    let mut i = 0;
+    while i < Hook::ALL.len() {{
+        assert!(Hook::ALL[i] as usize == i, \"Hook::ALL is not in discriminant order\");
+        i += 1;
+    }}
+}};
 
 impl CallDetail {{
     /// The hook this detail belongs to.
@@ -381,15 +403,28 @@ pub fn splice(text: &str, comment: &str, generated: &str) -> Result<String, Erro
     Ok(format!("{}\n{generated}{}", &text[..start], &text[stop..]))
 }
 
-/// The helper files with a generated region: path under the workspace root, comment
-/// prefix, renderer.
-pub const HELPERS: &[(&str, &str, fn(&Catalogue) -> String)] = &[
-    (
-        "guest-sdk/python/interpose_guest.py",
-        "#",
-        Catalogue::python,
-    ),
-    ("guest-sdk/js/interpose.js", "//", Catalogue::javascript),
+/// A helper file with a generated region.
+pub struct Helper {
+    /// Path under the workspace root.
+    pub path: &'static str,
+    /// Line comment prefix of its language.
+    pub comment: &'static str,
+    /// What renders its region.
+    pub render: fn(&Catalogue) -> String,
+}
+
+/// The helper files with a generated region.
+pub const HELPERS: &[Helper] = &[
+    Helper {
+        path: "guest-sdk/python/interpose_guest.py",
+        comment: "#",
+        render: Catalogue::python,
+    },
+    Helper {
+        path: "guest-sdk/js/interpose.js",
+        comment: "//",
+        render: Catalogue::javascript,
+    },
 ];
 
 /// Rewrite every helper's generated region from the WIT under `root`; returns the files
@@ -397,7 +432,12 @@ pub const HELPERS: &[(&str, &str, fn(&Catalogue) -> String)] = &[
 pub fn write_helpers(root: &Path) -> Result<Vec<String>, Error> {
     let catalogue = Catalogue::load(&root.join("wit"))?;
     let mut changed = Vec::new();
-    for (file, comment, render) in HELPERS {
+    for Helper {
+        path: file,
+        comment,
+        render,
+    } in HELPERS
+    {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error(format!("reading {}: {e}", path.display())))?;
@@ -450,6 +490,17 @@ mod tests {
         let e =
             Catalogue::parse(&WIT.replace("// ---- one (interface `alpha`) ----", "")).unwrap_err();
         assert!(e.0.contains("category is unknown"), "{e}");
+        // A section comment that does not name its interface exactly is refused, and an
+        // ordinary comment mentioning an interface moves no hook.
+        let e = Catalogue::parse(&WIT.replace("(interface `beta-side`) ----", "beta-side ----"))
+            .unwrap_err();
+        assert!(e.0.contains("must end in"), "{e}");
+        let c = Catalogue::parse(&WIT.replace(
+            "        b-two,\n    }\n\n",
+            "        // see (interface `alpha`) too\n        b-two,\n    }\n\n",
+        ))
+        .unwrap();
+        assert_eq!(c.hooks[1].category, "beta-side");
     }
 
     #[test]

@@ -6,9 +6,12 @@ use std::path::Path;
 fn helper_catalogues_are_generated_from_the_wit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let catalogue = interpose_catalogue::Catalogue::load(&root.join("wit")).unwrap();
-    for (file, comment, render) in interpose_catalogue::HELPERS {
+    for helper in interpose_catalogue::HELPERS {
+        let file = helper.path;
         let text = std::fs::read_to_string(root.join(file)).unwrap();
-        let fresh = interpose_catalogue::splice(&text, comment, &render(&catalogue)).unwrap();
+        let fresh =
+            interpose_catalogue::splice(&text, helper.comment, &(helper.render)(&catalogue))
+                .unwrap();
         assert!(
             fresh == text,
             "{file}: its hook catalogue is stale; run `cargo xtask catalogue`"

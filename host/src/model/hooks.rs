@@ -403,3 +403,33 @@ fn empty_detail(hook: Hook) -> CallDetail {
         Hook::ExecuteActivity => D::ExecuteActivity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules the table must keep, whatever rows are added: a guest answers only calls
+    /// whose result is payloads and that produce no command; a read-only hook edits nothing.
+    #[test]
+    fn the_property_table_keeps_its_invariants() {
+        for &hook in Hook::ALL {
+            let p = hook.properties();
+            if p.respond {
+                assert!(p.payload_result, "{hook}: respond without a payload result");
+                assert_ne!(
+                    hook.category(),
+                    Category::WorkflowOutbound,
+                    "{hook}: answers a command"
+                );
+            }
+            if p.read_only {
+                assert!(!p.detail_editable, "{hook}: read-only but editable");
+                assert!(
+                    hook.category().is_replayed(),
+                    "{hook}: read-only outside workflows"
+                );
+            }
+            assert_eq!(empty_detail(hook).hook(), hook, "{hook}: detail case");
+        }
+    }
+}

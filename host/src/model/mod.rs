@@ -18,7 +18,7 @@ pub use wit::interpose::interceptor::types::{
     WorkflowStartWithMessage, WorkflowTarget,
 };
 
-pub use hooks::{Category, Phase};
+pub use hooks::{Category, Phase, Properties};
 
 impl Payload {
     /// A payload with Temporal's `json/plain` encoding.

@@ -1,12 +1,20 @@
 //! The sandboxed component runtime: one Wasm engine, compiled guests, and instances that run
-//! with fuel, a deadline, memory limits and no ambient authority.
+//! with fuel, a deadline, memory limits and no ambient authority. It loads one guest at a
+//! time and never names the chain (which sits above it and drives its instances).
 //!
-//! Data flows one way: a [`Config`] goes in, a
-//! [`Chain`] of loaded guests comes out.
+//! - `load`: staged loading, one type per stage: compiled → validated → linked → loaded;
+//! - `validate`: the shape a component must have (imports allowed, exports present);
+//! - `instance`: one guest instance and its calls (fuel, deadline, rollback on failure);
+//! - `host`: the store state and the host side of every import, one file per interface;
+//! - `wasi`: the virtual WASI a guest that imports it gets (no clock, randomness, files,
+//!   network or environment of the host's);
+//! - `cache`: compiled artifacts on disk; `series`: the per-guest metric series cap.
 
 mod cache;
+mod guest;
 pub(crate) mod host;
 pub(crate) mod instance;
+mod load;
 pub(crate) mod series;
 
 /// Most core instances one component instance may have (an interpreter guest has ~14).
@@ -22,154 +30,25 @@ pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 pub mod validate;
 pub(crate) mod wasi;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
+pub(crate) use guest::{CategoryExports, GuestMeta, LoadedGuest, Stats};
+pub use guest::{GuestInfo, GuestStats};
 
-use crate::config::{
-    ClockMode, Config, FailurePolicy, GuestConfig, InstanceMode, Limits, MemoryImages,
-};
-use crate::error::{Error, GuestFailure, LoadError};
-use crate::model::{Category, Hook, Interest, Phases};
-use crate::services::{LogSink, MetricsSink, NoMetrics, Scope, TracingLogs};
+use crate::config::{Config, Limits, MemoryImages};
+use crate::error::Error;
+use crate::services::{LogSink, MetricsSink, NoMetrics, TracingLogs};
 use host::HostState;
-use instance::GuestInstance;
 
 /// Interval of the epoch ticker that enforces deadlines.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// Everything about a guest that its instances need, shared by all of them.
-pub(crate) struct GuestMeta {
-    pub(crate) name: String,
-    pub(crate) config: BTreeMap<String, String>,
-    pub(crate) limits: Limits,
-    pub(crate) policy: FailurePolicy,
-    pub(crate) instances: InstanceMode,
-    pub(crate) clock: ClockMode,
-    pub(crate) metrics: Arc<dyn MetricsSink>,
-    pub(crate) logs: Arc<dyn LogSink>,
-    pub(crate) epoch_ticks: u64,
-    /// Whether the engine meters fuel (always, except in the fuel-cost benchmark).
-    pub(crate) metering: bool,
-    /// The metric series this guest has created (capped).
-    pub(crate) series: series::Series,
-}
-
-/// Export indices of one category's interface.
-#[derive(Clone)]
-pub(crate) struct CategoryExports {
-    pub(crate) interests: ComponentExportIndex,
-    pub(crate) before: ComponentExportIndex,
-    pub(crate) after: ComponentExportIndex,
-}
-
-/// Counters per guest, for tests, `interpose check` and the demo summary.
-#[derive(Default)]
-pub(crate) struct Stats {
-    pub(crate) calls: AtomicU64,
-    pub(crate) instantiations: AtomicU64,
-    pub(crate) fuel: AtomicU64,
-    pub(crate) failures: AtomicU64,
-    /// Instances alive now; each instance holds a clone and decrements it when dropped.
-    pub(crate) live: Arc<AtomicU64>,
-}
-
-/// A snapshot of a guest's counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GuestStats {
-    /// Wasm calls into the guest (`before` and `after`; not `interests`).
-    pub calls: u64,
-    /// Instances created (including the one used to ask for interests at load).
-    pub instantiations: u64,
-    /// Fuel consumed by all calls.
-    pub fuel: u64,
-    /// Calls that failed (trap, fuel, deadline, memory, output, invalid decision).
-    pub failures: u64,
-    /// Instances alive now: one per cached workflow run (two once the run served a query),
-    /// plus idle instances kept for reuse, plus those serving a call right now.
-    pub live: u64,
-    /// Metric samples dropped because the guest passed its series cap or reused a name
-    /// with another kind (see [`crate::config::Limits::max_metric_series`]).
-    pub metrics_dropped: u64,
-}
-
-/// What is known about a loaded guest.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct GuestInfo {
-    /// Name from the config.
-    pub name: String,
-    /// Component file.
-    pub path: PathBuf,
-    /// SHA-256 of the component, hex: the guest's version identity.
-    pub hash: String,
-    /// Size of the component file in bytes.
-    pub size: u64,
-    /// Every import of the component.
-    pub imports: Vec<String>,
-    /// Whether it imports WASI (and so gets the virtualized WASI).
-    pub uses_wasi: bool,
-    /// Exported categories with the hooks (and phases) the guest declared for each.
-    pub interests: BTreeMap<Category, Vec<Interest>>,
-    /// Time to compile (or load from cache).
-    pub compile_time: Duration,
-    /// Whether the compiled artifact came from the cache.
-    pub cache: CacheStatus,
-    /// Time to create the instance that declared the interests.
-    pub instantiate_time: Duration,
-    /// Failure policy.
-    pub on_failure: FailurePolicy,
-}
-
-/// A guest compiled and checked, ready to be instantiated.
-pub(crate) struct LoadedGuest {
-    pub(crate) meta: Arc<GuestMeta>,
-    pub(crate) pre: InstancePre<HostState>,
-    pub(crate) exports: [Option<CategoryExports>; 4],
-    pub(crate) uses_wasi: bool,
-    /// Hooks with any phase declared.
-    pub(crate) interests: u64,
-    /// Hooks whose `before` phase is declared.
-    pub(crate) before_mask: u64,
-    /// Hooks whose `after` phase is declared.
-    pub(crate) after_mask: u64,
-    pub(crate) info: GuestInfo,
-    pub(crate) idle: Mutex<Vec<GuestInstance>>,
-    pub(crate) stats: Stats,
-}
-
-impl LoadedGuest {
-    pub(crate) fn wants(&self, hook: Hook) -> bool {
-        self.interests & hook.bit() != 0
-    }
-
-    pub(crate) fn wants_before(&self, hook: Hook) -> bool {
-        self.before_mask & hook.bit() != 0
-    }
-
-    pub(crate) fn wants_after(&self, hook: Hook) -> bool {
-        self.after_mask & hook.bit() != 0
-    }
-
-    pub(crate) fn stats(&self) -> GuestStats {
-        GuestStats {
-            calls: self.stats.calls.load(Ordering::Relaxed),
-            instantiations: self.stats.instantiations.load(Ordering::Relaxed),
-            fuel: self.stats.fuel.load(Ordering::Relaxed),
-            failures: self.stats.failures.load(Ordering::Relaxed),
-            live: self.stats.live.load(Ordering::Relaxed),
-            metrics_dropped: self.meta.series.dropped_count(),
-        }
-    }
-}
 
 struct EpochTicker {
     stop: Arc<AtomicBool>,
@@ -433,224 +312,6 @@ impl Runtime {
             metrics,
             logs,
         }
-    }
-
-    /// Load, validate and ask one guest for its interests.
-    pub(crate) fn load_guest(&self, g: &GuestConfig) -> Result<LoadedGuest, LoadError> {
-        let (metrics, logs) = (&self.metrics, &self.logs);
-        let name = g.name.clone();
-        let path = g.path.clone();
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
-            guest: name.clone(),
-            path: path.clone(),
-            source,
-        })?;
-        let not_component = |message: String| LoadError::NotAComponent {
-            guest: name.clone(),
-            path: path.clone(),
-            message,
-        };
-        if wasmparser::Parser::is_core_wasm(&bytes) {
-            return Err(not_component(
-                "it is a core Wasm module; turn it into a component (`interpose componentize`, \
-                 the interpose guest SDK build, componentize-py or componentize-js do this)"
-                    .into(),
-            ));
-        }
-        if !wasmparser::Parser::is_component(&bytes) {
-            return Err(not_component(
-                "it does not start with the Wasm component header".into(),
-            ));
-        }
-        let hash = content_hash(&bytes);
-        let engine = &self.inner.engine;
-        let started = Instant::now();
-        let memo = self
-            .inner
-            .compiled
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&hash).cloned());
-        let (component, cache) = match memo {
-            Some(c) => (c, CacheStatus::Hit),
-            None => {
-                let (c, status) = match &self.inner.cache {
-                    Some(c) => c.load_or_compile(engine, &bytes, &hash),
-                    None => Component::new(engine, &bytes)
-                        .map(|c| (c, CacheStatus::Disabled))
-                        .map_err(anyhow::Error::from),
-                }
-                .map_err(|e| not_component(format!("{e:#}")))?;
-                if let Ok(mut m) = self.inner.compiled.lock() {
-                    m.insert(hash.clone(), c.clone());
-                }
-                (c, status)
-            }
-        };
-        let compile_time = started.elapsed();
-
-        let shape = validate::check(engine, &component).map_err(|e| match e {
-            validate::ShapeError::Forbidden { import, reason } => LoadError::ForbiddenImport {
-                guest: name.clone(),
-                path: path.clone(),
-                import,
-                reason,
-            },
-            validate::ShapeError::NoExport(message) => LoadError::NoInterceptorExport {
-                guest: name.clone(),
-                path: path.clone(),
-                message,
-            },
-        })?;
-        let incompatible = |message: String| LoadError::Incompatible {
-            guest: name.clone(),
-            path: path.clone(),
-            message,
-        };
-        let linker = if shape.uses_wasi {
-            &self.inner.wasi_linker
-        } else {
-            &self.inner.linker
-        };
-        let stubbed;
-        let linker = if shape.no_network.is_empty() {
-            linker
-        } else {
-            let mut l = linker.clone();
-            wasi::stub_network(&mut l, &component).map_err(|e| incompatible(format!("{e:#}")))?;
-            stubbed = l;
-            &stubbed
-        };
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| incompatible(format!("{e:#}")))?;
-
-        let mut exports: [Option<CategoryExports>; 4] = Default::default();
-        for cat in Category::ALL {
-            let Some(export) = &shape.exports[cat.index()] else {
-                continue;
-            };
-            let inst = component
-                .get_export_index(None, export)
-                .ok_or_else(|| incompatible(format!("export `{export}` not found")))?;
-            let func = |f: &str| {
-                component.get_export_index(Some(&inst), f).ok_or_else(|| {
-                    incompatible(format!("`{export}` does not export function `{f}`"))
-                })
-            };
-            exports[cat.index()] = Some(CategoryExports {
-                interests: func("interests")?,
-                before: func("before")?,
-                after: func("after")?,
-            });
-        }
-
-        let meta = Arc::new(GuestMeta {
-            name: name.clone(),
-            config: g.config.clone(),
-            limits: g.limits.clone(),
-            policy: g.on_failure,
-            instances: g.instances,
-            clock: g.clock,
-            metrics: metrics.clone(),
-            logs: logs.clone(),
-            epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
-            metering: self.inner.metering,
-            series: series::Series::new(g.limits.max_metric_series),
-        });
-        let size = bytes.len() as u64;
-        let mut guest = LoadedGuest {
-            meta,
-            pre,
-            exports,
-            uses_wasi: shape.uses_wasi,
-            interests: 0,
-            before_mask: 0,
-            after_mask: 0,
-            info: GuestInfo {
-                name: name.clone(),
-                path: path.clone(),
-                hash,
-                size,
-                imports: shape.imports,
-                uses_wasi: shape.uses_wasi,
-                interests: BTreeMap::new(),
-                compile_time,
-                cache,
-                instantiate_time: Duration::ZERO,
-                on_failure: g.on_failure,
-            },
-            idle: Mutex::new(Vec::new()),
-            stats: Stats::default(),
-        };
-
-        // Ask for interests on a throwaway instance, with the guest's own limits.
-        let started = Instant::now();
-        let mut inst = GuestInstance::new(&guest, &Scope::Client, instance::Role::Load).map_err(
-            |e| match e {
-                instance::NewError::WrongType(message) => incompatible(message),
-                instance::NewError::Failed(cause) => LoadError::Interests {
-                    guest: name.clone(),
-                    path: path.clone(),
-                    cause,
-                },
-            },
-        )?;
-        guest.info.instantiate_time = started.elapsed();
-        guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
-        let (mut before, mut after) = (0u64, 0u64);
-        for cat in Category::ALL {
-            if guest.exports[cat.index()].is_none() {
-                continue;
-            }
-            let declared = inst.interests(&guest, cat).map_err(|cause| match cause {
-                GuestFailure::Instantiate { message } => incompatible(message),
-                cause => LoadError::Interests {
-                    guest: name.clone(),
-                    path: path.clone(),
-                    cause,
-                },
-            })?;
-            let mut list: Vec<Interest> = Vec::new();
-            for interest in declared {
-                let hook = interest.hook;
-                if hook.category() != cat {
-                    return Err(LoadError::InvalidInterest {
-                        guest: name.clone(),
-                        path: path.clone(),
-                        hook,
-                        category: cat,
-                    });
-                }
-                if interest.phases.contains(Phases::BEFORE) {
-                    before |= hook.bit();
-                }
-                if interest.phases.contains(Phases::AFTER) {
-                    after |= hook.bit();
-                }
-                match list.iter_mut().find(|i| i.hook == hook) {
-                    Some(i) => i.phases |= interest.phases,
-                    None if interest.phases != Phases::empty() => list.push(interest),
-                    None => {}
-                }
-            }
-            guest.info.interests.insert(cat, list);
-        }
-        let mask = before | after;
-        guest.before_mask = before;
-        guest.after_mask = after;
-        guest.interests = mask;
-        Ok(guest)
-    }
-
-    /// Load a single component with default limits and report what it is: the engine of
-    /// `interpose check`.
-    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<GuestInfo, LoadError> {
-        let path = path.as_ref();
-        let name = path
-            .file_stem()
-            .map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
-        Ok(self.load_guest(&GuestConfig::new(name, path))?.info)
     }
 }
 

@@ -12,7 +12,7 @@
 //! (its activity context is private); the heartbeat is logged and dropped.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use temporalio_common::ActivityError;
 use temporalio_common::data_converters::RawValue;
@@ -23,7 +23,7 @@ use temporalio_sdk::interceptors::{
 };
 
 use super::args::ArgTypes;
-use super::convert::{boxed_payloads, payload_in, payload_out};
+use super::convert::{application_failure, boxed_payloads, header_map_in, payload_out, unix_nanos};
 use crate::chain::{Before, Call, CallDetail, Chain, Failure, Hook, Outcome, Payload};
 use crate::services::{ActivityHost, ActivityInfo, Scope};
 
@@ -53,8 +53,7 @@ impl WasmActivityInterceptor {
 }
 
 fn nanos(t: Option<SystemTime>) -> u64 {
-    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as u64)
+    unix_nanos(t).unwrap_or(0)
 }
 
 /// The attempt as guests see it.
@@ -90,17 +89,7 @@ fn failure_of(e: &ActivityError) -> Failure {
 }
 
 fn activity_error(f: &Failure) -> ActivityError {
-    let msg = if f.error_type.is_empty() {
-        f.message.clone()
-    } else {
-        format!("{} ({})", f.message, f.error_type)
-    };
-    let failure = if f.non_retryable {
-        ApplicationFailure::non_retryable(msg)
-    } else {
-        ApplicationFailure::new(msg)
-    };
-    ActivityError::Application(Box::new(failure))
+    ActivityError::Application(Box::new(application_failure(f)))
 }
 
 fn raw(payloads: Vec<Payload>) -> Box<dyn ActivityExecutionValue> {
@@ -140,11 +129,7 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
             let codec = self.args.for_activity(&i.activity_type).cloned();
             let original_args = codec.as_ref().and_then(|c| c.activity_args(&input));
             let mut call = Call::for_operation(CallDetail::ExecuteActivity, original_args.clone());
-            *call.headers_mut() = input
-                .headers()
-                .iter()
-                .map(|(k, v)| (k.clone(), payload_in(v.clone())))
-                .collect();
+            *call.headers_mut() = header_map_in(input.headers());
             let mut session = self.chain.session(Scope::Activity(host));
             let guest_failed = |e: crate::GuestError| {
                 // Retryable: the attempt is retried per the activity's retry policy.

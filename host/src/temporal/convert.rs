@@ -1,7 +1,10 @@
-//! Conversions between Temporal's protobuf types and the chain's data model.
+//! Conversions between Temporal's types and the model, shared by every adapter: payloads,
+//! headers (as protobuf `Header`s and as the SDK's header maps), failures and time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use temporalio_common::error::ApplicationFailure;
 use temporalio_common::protos::temporal::api::common::v1 as proto;
 
 use crate::chain::{Failure, Payload};
@@ -35,6 +38,41 @@ pub(crate) fn headers_in(h: Option<&proto::Header>) -> BTreeMap<String, Payload>
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// The SDK's header map (workflow and activity inputs) as chain headers.
+pub(crate) fn header_map_in(h: &HashMap<String, proto::Payload>) -> BTreeMap<String, Payload> {
+    h.iter()
+        .map(|(k, v)| (k.clone(), payload_in(v.clone())))
+        .collect()
+}
+
+/// Chain headers as the SDK's header map.
+pub(crate) fn header_map_out(h: &BTreeMap<String, Payload>) -> HashMap<String, proto::Payload> {
+    h.iter()
+        .map(|(k, v)| (k.clone(), payload_out(v.clone())))
+        .collect()
+}
+
+/// A guest's failure as a Temporal application failure: the message (with the error type in
+/// parentheses when there is one), retryable unless the guest said otherwise.
+pub(crate) fn application_failure(f: &Failure) -> ApplicationFailure {
+    let msg = if f.error_type.is_empty() {
+        f.message.clone()
+    } else {
+        format!("{} ({})", f.message, f.error_type)
+    };
+    if f.non_retryable {
+        ApplicationFailure::non_retryable(msg)
+    } else {
+        ApplicationFailure::new(msg)
+    }
+}
+
+/// Nanoseconds since the Unix epoch (`None` before it or when the SDK gave no time).
+pub(crate) fn unix_nanos(t: Option<SystemTime>) -> Option<u64> {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as u64)
 }
 
 /// Chain headers as a Temporal header (`None` when empty).

@@ -3,7 +3,9 @@
 //! - [`client`]: every client operation (`ClientInterceptor`);
 //! - [`workflow`]: workflow inbound and outbound calls (`WorkflowInterceptor`, one per run);
 //! - [`activity`]: every activity attempt (`ActivityInboundInterceptor`);
-//! - [`connect`]: the user's cluster from Temporal's envconfig, or the embedded dev server.
+//! - [`connect`]: the user's cluster from Temporal's envconfig, or (`dev-server` feature) the
+//!   embedded dev server;
+//! - `convert`: payload, header, failure and time conversions shared by the adapters.
 //!
 //! [`Interpose`] is the one registration point: a loaded config gives the client
 //! interceptor and the worker interceptors, so a guest that exports client and worker
