@@ -136,8 +136,10 @@ impl Call {
     }
 }
 
-impl Default for Call {
-    fn default() -> Call {
+impl Call {
+    /// What an instance holds while no call runs: never shown to a guest (the `call` handle
+    /// exists only inside a hook), and replaced before every hook.
+    pub(crate) fn placeholder() -> Call {
         Call::new(CallDetail::ExecuteActivity, None)
     }
 }

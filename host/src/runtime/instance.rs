@@ -284,7 +284,7 @@ impl GuestInstance {
         // returned normally.
         data.cur.undo.clear();
         data.cur.outcome = None;
-        data.cur.call = Call::default();
+        data.cur.call = Call::placeholder();
         if guest.meta.metering {
             // Cannot fail: fuel is enabled on this engine.
             let _ = self.store.set_fuel(guest.meta.limits.fuel);
@@ -316,7 +316,7 @@ impl GuestInstance {
             .expect("exported category")
             .before;
         self.arm(guest, hook, Phase::Before);
-        self.store.data_mut().cur.call = std::mem::take(call);
+        self.store.data_mut().cur.call = std::mem::replace(call, Call::placeholder());
         let r = f.call(&mut self.store, (Resource::new_borrow(0),));
         wasi::flush_output(self.store.data());
         self.charge_fuel(guest);
@@ -329,7 +329,7 @@ impl GuestInstance {
             rollback(cur);
         }
         cur.undo.clear();
-        *call = std::mem::take(&mut cur.call);
+        *call = std::mem::replace(&mut cur.call, Call::placeholder());
         self.in_call = false;
         result
     }
@@ -387,7 +387,7 @@ impl GuestInstance {
         self.arm(guest, hook, Phase::After);
         {
             let cur = &mut self.store.data_mut().cur;
-            cur.call = std::mem::take(call);
+            cur.call = std::mem::replace(call, Call::placeholder());
             cur.outcome = Some(outcome);
         }
         let r = f.call(
@@ -424,7 +424,7 @@ impl GuestInstance {
             Err(e) => Err(classify(&mut self.store, &e, guest)),
         };
         let cur = &mut self.store.data_mut().cur;
-        *call = std::mem::take(&mut cur.call);
+        *call = std::mem::replace(&mut cur.call, Call::placeholder());
         let outcome = cur
             .outcome
             .take()

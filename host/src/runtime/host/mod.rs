@@ -127,10 +127,13 @@ pub(crate) struct CallState {
 
 impl Default for CallState {
     fn default() -> Self {
+        // Phase `Load` with no call: `hook` and `call` are placeholders, replaced by `arm`
+        // before every hook and never read in the load phase (logs made then are attributed
+        // to no hook, see `HostState::hook`).
         CallState {
             hook: Hook::ExecuteActivity,
             phase: Phase::Load,
-            call: Call::default(),
+            call: Call::placeholder(),
             outcome: None,
             undo: Vec::new(),
             last_error_log: None,
