@@ -300,7 +300,7 @@ async fn live_then_replay(
     for ((name, _), r) in histories.iter().zip(&results) {
         assert!(r.replay_failure.is_none(), "{name}: {:?}", r.replay_failure);
     }
-    // (initialize-workflow always counts as replaying: the SDK does not say; see workflow.rs.)
+    // (initialize-workflow always counts as replaying: the SDK does not say; see temporal/workflow/mod.rs.)
     let live_seen = live
         .seen()
         .into_iter()
