@@ -171,15 +171,7 @@ pub(crate) fn run(
         )?),
         _ => None,
     };
-    let type_name: String = name
-        .split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
+    let type_name = interpose_catalogue::camel(name);
     let (language, source, toolchain) = readme_parts(lang);
     let fill = |text: &str| {
         text.replace("{{name}}", name)

@@ -20,16 +20,9 @@ pub fn __catalogue(_: TokenStream) -> TokenStream {
         .expect("the generated catalogue is valid Rust")
 }
 
+/// `start_workflow` → `StartWorkflow`.
 fn camel(snake: &str) -> String {
-    snake
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
+    interpose_catalogue::camel(&snake.replace('_', "-"))
 }
 
 /// Put on `impl interpose_guest::Interceptor for YourType { ... }`.
