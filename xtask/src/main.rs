@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's own commands, which install what they need.
 //!
-//! - `test`: install the wasm targets and the Temporal CLI, then run every test of the
-//!   workspace (the integration tests start their own dev server);
+//! - `test`: check the room order, install the wasm targets and the Temporal CLI, run every
+//!   test of the workspace (the integration tests start their own dev server), then build
+//!   the library alone as a worker embeds it (without the `dev-server` feature);
 //! - `demo`: install the wasm targets and the Temporal CLI, build the example guests, run
 //!   `interpose demo` on an embedded dev server;
 //! - `build-guests`: build the example guests into `target/guests/` (the Python, JavaScript
@@ -174,7 +175,13 @@ fn main() -> anyhow::Result<()> {
                 .env("TEMPORAL_CLI", &cli)
                 .current_dir(root())
                 .args(["test", "--workspace", "--locked"])
-                .args(&args[1..]))
+                .args(&args[1..]))?;
+            // The library as a worker embeds it: alone, without the `dev-server` feature the
+            // workspace's tests and CLI switch on.
+            eprintln!("xtask: building the interpose library alone (no dev-server feature)");
+            run(Command::new(&cargo)
+                .current_dir(root())
+                .args(["build", "--locked", "-p", "interpose", "--lib"]))
         }
         Some("demo") => {
             ensure_targets()?;
