@@ -179,9 +179,13 @@ fn main() -> anyhow::Result<()> {
             // The library as a worker embeds it: alone, without the `dev-server` feature the
             // workspace's tests and CLI switch on.
             eprintln!("xtask: building the interpose library alone (no dev-server feature)");
-            run(Command::new(&cargo)
-                .current_dir(root())
-                .args(["build", "--locked", "-p", "interpose", "--lib"]))
+            run(Command::new(&cargo).current_dir(root()).args([
+                "build",
+                "--locked",
+                "-p",
+                "interpose",
+                "--lib",
+            ]))
         }
         Some("demo") => {
             ensure_targets()?;

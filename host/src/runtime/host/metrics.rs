@@ -81,7 +81,7 @@ impl HostState {
                 };
                 tracing::error!(
                     guest = %self.guest.name,
-                    hook = %self.cur.hook,
+                    hook = self.hook().map_or("(outside any hook)", |h| h.name()),
                     metric = %name,
                     "guest metric sample dropped: {why} (further drops are counted, not logged)"
                 );

@@ -127,9 +127,10 @@ pub(crate) struct CallState {
 
 impl Default for CallState {
     fn default() -> Self {
-        // Phase `Load` with no call: `hook` and `call` are placeholders, replaced by `arm`
-        // before every hook and never read in the load phase (logs made then are attributed
-        // to no hook, see `HostState::hook`).
+        // Phase `Load` with no call: `hook` and `call` are placeholders. The instance sets
+        // `hook` and swaps the real call in before every hook; in the load phase `hook` is
+        // read only through `HostState::hook`, which says "no hook" (logs and context
+        // misuse made while loading are attributed to no hook).
         CallState {
             hook: Hook::ExecuteActivity,
             phase: Phase::Load,
@@ -278,16 +279,22 @@ impl HostState {
     }
 
     fn context_misuse(&self, iface: &str, func: &str) -> wasmtime::Error {
-        wasmtime::format_err!(
-            "`{iface}.{func}` was called from {} hook `{}`; it is only available in {} hooks",
-            self.cur.hook.category(),
-            self.cur.hook,
-            if iface == "workflow-context" {
-                "workflow"
-            } else {
-                "activity"
-            }
-        )
+        let kind = if iface == "workflow-context" {
+            "workflow"
+        } else {
+            "activity"
+        };
+        match self.hook() {
+            Some(hook) => wasmtime::format_err!(
+                "`{iface}.{func}` was called from {} hook `{hook}`; it is only available in \
+                 {kind} hooks",
+                hook.category(),
+            ),
+            None => wasmtime::format_err!(
+                "`{iface}.{func}` was called while the guest was loaded (instantiation or \
+                 declaring interests), outside any hook; it is only available in {kind} hooks"
+            ),
+        }
     }
 
     /// Whether output is dropped now: a workflow replaying, or code a workflow guest runs at
