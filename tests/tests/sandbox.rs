@@ -324,6 +324,44 @@ fn hostile_an_export_of_the_wrong_type_is_an_incompatible_component() {
     assert!(msg.contains("`client` has the wrong type"), "{msg}");
 }
 
+#[test]
+fn hostile_context_calls_while_loading_name_no_hook() {
+    // A component whose core module calls `workflow-context.is-replaying` from its start
+    // function, i.e. while the host instantiates it at load, outside any hook. The refusal
+    // must say so, not name the placeholder hook the instance holds between hooks.
+    let component = wat::parse_str(
+        r#"(component
+            (import "interpose:interceptor/workflow-context@0.1.0" (instance $wc
+                (export "is-replaying" (func (result bool)))))
+            (core func $replaying (canon lower (func $wc "is-replaying")))
+            (core module $m
+                (import "wc" "is-replaying" (func $r (result i32)))
+                (func $start (drop (call $r)))
+                (start $start)
+                (func (export "f")))
+            (core instance $wci (export "is-replaying" (func $replaying)))
+            (core instance $i (instantiate $m (with "wc" (instance $wci))))
+            (func $f (canon lift (core func $i "f")))
+            (instance $inst
+                (export "interests" (func $f))
+                (export "before" (func $f))
+                (export "after" (func $f)))
+            (export "interpose:interceptor/activity-inbound@0.1.0" (instance $inst)))"#,
+    )
+    .unwrap();
+    let (_dir, path) = temp_file("context.wasm", &component);
+    let msg = load(&guest("ctx", path.to_str().unwrap(), ""))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("guest `ctx`"), "{msg}");
+    assert!(
+        msg.contains("`workflow-context.is-replaying` was called while the guest was loaded"),
+        "{msg}"
+    );
+    assert!(msg.contains("outside any hook"), "{msg}");
+    assert!(!msg.contains("execute-activity"), "{msg}");
+}
+
 fn temp_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
