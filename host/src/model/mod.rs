@@ -2,9 +2,9 @@
 //! phases, calls, outcomes and payloads.
 //!
 //! This room is at the bottom: it depends on nothing else in the crate. Its types are the
-//! WIT types of `interpose:interceptor/types` (generated from `wit/` by [`wit`], private,
-//! re-exported here), shared by the Wasm boundary, the chain and the Temporal adapters, so a
-//! hop copies nothing between representations.
+//! WIT types of `interpose:interceptor/types` (generated from `wit/` by the private `wit`
+//! module, re-exported here), shared by the Wasm boundary, the chain and the Temporal
+//! adapters, so a hop copies nothing between representations.
 
 mod hooks;
 pub(crate) mod wit;
