@@ -125,8 +125,6 @@ fn scan(src: &Path) -> anyhow::Result<Vec<Use>> {
         let Some(room) = module.first().cloned() else {
             continue; // lib.rs
         };
-        // A file's own `mod` path: a `foo.rs` that is not `mod.rs` is module `foo`, and its
-        // `super` is its parent.
         let text = std::fs::read_to_string(&file)?;
         // Join the code of all lines, keeping line starts to report line numbers.
         let mut joined = String::new();

@@ -138,11 +138,6 @@ impl Hook {
         self.properties().headers
     }
 
-    /// Whether the hook runs again when a workflow replays (workflow hooks).
-    pub fn is_replayed(self) -> bool {
-        self.category().is_replayed()
-    }
-
     /// The detail case that belongs to this hook, with empty fields. Used as a placeholder
     /// and in tests.
     pub fn empty_detail(self) -> CallDetail {

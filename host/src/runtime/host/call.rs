@@ -7,6 +7,21 @@ use super::{CallRep, HostState, OutcomeRep, Undo};
 use crate::model::wit::interpose::interceptor::types;
 use crate::model::{CallDetail, Hook, Outcome, Payload};
 
+impl HostState {
+    /// Whether a header may be set or removed now: an edit is allowed at all, and the
+    /// operation carries Temporal headers.
+    fn header_edit_allowed(&self) -> Result<(), types::EditError> {
+        self.edit_allowed()?;
+        if !self.cur.call.has_headers {
+            return Err(types::EditError::NotSupported(format!(
+                "hook `{}` carries no Temporal headers",
+                self.cur.hook
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn detail_size(d: &CallDetail) -> u64 {
     // An upper bound is enough for the output limit: the debug form holds every string.
     // Counted as it is written, never allocated (escaping can make it several times the
@@ -78,14 +93,8 @@ impl types::HostCall for HostState {
         key: String,
         value: Payload,
     ) -> wasmtime::Result<Result<(), types::EditError>> {
-        if let Err(e) = self.edit_allowed() {
+        if let Err(e) = self.header_edit_allowed() {
             return Ok(Err(e));
-        }
-        if !self.cur.call.has_headers {
-            return Ok(Err(types::EditError::NotSupported(format!(
-                "hook `{}` carries no Temporal headers",
-                self.cur.hook
-            ))));
         }
         self.charge_output((key.len() as u64).saturating_add(super::payload_cost(&value)))?;
         let old = self.cur.call.headers.insert(key.clone(), value);
@@ -98,14 +107,8 @@ impl types::HostCall for HostState {
         _: Resource<CallRep>,
         key: String,
     ) -> wasmtime::Result<Result<bool, types::EditError>> {
-        if let Err(e) = self.edit_allowed() {
+        if let Err(e) = self.header_edit_allowed() {
             return Ok(Err(e));
-        }
-        if !self.cur.call.has_headers {
-            return Ok(Err(types::EditError::NotSupported(format!(
-                "hook `{}` carries no Temporal headers",
-                self.cur.hook
-            ))));
         }
         self.charge_output(key.len() as u64)?;
         let old = self.cur.call.headers.remove(&key);
