@@ -649,3 +649,24 @@ fn the_reuse_pool_keeps_at_most_its_share_of_idle_instances() {
         interpose::config::CALL_INSTANCES_PER_GUEST
     );
 }
+
+#[test]
+fn operations_without_headers_refuse_header_edits() {
+    // The probe sets `trail` in every hook. On an operation that carries Temporal headers the
+    // edit lands; on one that carries none (the property table says which) it is refused, so
+    // no edit is silently dropped by the adapter.
+    let t = chain(&probes(&[("a", "")]));
+    for (hook, carries) in [(Hook::StartWorkflow, true), (Hook::ListWorkflows, false)] {
+        assert_eq!(hook.carries_headers(), carries, "{hook}");
+        let mut c = interpose::chain::Call::for_operation(hook.empty_detail(), None);
+        let mut seen = None;
+        t.chain
+            .session(Scope::Client)
+            .run(&mut c, |c| {
+                seen = header(c, "trail");
+                Outcome::Ok(vec![])
+            })
+            .unwrap();
+        assert_eq!(seen.is_some(), carries, "{hook}: {seen:?}");
+    }
+}
