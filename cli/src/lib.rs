@@ -208,7 +208,14 @@ fn print_guest(out: &mut dyn Write, info: &interpose::runtime::GuestInfo) -> std
                         (true, false) => "before",
                         _ => "after",
                     };
-                    format!("{} ({phases})", i.hook.name())
+                    let reads = match &i.reads {
+                        interpose::chain::HeaderReads::None => String::new(),
+                        interpose::chain::HeaderReads::Keys(k) => {
+                            format!("; reads {}", k.join(", "))
+                        }
+                        interpose::chain::HeaderReads::All => "; reads every header".into(),
+                    };
+                    format!("{} ({phases}{reads})", i.hook.name())
                 })
                 .collect();
             writeln!(out, "    {cat}: {}", names.join(", "))?;

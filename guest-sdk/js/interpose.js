@@ -5,6 +5,7 @@
 //     import { Interceptor, exportInterceptor, config, jsonString } from './interpose.js';
 //
 //     class StampUser extends Interceptor {
+//       static reads = ['user-id'];
 //       beforeStartWorkflow(call) {
 //         if (call.header('user-id') === undefined) {
 //           call.setHeader('user-id', jsonString(config.get('user-id') ?? 'anonymous'));
@@ -24,6 +25,14 @@
 // hook-specific method wins over its category's. The guest's interests are derived from the
 // methods the class defines, so the host never calls it for anything else.
 //
+// Contract 0.2 makes the common hop one crossing into the guest: the headers a guest reads are
+// declared (`static reads = ['user-id']` on the class for every hook, a `reads` property on a
+// method for its hooks — `StampUser.prototype.beforeStartWorkflow.reads = [...]` — or `ALL`)
+// and arrive with the hook; `call.header` of an undeclared key still works, one crossing into
+// the host per read. Header edits (`call.setHeader`, `call.removeHeader`) are kept in the
+// guest and returned with the decision; the host applies them only if the hook returns
+// normally.
+//
 // `before*` returns nothing (proceed), `reject(...)` or `respond(...)`; `after*` returns
 // nothing (keep), `replace(...)` or `fail(...)`. An exception that escapes a hook is a guest
 // failure: the host applies the guest's `on-failure` policy and the call is left unedited.
@@ -31,11 +40,11 @@
 // One instance of the class lives as long as the guest instance: for workflow hooks that is
 // one workflow run, so fields are per-run state.
 
-import * as config from 'interpose:interceptor/config@0.1.0';
-import * as log from 'interpose:interceptor/log@0.1.0';
-import * as metrics from 'interpose:interceptor/metrics@0.1.0';
-import * as workflowContext from 'interpose:interceptor/workflow-context@0.1.0';
-import * as activityContext from 'interpose:interceptor/activity-context@0.1.0';
+import * as config from 'interpose:interceptor/config@0.2.0';
+import * as log from 'interpose:interceptor/log@0.2.0';
+import * as metrics from 'interpose:interceptor/metrics@0.2.0';
+import * as workflowContext from 'interpose:interceptor/workflow-context@0.2.0';
+import * as activityContext from 'interpose:interceptor/activity-context@0.2.0';
 
 export { config, log, metrics, workflowContext, activityContext };
 
@@ -94,11 +103,100 @@ export const CATEGORIES = {
 };
 // END hook catalogue
 
-/** Base class: every hook passes through. Override the ones you need. */
-export class Interceptor {}
+/** Declares every header: `static reads = ALL`. */
+export const ALL = '*all*';
 
-const PROCEED = { tag: 'proceed' };
+/** Base class: every hook passes through. Override the ones you need. */
+export class Interceptor {
+  /** The header keys every hook reads (or `ALL`). */
+  static reads = [];
+}
+
 const KEEP = { tag: 'keep' };
+
+/** A header edit the hook does not allow (read-only hooks, operations without headers, `after`). */
+export class EditRefused extends Error {}
+
+/**
+ * The call being intercepted. Declared headers are read here; header edits are kept here and
+ * returned with the decision. `detail`, the arguments and undeclared headers are fetched from
+ * the host (one crossing each).
+ */
+export class Call {
+  constructor(raw, hook, headers, declared, access) {
+    this.raw = raw;
+    this.hookName = hook;
+    this.headers = new Map(headers);
+    this.all = declared === undefined;
+    this.keys = declared ?? [];
+    this.access = access;
+    this.edits = [];
+  }
+  /** Which hook this is (its WIT name). */
+  hook() { return this.hookName; }
+  /** The typed detail of the call. */
+  detail() { return this.raw.detail(); }
+  /** Replace the editable fields of the detail (throws when refused). */
+  setDetail(detail) { this.raw.setDetail(detail); }
+  /** One header as this hook sees it (its own edits applied). */
+  header(key) {
+    for (let i = this.edits.length - 1; i >= 0; i--) {
+      const e = this.edits[i];
+      if (e.tag === 'set' && e.val[0] === key) return e.val[1];
+      if (e.tag === 'remove' && e.val === key) return undefined;
+    }
+    if (this.all || this.keys.includes(key)) return this.headers.get(key);
+    return this.raw.header(key);
+  }
+  /** Names of all headers, with this hook's edits applied (one crossing). */
+  headerKeys() {
+    let keys = [...this.raw.headerKeys()];
+    for (const e of this.edits) {
+      if (e.tag === 'set') { if (!keys.includes(e.val[0])) keys.push(e.val[0]); }
+      else keys = keys.filter((k) => k !== e.val);
+    }
+    return keys.sort();
+  }
+  editable() {
+    if (this.access === undefined) throw new EditRefused('headers can only be edited in `before`');
+    if (this.access === 'read-only') throw new EditRefused('the hook is read-only');
+    if (this.access === 'absent') throw new EditRefused(`hook \`${this.hookName}\` carries no Temporal headers`);
+  }
+  /** Add or replace a header (applied when the hook proceeds; throws `EditRefused` where headers cannot be edited). */
+  setHeader(key, value) {
+    this.editable();
+    this.edits.push({ tag: 'set', val: [key, value] });
+  }
+  /** Remove a header; returns whether it was present. */
+  removeHeader(key) {
+    this.editable();
+    const present = this.header(key) !== undefined;
+    this.edits.push({ tag: 'remove', val: key });
+    return present;
+  }
+  /** Number of arguments. */
+  argCount() { return this.raw.argCount(); }
+  /** One argument. */
+  arg(index) { return this.raw.arg(index); }
+  /** All arguments. */
+  args() { return this.raw.args(); }
+  /** Replace all arguments (throws when refused). */
+  setArgs(args) { this.raw.setArgs(args); }
+}
+
+/** How the call ended (seen by `after*`). */
+export class Outcome {
+  constructor(raw, failure) {
+    this.raw = raw;
+    this.failureValue = failure;
+  }
+  /** True on success. */
+  isOk() { return this.failureValue === undefined; }
+  /** The failure, if the call failed. */
+  failure() { return this.failureValue; }
+  /** The result payloads (one crossing). */
+  payloads() { return this.raw.payloads(); }
+}
 
 /** A failure to reject a call with (`reject`) or to fail it with (`fail`). */
 export function failure(message, { errorType = '', nonRetryable = false, details = [] } = {}) {
@@ -189,6 +287,17 @@ function method(proto, phase, category, hook) {
   return undefined;
 }
 
+/** The keys a hook reads: the class's `reads` and its methods' `reads`, united; `undefined` for every header. */
+function declaredReads(Class, methods) {
+  const keys = new Set();
+  for (const declared of [Class.reads ?? [], ...methods.map((m) => m?.reads ?? [])]) {
+    const list = typeof declared === 'string' ? [declared] : declared;
+    if (list.includes(ALL)) return undefined;
+    for (const k of list) keys.add(k);
+  }
+  return [...keys].sort();
+}
+
 /**
  * The four export objects componentize-js looks for (`client`, `workflowInbound`,
  * `workflowOutbound`, `activityInbound`), dispatching to one instance of `Class`.
@@ -203,20 +312,25 @@ export function exportInterceptor(Class) {
     for (const hook of hooks) {
       const before = method(Class.prototype, 'before', category, hook);
       const after = method(Class.prototype, 'after', category, hook);
-      table.set(hook, [before, after]);
+      const declared = declaredReads(Class, [before, after]);
+      table.set(hook, [before, after, declared]);
       if (before || after) {
-        interests.push({ hook, phases: { before: !!before, after: !!after } });
+        const reads = declared === undefined ? { tag: 'all' }
+          : declared.length === 0 ? { tag: 'none' } : { tag: 'keys', val: declared };
+        interests.push({ hook, phases: { before: !!before, after: !!after }, reads });
       }
     }
     out[category] = {
       interests: () => interests,
-      before(call) {
-        const m = table.get(call.hook())?.[0];
-        return (m && m.call(self(), call)) ?? PROCEED;
+      before(hook, raw, headers, access) {
+        const [m, , declared] = table.get(hook);
+        const call = new Call(raw, hook, headers, declared, access);
+        return (m && m.call(self(), call)) ?? { tag: 'proceed', val: call.edits };
       },
-      after(call, outcome) {
-        const m = table.get(call.hook())?.[1];
-        return (m && m.call(self(), call, outcome)) ?? KEEP;
+      after(hook, raw, headers, failure, outcome) {
+        const [, m, declared] = table.get(hook);
+        const call = new Call(raw, hook, headers, declared, undefined);
+        return (m && m.call(self(), call, new Outcome(outcome, failure))) ?? KEEP;
       },
     };
   }

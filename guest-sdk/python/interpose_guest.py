@@ -5,6 +5,8 @@ Subclass :class:`Interceptor`, write only the hooks you want, and export it::
     import interpose_guest as ig
 
     class StampUser(ig.Interceptor):
+        reads = ("user-id",)
+
         def before_start_workflow(self, call):
             if call.header("user-id") is None:
                 call.set_header("user-id", ig.json_string(ig.config.get("user-id") or "anonymous"))
@@ -16,6 +18,13 @@ Hook methods are ``before_<hook>`` / ``after_<hook>`` (``before_start_workflow``
 of a category (``client``, ``workflow_inbound``, ``workflow_outbound``, ``activity_inbound``).
 A hook-specific method wins over its category's. The guest's interests are derived from the
 methods the subclass defines, so the host never calls it for anything else.
+
+Contract 0.2 makes the common hop one crossing into the guest: the headers a guest reads are
+declared — ``reads = ("user-id", ...)`` on the class for every hook, ``@ig.reads("key")`` on a
+method for its hooks, ``ig.ALL`` for every header — and arrive with the hook; ``call.header``
+of an undeclared key still works, one crossing into the host per read. Header edits
+(``call.set_header``, ``call.remove_header``) are kept in the guest and returned with the
+decision; the host applies them only if the hook returns normally.
 
 ``before_*`` returns ``None`` (proceed), :func:`reject` or :func:`respond`; ``after_*`` returns
 ``None`` (keep), :func:`replace` or :func:`fail`. An exception that escapes a hook is a guest
@@ -40,7 +49,7 @@ from wit_world.imports import (  # noqa: F401  (re-exported for guests)
     types,
     workflow_context,
 )
-from wit_world.imports.types import Call, Failure, Hook, Outcome, Payload  # noqa: F401
+from wit_world.imports.types import Failure, HeaderAccess, Hook, Payload  # noqa: F401
 
 # BEGIN hook catalogue, generated from wit/types.wit by `cargo xtask catalogue`: do not edit
 #: Hooks per category, as the snake-case names used in method names.
@@ -97,12 +106,144 @@ CATEGORIES: Dict[str, Tuple[str, ...]] = {
 }
 # END hook catalogue
 
-PROCEED = types.BeforeDecision_Proceed()
 KEEP = types.AfterDecision_Keep()
+
+#: Declares every header: ``reads = ig.ALL`` or ``@ig.reads(ig.ALL)``.
+ALL = "*all*"
 
 
 class Interceptor:
-    """Base class: every hook passes through. Override the ones you need."""
+    """Base class: every hook passes through. Override the ones you need.
+
+    ``reads``: the header keys every hook of the subclass reads (or :data:`ALL`); handed to
+    the hooks with the call, so that reading them costs no crossing into the host."""
+
+    reads: Tuple[str, ...] = ()
+
+
+class EditRefused(Exception):
+    """A header edit the hook does not allow (read-only hooks, operations without headers,
+    ``after``)."""
+
+
+def reads(*keys: str) -> Callable:
+    """Decorator: the header keys a hook method reads (``ig.ALL`` for every header)."""
+
+    def mark(method: Callable) -> Callable:
+        method.__interpose_reads__ = tuple(keys)
+        return method
+
+    return mark
+
+
+class Call:
+    """The call being intercepted. Declared headers are read here; header edits are kept
+    here and returned with the decision. ``detail``, the arguments and undeclared headers are
+    fetched from the host (one crossing each)."""
+
+    __slots__ = ("_raw", "_hook", "_headers", "_all", "_keys", "_access", "_edits")
+
+    def __init__(self, raw, hook, headers, declared, access):
+        self._raw = raw
+        self._hook = hook
+        self._headers = dict(headers)
+        self._all = declared is None
+        self._keys = declared or ()
+        self._access = access
+        self._edits = []
+
+    def hook(self) -> Hook:
+        """Which hook this is."""
+        return self._hook
+
+    def detail(self):
+        """The typed detail of the call (a ``CallDetail`` variant)."""
+        return self._raw.detail()
+
+    def set_detail(self, detail) -> None:
+        """Replace the editable fields of the detail (raises ``Err`` when refused)."""
+        self._raw.set_detail(detail)
+
+    def header(self, key: str) -> Optional[Payload]:
+        """One header as this hook sees it (its own edits applied)."""
+        for edit in reversed(self._edits):
+            if isinstance(edit, types.HeaderEdit_Set) and edit.value[0] == key:
+                return edit.value[1]
+            if isinstance(edit, types.HeaderEdit_Remove) and edit.value == key:
+                return None
+        if self._all or key in self._keys:
+            return self._headers.get(key)
+        return self._raw.header(key)
+
+    def header_keys(self) -> List[str]:
+        """Names of all headers, with this hook's edits applied (one crossing)."""
+        keys = list(self._raw.header_keys())
+        for edit in self._edits:
+            if isinstance(edit, types.HeaderEdit_Set):
+                if edit.value[0] not in keys:
+                    keys.append(edit.value[0])
+            else:
+                keys = [k for k in keys if k != edit.value]
+        return sorted(keys)
+
+    def _editable(self) -> None:
+        if self._access is None:
+            raise EditRefused("headers can only be edited in `before`")
+        if self._access == HeaderAccess.READ_ONLY:
+            raise EditRefused("the hook is read-only")
+        if self._access == HeaderAccess.ABSENT:
+            raise EditRefused(f"hook `{hook_name(self._hook)}` carries no Temporal headers")
+
+    def set_header(self, key: str, value: Payload) -> None:
+        """Add or replace a header (applied when the hook proceeds; raises
+        :class:`EditRefused` where headers cannot be edited)."""
+        self._editable()
+        self._edits.append(types.HeaderEdit_Set((key, value)))
+
+    def remove_header(self, key: str) -> bool:
+        """Remove a header; returns whether it was present."""
+        self._editable()
+        present = self.header(key) is not None
+        self._edits.append(types.HeaderEdit_Remove(key))
+        return present
+
+    def arg_count(self) -> int:
+        """Number of arguments."""
+        return self._raw.arg_count()
+
+    def arg(self, index: int) -> Optional[Payload]:
+        """One argument."""
+        return self._raw.arg(index)
+
+    def args(self) -> List[Payload]:
+        """All arguments."""
+        return self._raw.args()
+
+    def set_args(self, args: List[Payload]) -> None:
+        """Replace all arguments (raises ``Err`` when refused)."""
+        self._raw.set_args(list(args))
+
+
+class Outcome:
+    """How the call ended (seen by ``after_*``)."""
+
+    __slots__ = ("_raw", "_failure")
+
+    def __init__(self, raw, failure_):
+        self._raw = raw
+        self._failure = failure_
+
+    def is_ok(self) -> bool:
+        """True on success."""
+        return self._failure is None
+
+    def failure(self) -> Optional[Failure]:
+        """The failure, if the call failed."""
+        return self._failure
+
+    def payloads(self) -> List[Payload]:
+        """The result payloads (one crossing)."""
+        return self._raw.payloads()
 
 
 def failure(message: str, error_type: str = "", non_retryable: bool = False,
@@ -157,7 +298,7 @@ def set_header(call: Call, key: str, value: Payload) -> bool:
     try:
         call.set_header(key, value)
         return True
-    except Err:
+    except (EditRefused, Err):
         return False
 
 
@@ -173,6 +314,29 @@ def _method(cls: type, phase: str, category: str, hook: str) -> Optional[Callabl
     return None
 
 
+def _declared(cls: type, methods) -> Optional[Tuple[str, ...]]:
+    """The keys a hook reads: the class's ``reads`` and its methods' ``@reads``, united;
+    ``None`` for every header."""
+    keys = set()
+    for declared in [getattr(cls, "reads", ())] + [
+        getattr(m, "__interpose_reads__", ()) for m in methods if m is not None
+    ]:
+        if isinstance(declared, str):
+            declared = (declared,)
+        if ALL in declared:
+            return None
+        keys.update(declared)
+    return tuple(sorted(keys))
+
+
+def _wit_reads(declared: Optional[Tuple[str, ...]]):
+    if declared is None:
+        return types.HeaderReads_All()
+    if not declared:
+        return types.HeaderReads_None_()
+    return types.HeaderReads_Keys(list(declared))
+
+
 def export(cls: type) -> tuple:
     """The four export classes componentize-py looks for in the app module, dispatching to
     one instance of ``cls``: ``Client, WorkflowInbound, WorkflowOutbound, ActivityInbound``."""
@@ -185,35 +349,37 @@ def export(cls: type) -> tuple:
 
     def category_class(category: str) -> type:
         hooks = CATEGORIES[category]
-        table = {
-            getattr(Hook, h.upper()): (
-                _method(cls, "before", category, h),
-                _method(cls, "after", category, h),
-            )
-            for h in hooks
-        }
+        table = {}
+        for h in hooks:
+            before = _method(cls, "before", category, h)
+            after = _method(cls, "after", category, h)
+            table[getattr(Hook, h.upper())] = (before, after, _declared(cls, (before, after)))
         interests = []
-        for hook, (before, after) in table.items():
+        for hook, (before, after, declared) in table.items():
             phases = None
             if before is not None:
                 phases = types.Phases.BEFORE
             if after is not None:
                 phases = types.Phases.AFTER if phases is None else phases | types.Phases.AFTER
             if phases is not None:
-                interests.append(types.Interest(hook, phases))
+                interests.append(types.Interest(hook, phases, _wit_reads(declared)))
 
         class Export:
             def interests(self) -> List[types.Interest]:
                 return list(interests)
 
-            def before(self, call: Call) -> types.BeforeDecision:
-                method = table[call.hook()][0]
+            def before(self, hook, raw, headers, access) -> types.BeforeDecision:
+                method, _, declared = table[hook]
+                call = Call(raw, hook, headers, declared, access)
                 decision = method(instance(), call) if method else None
-                return PROCEED if decision is None else decision
+                if decision is None:
+                    return types.BeforeDecision_Proceed(call._edits)
+                return decision
 
-            def after(self, call: Call, outcome: Outcome) -> types.AfterDecision:
-                method = table[call.hook()][1]
-                decision = method(instance(), call, outcome) if method else None
+            def after(self, hook, raw, headers, failure_, outcome) -> types.AfterDecision:
+                _, method, declared = table[hook]
+                call = Call(raw, hook, headers, declared, None)
+                decision = method(instance(), call, Outcome(outcome, failure_)) if method else None
                 return KEEP if decision is None else decision
 
         Export.__name__ = "".join(w.capitalize() for w in category.split("_"))

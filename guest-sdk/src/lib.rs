@@ -21,6 +21,14 @@
 //! interpose_guest::export!(AddTenant);
 //! ```
 //!
+//! One boundary crossing per hop (contract `interpose:interceptor@0.2.0`): the headers a
+//! method reads with a literal key (`call.header("tenant")`, `call.header_string(...)`) are
+//! declared by the attribute and handed to the hook as a parameter; header edits
+//! (`set_header`, `remove_header`) are kept in the guest and returned with the decision.
+//! A key the attribute cannot see (a variable, a helper function) still works, one
+//! crossing per read: declare it next to the method with `#[reads("key")]` (or
+//! `#[reads(all)]`) to make it free.
+//!
 //! Build for `wasm32-unknown-unknown` and turn the module into a component (the workspace
 //! build does both; see the README): the result imports nothing but Interpose's host
 //! interfaces.
@@ -51,23 +59,98 @@ pub mod bindings {
 mod json;
 
 pub use bindings::interpose::interceptor::types::{
-    ActivitySchedule, AfterDecision as After, AsyncActivity, AsyncActivityId,
-    BeforeDecision as Before, CallDetail, ChildStart, ContinueAsNewOptions, EditError, Failure,
-    Handler, Hook, Interest, OutboundCancel, OutboundSignal, Payload, Phases, ScheduleTarget,
+    ActivitySchedule, AfterDecision as After, AsyncActivity, AsyncActivityId, CallDetail,
+    ChildStart, ContinueAsNewOptions, EditError, Failure, Handler, HeaderAccess, HeaderEdit,
+    HeaderReads, Hook, Interest, OutboundCancel, OutboundSignal, Payload, Phases, ScheduleTarget,
     UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage,
     WorkflowTarget,
 };
 pub use interpose_guest_macros::interceptor;
 
-/// The call being intercepted. Every accessor copies only what it returns.
+use bindings::interpose::interceptor::types::BeforeDecision;
+use core::cell::RefCell;
+
+/// What `before_*` decides.
+#[derive(Clone, Debug)]
+pub enum Before {
+    /// Run the rest of the chain with the call, carrying the header edits made through
+    /// [`Call::set_header`] and [`Call::remove_header`].
+    Proceed,
+    /// Fail the call with this failure; the rest of the chain and the real call do not run.
+    Reject(Failure),
+    /// Answer the call with these payloads without running the rest of the chain (only for
+    /// hooks whose result is a payload list; elsewhere the guest fails).
+    Respond(Vec<Payload>),
+}
+
+/// The headers a hook declared it reads, as the `#[interceptor]` attribute records them.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Reads {
+    /// None declared.
+    None,
+    /// These keys.
+    Keys(&'static [&'static str]),
+    /// Every header.
+    All,
+}
+
+impl Reads {
+    fn covers(&self, key: &str) -> bool {
+        match self {
+            Reads::None => false,
+            Reads::Keys(keys) => keys.contains(&key),
+            Reads::All => true,
+        }
+    }
+}
+
+/// The call being intercepted.
+///
+/// Declared headers were handed to the hook and are read here without crossing into the
+/// host; header edits are recorded here and returned with the decision. The detail, the
+/// arguments and undeclared headers are fetched from the host on request (each accessor
+/// copies only what it returns).
 pub struct Call<'a> {
     inner: &'a bindings::interpose::interceptor::types::Call,
+    hook: Hook,
+    headers: Vec<(String, Payload)>,
+    reads: Reads,
+    /// `None` in `after`, where headers cannot be edited.
+    access: Option<HeaderAccess>,
+    edits: RefCell<Vec<HeaderEdit>>,
 }
 
 impl<'a> Call<'a> {
     #[doc(hidden)]
-    pub fn __new(inner: &'a bindings::interpose::interceptor::types::Call) -> Self {
-        Call { inner }
+    pub fn __new(
+        inner: &'a bindings::interpose::interceptor::types::Call,
+        hook: Hook,
+        headers: Vec<(String, Payload)>,
+        reads: Reads,
+        access: Option<HeaderAccess>,
+    ) -> Self {
+        Call {
+            inner,
+            hook,
+            headers,
+            reads,
+            access,
+            edits: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The header edits made so far, taken (for the `proceed` decision).
+    #[doc(hidden)]
+    pub fn __take_edits(&self) -> Vec<HeaderEdit> {
+        core::mem::take(&mut *self.edits.borrow_mut())
+    }
+
+    /// Record an edit without the guest-side checks (for the test suite's fuzzer, which
+    /// sends the host edits it must refuse).
+    #[doc(hidden)]
+    pub fn __force_edit(&self, edit: HeaderEdit) {
+        self.edits.borrow_mut().push(edit);
     }
 
     /// The raw resource (for the test suite's fuzzer, which misuses handles on purpose).
@@ -78,7 +161,7 @@ impl<'a> Call<'a> {
 
     /// Which hook this is.
     pub fn hook(&self) -> Hook {
-        self.inner.hook()
+        self.hook
     }
 
     /// The typed detail of the call.
@@ -91,29 +174,85 @@ impl<'a> Call<'a> {
         self.inner.set_detail(&detail)
     }
 
-    /// One header.
+    /// One header, as this hook sees it (with its own edits applied). Free for a declared
+    /// key; one crossing into the host otherwise.
     pub fn header(&self, key: &str) -> Option<Payload> {
+        if let Some(edit) = self
+            .edits
+            .borrow()
+            .iter()
+            .rev()
+            .find(|e| edit_key(e) == key)
+        {
+            return match edit {
+                HeaderEdit::Set((_, v)) => Some(v.clone()),
+                HeaderEdit::Remove(_) => None,
+            };
+        }
+        if self.reads.covers(key) {
+            return self
+                .headers
+                .binary_search_by(|(k, _)| k.as_str().cmp(key))
+                .ok()
+                .map(|i| self.headers[i].1.clone());
+        }
         self.inner.header(key)
     }
 
     /// One header decoded as a JSON string (Temporal's default encoding for strings).
     pub fn header_string(&self, key: &str) -> Option<String> {
-        self.inner.header(key).and_then(|p| p.as_json_string())
+        self.header(key).and_then(|p| p.as_json_string())
     }
 
-    /// Names of all headers.
+    /// Names of all headers, with this hook's edits applied (one crossing into the host).
     pub fn header_keys(&self) -> Vec<String> {
-        self.inner.header_keys()
+        let mut keys = self.inner.header_keys();
+        for edit in self.edits.borrow().iter() {
+            match edit {
+                HeaderEdit::Set((k, _)) => {
+                    if !keys.contains(k) {
+                        keys.push(k.clone());
+                    }
+                }
+                HeaderEdit::Remove(k) => keys.retain(|x| x != k),
+            }
+        }
+        keys.sort();
+        keys
     }
 
-    /// Add or replace a header.
+    fn header_edit_allowed(&self) -> Result<(), EditError> {
+        match self.access {
+            None => Err(EditError::NotSupported(
+                "headers can only be edited in `before`".into(),
+            )),
+            Some(HeaderAccess::Editable) => Ok(()),
+            Some(HeaderAccess::ReadOnly) => Err(EditError::ReadOnly),
+            Some(HeaderAccess::Absent) => Err(EditError::NotSupported(alloc::format!(
+                "hook `{}` carries no Temporal headers",
+                hook_name(self.hook)
+            ))),
+        }
+    }
+
+    /// Add or replace a header. Recorded here and applied by the host when the hook returns
+    /// [`Before::Proceed`] (and only then).
     pub fn set_header(&self, key: &str, value: Payload) -> Result<(), EditError> {
-        self.inner.set_header(key, &value)
+        self.header_edit_allowed()?;
+        self.edits
+            .borrow_mut()
+            .push(HeaderEdit::Set((key.to_string(), value)));
+        Ok(())
     }
 
-    /// Remove a header; returns whether it was present.
+    /// Remove a header; returns whether it was present. Applied like [`Call::set_header`].
     pub fn remove_header(&self, key: &str) -> Result<bool, EditError> {
-        self.inner.remove_header(key)
+        self.header_edit_allowed()?;
+        let present = self.header(key).is_some();
+        self.edits
+            .borrow_mut()
+            .push(HeaderEdit::Remove(key.to_string()));
+        Ok(present)
     }
 
     /// Number of arguments.
@@ -137,30 +276,42 @@ impl<'a> Call<'a> {
     }
 }
 
-/// How the call ended (seen in `after_*`).
+fn edit_key(e: &HeaderEdit) -> &str {
+    match e {
+        HeaderEdit::Set((k, _)) | HeaderEdit::Remove(k) => k,
+    }
+}
+
+/// How the call ended (seen in `after_*`). Success and failure were handed to the hook;
+/// the result payloads are fetched from the host on request.
 pub struct Outcome<'a> {
     inner: &'a bindings::interpose::interceptor::types::Outcome,
+    failure: Option<Failure>,
 }
 
 impl<'a> Outcome<'a> {
     #[doc(hidden)]
-    pub fn __new(inner: &'a bindings::interpose::interceptor::types::Outcome) -> Self {
-        Outcome { inner }
+    pub fn __new(
+        inner: &'a bindings::interpose::interceptor::types::Outcome,
+        failure: Option<Failure>,
+    ) -> Self {
+        Outcome { inner, failure }
     }
 
     /// True on success.
     pub fn is_ok(&self) -> bool {
-        self.inner.is_ok()
+        self.failure.is_none()
     }
 
-    /// The result payloads (empty on failure or where the result is not a payload list).
+    /// The result payloads (empty on failure or where the result is not a payload list):
+    /// one crossing into the host.
     pub fn payloads(&self) -> Vec<Payload> {
         self.inner.payloads()
     }
 
     /// The failure, if the call failed.
     pub fn failure(&self) -> Option<Failure> {
-        self.inner.failure()
+        self.failure.clone()
     }
 }
 
@@ -238,7 +389,7 @@ macro_rules! interceptor_trait {
             /// Generated by [`#[interceptor]`](macro@interceptor): put the attribute on your
             /// `impl Interceptor` block.
             #[doc(hidden)]
-            fn __interests_from_the_interceptor_attribute() -> &'static [(Hook, u8)];
+            fn __interests_from_the_interceptor_attribute() -> &'static [(Hook, u8, Reads)];
         }
 
         #[doc(hidden)]
@@ -330,13 +481,53 @@ pub mod __private {
         init();
         T::__interests_from_the_interceptor_attribute()
             .iter()
-            .filter(|(h, _)| category_of(*h) == category)
+            .filter(|(h, _, _)| category_of(*h) == category)
             // Bit 1 is `before` and bit 2 is `after`, in WIT flag order.
-            .map(|&(hook, bits)| Interest {
+            .map(|&(hook, bits, reads)| Interest {
                 hook,
                 phases: Phases::from_bits_retain(bits & 0b11),
+                reads: match reads {
+                    Reads::None => HeaderReads::None,
+                    Reads::Keys(k) => HeaderReads::Keys(k.iter().map(|k| k.to_string()).collect()),
+                    Reads::All => HeaderReads::All,
+                },
             })
             .collect()
+    }
+
+    /// What the attribute declared `hook` reads.
+    pub fn reads<T: Interceptor>(hook: Hook) -> Reads {
+        T::__interests_from_the_interceptor_attribute()
+            .iter()
+            .find(|(h, _, _)| *h == hook)
+            .map_or(Reads::None, |(_, _, r)| *r)
+    }
+
+    pub fn before<T: Interceptor>(
+        t: &mut T,
+        hook: Hook,
+        raw: &bindings::interpose::interceptor::types::Call,
+        headers: Vec<(String, Payload)>,
+        access: HeaderAccess,
+    ) -> BeforeDecision {
+        let call = Call::__new(raw, hook, headers, reads::<T>(hook), Some(access));
+        match crate::__dispatch_before(t, &call) {
+            Before::Proceed => BeforeDecision::Proceed(call.__take_edits()),
+            Before::Reject(f) => BeforeDecision::Reject(f),
+            Before::Respond(p) => BeforeDecision::Respond(p),
+        }
+    }
+
+    pub fn after<T: Interceptor>(
+        t: &mut T,
+        hook: Hook,
+        raw: &bindings::interpose::interceptor::types::Call,
+        headers: Vec<(String, Payload)>,
+        failure: Option<Failure>,
+        outcome: &bindings::interpose::interceptor::types::Outcome,
+    ) -> After {
+        let call = Call::__new(raw, hook, headers, reads::<T>(hook), None);
+        crate::__dispatch_after(t, &call, &Outcome::__new(outcome, failure))
     }
 
     pub fn with_state<T: Interceptor, R>(
@@ -373,18 +564,25 @@ macro_rules! export {
                         fn interests() -> Vec<__t::Interest> {
                             $crate::__private::interests::<$ty>($name)
                         }
-                        fn before(call: &__t::Call) -> __t::BeforeDecision {
+                        fn before(
+                            hook: __t::Hook,
+                            call: &__t::Call,
+                            headers: Vec<(String, __t::Payload)>,
+                            access: __t::HeaderAccess,
+                        ) -> __t::BeforeDecision {
                             $crate::__private::with_state(&__STATE, |s: &mut $ty| {
-                                $crate::__dispatch_before(s, &$crate::Call::__new(call))
+                                $crate::__private::before(s, hook, call, headers, access)
                             })
                         }
-                        fn after(call: &__t::Call, outcome: &__t::Outcome) -> __t::AfterDecision {
+                        fn after(
+                            hook: __t::Hook,
+                            call: &__t::Call,
+                            headers: Vec<(String, __t::Payload)>,
+                            failure: Option<__t::Failure>,
+                            outcome: &__t::Outcome,
+                        ) -> __t::AfterDecision {
                             $crate::__private::with_state(&__STATE, |s: &mut $ty| {
-                                $crate::__dispatch_after(
-                                    s,
-                                    &$crate::Call::__new(call),
-                                    &$crate::Outcome::__new(outcome),
-                                )
+                                $crate::__private::after(s, hook, call, headers, failure, outcome)
                             })
                         }
                     }

@@ -197,6 +197,34 @@ pub enum LoadError {
         /// What it exports instead.
         message: String,
     },
+    /// The component was built for another version of the `interpose:interceptor` contract.
+    #[error(
+        "guest `{guest}`: `{path}` was built for interpose:interceptor@{found}; this host implements interpose:interceptor@{ours}. {advice}"
+    )]
+    ContractVersion {
+        /// Guest name.
+        guest: String,
+        /// File.
+        path: PathBuf,
+        /// The version the component imports or exports.
+        found: String,
+        /// The version this host implements.
+        ours: String,
+        /// What to do about it.
+        advice: String,
+    },
+    /// The guest declared header reads the host refuses (too many keys, a key too long).
+    #[error("guest `{guest}`: `{path}` declares invalid header reads for hook `{hook}`: {reason}")]
+    InvalidHeaderReads {
+        /// Guest name.
+        guest: String,
+        /// File.
+        path: PathBuf,
+        /// The hook.
+        hook: Hook,
+        /// Why.
+        reason: String,
+    },
     /// The component's exports or imports do not have the types this host expects.
     #[error(
         "guest `{guest}`: `{path}` does not match the interpose:interceptor contract: {message}"

@@ -190,7 +190,9 @@ fn hostile_oversized_output_hits_the_output_limit() {
     match fails(&t) {
         GuestFailure::OutputLimit { size, limit } => {
             assert_eq!(limit, 64 * 1024);
-            assert!(size > 4 << 20, "{size}");
+            // A 4 MiB header edit: stopped while it is copied out of the guest (at the
+            // 1 MiB floor of that budget), never copied whole.
+            assert!(size > limit, "{size}");
         }
         other => panic!("expected output limit, got {other}"),
     }
@@ -406,7 +408,8 @@ fn replay_log_enabled_is_the_same_live_and_in_replay_in_workflow_hooks() {
 fn hostile_a_huge_error_type_counts_against_the_output_limit() {
     let t = hostile("reject-huge-type", "", "start-workflow");
     match fails(&t) {
-        GuestFailure::OutputLimit { size, .. } => assert!(size > 4 << 20, "{size}"),
+        // Stopped while it is copied out of the guest: past twice the limit, never whole.
+        GuestFailure::OutputLimit { size, limit } => assert!(size > limit, "{size} {limit}"),
         other => panic!("expected output limit, got {other}"),
     }
     still_serves(&t);
@@ -416,7 +419,8 @@ fn hostile_a_huge_error_type_counts_against_the_output_limit() {
 fn hostile_many_empty_metadata_entries_hit_the_output_limit() {
     // 200,000 empty metadata entries are 0 bytes of text, and several MiB for the host.
     let t = hostile("many-metadata", "", "start-workflow");
-    assert!(matches!(fails(&t), GuestFailure::OutputLimit { .. }));
+    let cause = fails(&t);
+    assert!(matches!(cause, GuestFailure::OutputLimit { .. }), "{cause}");
     still_serves(&t);
 }
 

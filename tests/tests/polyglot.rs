@@ -161,8 +161,8 @@ fn polyglot_helpers_dispatch_decide_and_fail_as_documented() {
         assert_eq!(
             declared,
             [
-                "ActivityInbound Interest { hook: Hook::ExecuteActivity, phases: (AFTER) }",
-                "WorkflowInbound Interest { hook: Hook::HandleQuery, phases: (BEFORE) }",
+                "ActivityInbound Interest { hook: Hook::ExecuteActivity, phases: (AFTER), reads: HeaderReads::Keys([\"in\"]) }",
+                "WorkflowInbound Interest { hook: Hook::HandleQuery, phases: (BEFORE), reads: HeaderReads::Keys([\"in\"]) }",
             ],
             "{language}: outside the client category, only the hooks written"
         );
@@ -207,14 +207,25 @@ fn polyglot_helpers_dispatch_decide_and_fail_as_documented() {
             }
             other => panic!("{language}: expected a rejection, got {other:?}"),
         }
-        // the category method
-        let mut c = Call::new(Hook::CancelWorkflow.empty_detail(), None);
+        // the category method; headers: declared, undeclared, edited and removed
+        let mut c = Call::new(Hook::CancelWorkflow.empty_detail(), None)
+            .with_header("in", Payload::json("\"fast\""))
+            .with_header("undeclared", Payload::json("\"slow\""))
+            .with_header("drop-me", Payload::json("\"x\""));
         client(&mut c).unwrap();
         assert_eq!(
             header(&c, "category").as_deref(),
             Some("client"),
             "{language}"
         );
+        assert_eq!(header(&c, "copied").as_deref(), Some("fast"), "{language}");
+        assert_eq!(
+            header(&c, "copied-slow").as_deref(),
+            Some("slow"),
+            "{language}: an undeclared key is read from the host"
+        );
+        assert_eq!(header(&c, "drop-me"), None, "{language}: removed");
+        assert_eq!(header(&c, "dropped").as_deref(), Some("yes"), "{language}");
         // respond: the real call does not run
         let mut c = Call::new(Hook::HandleQuery.empty_detail(), Some(vec![]));
         let run = Scope::Workflow(FixedWorkflow::new(

@@ -310,7 +310,7 @@ fn hostile_an_export_of_the_wrong_type_is_an_incompatible_component() {
                 (export "interests" (func $f))
                 (export "before" (func $f))
                 (export "after" (func $f)))
-            (export "interpose:interceptor/client@0.1.0" (instance $inst)))"#,
+            (export "interpose:interceptor/client@0.2.0" (instance $inst)))"#,
     )
     .unwrap();
     let (_dir, path) = temp_file("shape.wasm", &component);
@@ -325,13 +325,51 @@ fn hostile_an_export_of_the_wrong_type_is_an_incompatible_component() {
 }
 
 #[test]
+fn hostile_a_guest_that_hangs_while_loading_stops_at_the_load_deadline() {
+    // A start function that never returns: the load phase has a deadline of its own, the
+    // guest's but at least 1 s (start-up on a loaded machine must not fail a guest whose
+    // per-call deadline is tight), and it still ends.
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m
+                (func $start (loop $l (br $l)))
+                (start $start)
+                (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func $f (canon lift (core func $i "f")))
+            (instance $inst
+                (export "interests" (func $f))
+                (export "before" (func $f))
+                (export "after" (func $f)))
+            (export "interpose:interceptor/client@0.2.0" (instance $inst)))"#,
+    )
+    .unwrap();
+    let (_dir, path) = temp_file("hang.wasm", &component);
+    let started = std::time::Instant::now();
+    let msg = load(&guest(
+        "hang",
+        path.to_str().unwrap(),
+        "deadline = '100ms'\nfuel = 1_000_000_000_000",
+    ))
+        .unwrap_err()
+        .to_string();
+    let took = started.elapsed();
+    assert!(msg.contains("guest `hang`"), "{msg}");
+    assert!(msg.contains("deadline exceeded (1s per call)"), "{msg}");
+    assert!(
+        took >= std::time::Duration::from_secs(1) && took < std::time::Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
+#[test]
 fn hostile_context_calls_while_loading_name_no_hook() {
     // A component whose core module calls `workflow-context.is-replaying` from its start
     // function, i.e. while the host instantiates it at load, outside any hook. The refusal
     // must say so, not name the placeholder hook the instance holds between hooks.
     let component = wat::parse_str(
         r#"(component
-            (import "interpose:interceptor/workflow-context@0.1.0" (instance $wc
+            (import "interpose:interceptor/workflow-context@0.2.0" (instance $wc
                 (export "is-replaying" (func (result bool)))))
             (core func $replaying (canon lower (func $wc "is-replaying")))
             (core module $m
@@ -346,7 +384,7 @@ fn hostile_context_calls_while_loading_name_no_hook() {
                 (export "interests" (func $f))
                 (export "before" (func $f))
                 (export "after" (func $f)))
-            (export "interpose:interceptor/activity-inbound@0.1.0" (instance $inst)))"#,
+            (export "interpose:interceptor/activity-inbound@0.2.0" (instance $inst)))"#,
     )
     .unwrap();
     let (_dir, path) = temp_file("context.wasm", &component);
@@ -407,16 +445,37 @@ fn hostile_bad_components_are_refused_with_one_clear_error() {
     );
     let (_d, future) = temp_file(
         "future.wasm",
-        &component("interpose:interceptor/client@0.2.0"),
+        &component("interpose:interceptor/client@0.3.0"),
     );
     let m = load_err(&future);
     assert!(
-        m.contains("incompatible version") && m.contains("client@0.2.0"),
+        m.contains("was built for interpose:interceptor@0.3.0")
+            && m.contains("this host implements interpose:interceptor@0.2.0")
+            && m.contains("upgrade Interpose"),
         "{m}"
     );
+    // A guest built for contract 0.1 (one crossing per header read and edit): refused with
+    // the version it was built for and what to do, before anything else about it.
+    let (_d, old) = temp_file("old.wasm", &component("interpose:interceptor/client@0.1.0"));
+    let err = load(&guest("old", old.to_str().unwrap(), "")).unwrap_err();
+    let m = err.to_string();
+    assert!(
+        matches!(
+            &err,
+            interpose::Error::Load(LoadError::ContractVersion { found, .. }) if found == "0.1.0"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("guest `old`"), "{m}");
+    assert!(
+        m.contains("was built for interpose:interceptor@0.1.0"),
+        "{m}"
+    );
+    assert!(m.contains("rebuild it with this release's SDK"), "{m}");
+    assert!(m.contains("`interpose new`"), "{m}");
     let (_d, wrong) = temp_file(
         "wrong.wasm",
-        &component("interpose:interceptor/client@0.1.0"),
+        &component("interpose:interceptor/client@0.2.0"),
     );
     let m = load_err(&wrong);
     assert!(
@@ -537,16 +596,19 @@ fn cli(args: &[&str]) -> Result<String, String> {
 fn interpose_check_reports_categories_and_interests() {
     let stdout = cli(&["check", guests::DENY_LIST]).unwrap();
     assert!(
-        stdout.contains("client: signal-with-start-workflow (before)"),
+        stdout.contains("client: signal-with-start-workflow (before; reads user-id)"),
         "{stdout}"
     );
-    assert!(stdout.contains("start-workflow (before)"), "{stdout}");
+    assert!(
+        stdout.contains("start-workflow (before; reads user-id)"),
+        "the header reads the guest declared: {stdout}"
+    );
     assert!(
         stdout.contains("workflow-inbound: exported, no hooks"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("interpose:interceptor/config@0.1.0"),
+        stdout.contains("interpose:interceptor/config@0.2.0"),
         "{stdout}"
     );
     assert!(
@@ -556,11 +618,12 @@ fn interpose_check_reports_categories_and_interests() {
 
     let stdout = cli(&["check", guests::CONTEXT_PROPAGATION]).unwrap();
     assert!(
-        stdout.contains("activity-inbound: execute-activity (before)"),
+        stdout.contains("activity-inbound: execute-activity (before; reads user-id)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("workflow-outbound: ") && stdout.contains("schedule-activity (before)"),
+        stdout.contains("workflow-outbound: ")
+            && stdout.contains("schedule-activity (before; reads user-id)"),
         "{stdout}"
     );
 

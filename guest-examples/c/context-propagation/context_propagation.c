@@ -14,6 +14,8 @@
 #include "interpose.h"
 
 static const char HEADER[] = "user-id";
+// Every hook reads the user id: the host hands it to the hook (no crossing to read it).
+static const char *const READS[] = {HEADER};
 
 // The user id of the current workflow run (workflow instances live for a run).
 static ip_payload_t user;
@@ -23,27 +25,23 @@ static bool has_user = false;
 
 void exports_interpose_interceptor_client_interests(
     exports_interpose_interceptor_client_list_interest_t *ret) {
-  IP_INTERESTS(ret, IP_BEFORE, IP_HOOK(START_WORKFLOW), IP_HOOK(SIGNAL_WITH_START_WORKFLOW),
-               IP_HOOK(UPDATE_WITH_START_WORKFLOW), IP_HOOK(SIGNAL_WORKFLOW),
-               IP_HOOK(QUERY_WORKFLOW), IP_HOOK(START_WORKFLOW_UPDATE));
+  IP_INTERESTS_READING(ret, IP_BEFORE, READS, 1, IP_HOOK(START_WORKFLOW),
+                       IP_HOOK(SIGNAL_WITH_START_WORKFLOW), IP_HOOK(UPDATE_WITH_START_WORKFLOW),
+                       IP_HOOK(SIGNAL_WORKFLOW), IP_HOOK(QUERY_WORKFLOW),
+                       IP_HOOK(START_WORKFLOW_UPDATE));
 }
 
-static void stamp(ip_call_t call) {
-  ip_payload_t existing;
-  if (ip_header(call, HEADER, &existing)) {
-    interpose_interceptor_types_payload_free(&existing);
-    return;
+IP_BEFORE_FN(client) {
+  (void)hook;
+  ip_proceed(ret);
+  if (!ip_header(headers, HEADER)) {
+    interceptor_string_t key = ip_str(HEADER), value;
+    if (interpose_interceptor_config_get(&key, &value)) {
+      ip_edit_set_string(ret, access, HEADER, (const char *)value.ptr, value.len);
+      interceptor_string_free(&value);
+    }
   }
-  interceptor_string_t key = ip_str(HEADER), value;
-  if (!interpose_interceptor_config_get(&key, &value)) return;
-  ip_set_header_string(call, HEADER, (const char *)value.ptr, value.len);
-  interceptor_string_free(&value);
-}
-
-void exports_interpose_interceptor_client_before(ip_call_t call, ip_before_t *ret) {
-  ret->tag = IP_PROCEED;
-  stamp(call);
-  ip_done(call);
+  ip_done(call, headers);
 }
 
 IP_KEEP_AFTER(client)
@@ -52,20 +50,22 @@ IP_KEEP_AFTER(client)
 
 void exports_interpose_interceptor_workflow_inbound_interests(
     exports_interpose_interceptor_workflow_inbound_list_interest_t *ret) {
-  IP_INTERESTS(ret, IP_BEFORE, IP_HOOK(INITIALIZE_WORKFLOW), IP_HOOK(EXECUTE_WORKFLOW),
-               IP_HOOK(HANDLE_SIGNAL), IP_HOOK(HANDLE_QUERY), IP_HOOK(VALIDATE_UPDATE),
-               IP_HOOK(HANDLE_UPDATE));
+  IP_INTERESTS_READING(ret, IP_BEFORE, READS, 1, IP_HOOK(INITIALIZE_WORKFLOW),
+                       IP_HOOK(EXECUTE_WORKFLOW), IP_HOOK(HANDLE_SIGNAL), IP_HOOK(HANDLE_QUERY),
+                       IP_HOOK(VALIDATE_UPDATE), IP_HOOK(HANDLE_UPDATE));
 }
 
-void exports_interpose_interceptor_workflow_inbound_before(ip_call_t call, ip_before_t *ret) {
-  ret->tag = IP_PROCEED;
-  ip_payload_t found;
-  if (ip_header(call, HEADER, &found)) {
+IP_BEFORE_FN(workflow_inbound) {
+  (void)hook;
+  (void)access;
+  ip_proceed(ret);
+  const ip_payload_t *found = ip_header(headers, HEADER);
+  if (found) {
     if (has_user) interpose_interceptor_types_payload_free(&user);
-    user = found;
+    user = ip_payload_copy(found);
     has_user = true;
   }
-  ip_done(call);
+  ip_done(call, headers);
 }
 
 IP_KEEP_AFTER(workflow_inbound)
@@ -74,15 +74,16 @@ IP_KEEP_AFTER(workflow_inbound)
 
 void exports_interpose_interceptor_workflow_outbound_interests(
     exports_interpose_interceptor_workflow_outbound_list_interest_t *ret) {
-  IP_INTERESTS(ret, IP_BEFORE, IP_HOOK(SCHEDULE_ACTIVITY), IP_HOOK(SCHEDULE_LOCAL_ACTIVITY),
-               IP_HOOK(START_CHILD_WORKFLOW), IP_HOOK(SIGNAL_EXTERNAL_WORKFLOW),
-               IP_HOOK(CONTINUE_AS_NEW));
+  IP_INTERESTS_READING(ret, IP_BEFORE, READS, 1, IP_HOOK(SCHEDULE_ACTIVITY),
+                       IP_HOOK(SCHEDULE_LOCAL_ACTIVITY), IP_HOOK(START_CHILD_WORKFLOW),
+                       IP_HOOK(SIGNAL_EXTERNAL_WORKFLOW), IP_HOOK(CONTINUE_AS_NEW));
 }
 
-void exports_interpose_interceptor_workflow_outbound_before(ip_call_t call, ip_before_t *ret) {
-  ret->tag = IP_PROCEED;
-  if (has_user) ip_set_header(call, HEADER, &user);
-  ip_done(call);
+IP_BEFORE_FN(workflow_outbound) {
+  (void)hook;
+  ip_proceed(ret);
+  if (has_user) ip_edit_set(ret, access, HEADER, &user);
+  ip_done(call, headers);
 }
 
 IP_KEEP_AFTER(workflow_outbound)
@@ -91,13 +92,15 @@ IP_KEEP_AFTER(workflow_outbound)
 
 void exports_interpose_interceptor_activity_inbound_interests(
     exports_interpose_interceptor_activity_inbound_list_interest_t *ret) {
-  IP_INTERESTS(ret, IP_BEFORE, IP_HOOK(EXECUTE_ACTIVITY));
+  IP_INTERESTS_READING(ret, IP_BEFORE, READS, 1, IP_HOOK(EXECUTE_ACTIVITY));
 }
 
-void exports_interpose_interceptor_activity_inbound_before(ip_call_t call, ip_before_t *ret) {
-  ret->tag = IP_PROCEED;
+IP_BEFORE_FN(activity_inbound) {
+  (void)hook;
+  (void)access;
+  ip_proceed(ret);
   char id[256];
-  if (ip_header_string(call, HEADER, id, sizeof id)) {
+  if (ip_header_string(headers, HEADER, id, sizeof id)) {
     interpose_interceptor_activity_context_activity_info_t info;
     interpose_interceptor_activity_context_info(&info);
     char line[512];
@@ -106,7 +109,7 @@ void exports_interpose_interceptor_activity_inbound_before(ip_call_t call, ip_be
     ip_log(INTERPOSE_INTERCEPTOR_LOG_LEVEL_INFO, line);
     interpose_interceptor_activity_context_activity_info_free(&info);
   }
-  ip_done(call);
+  ip_done(call, headers);
 }
 
 IP_KEEP_AFTER(activity_inbound)

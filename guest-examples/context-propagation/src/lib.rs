@@ -42,7 +42,7 @@ impl ContextPropagation {
     }
 }
 
-#[interceptor]
+#[interceptor(reads(HEADER))]
 impl Interceptor for ContextPropagation {
     fn before_start_workflow(&mut self, call: &Call) -> Before {
         Self::stamp(call)

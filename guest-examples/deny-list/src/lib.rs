@@ -44,7 +44,7 @@ fn check(call: &Call) -> Before {
     Before::Proceed
 }
 
-#[interceptor]
+#[interceptor(reads("user-id"))]
 impl Interceptor for DenyList {
     fn before_start_workflow(&mut self, call: &Call) -> Before {
         check(call)

@@ -16,6 +16,9 @@ import {
 const HEADER = 'user-id';
 
 class ContextPropagation extends Interceptor {
+  // Every hook reads the user id: handed to the hook, no crossing to read it.
+  static reads = [HEADER];
+
   // The user id of the current workflow run (workflow instances live for a run).
   user = undefined;
 

@@ -15,6 +15,9 @@ HEADER = "user-id"
 
 
 class ContextPropagation(ig.Interceptor):
+    # Every hook reads the user id: handed to the hook, no crossing to read it.
+    reads = (HEADER,)
+
     def __init__(self):
         # The user id of the current workflow run (workflow instances live for a run).
         self.user = None

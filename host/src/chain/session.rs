@@ -261,7 +261,7 @@ impl Session {
                 );
             }
             match decision {
-                Ok(BeforeDecision::Proceed) => {
+                Ok(BeforeDecision::Proceed(_)) => {
                     if guest.wants_after(hook) {
                         entered |= 1 << pos;
                     }
@@ -395,7 +395,7 @@ fn summarize_before(
     call: &Call,
 ) -> String {
     let mut s = match decision {
-        Ok(BeforeDecision::Proceed) => "proceed".to_owned(),
+        Ok(BeforeDecision::Proceed(_)) => "proceed".to_owned(),
         Ok(BeforeDecision::Reject(f)) => format!("reject: {}", f.message),
         Ok(BeforeDecision::Respond(p)) => format!("respond ({} payloads)", p.len()),
         Err(cause) => return format!("guest failure: {cause}"),

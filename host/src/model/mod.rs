@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 pub use wit::interpose::interceptor::types::{
     ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart, ContinueAsNewOptions,
-    Failure, Handler, Hook, Interest, OutboundCancel, OutboundSignal, Payload, Phases,
-    ScheduleTarget, UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart,
-    WorkflowStartWithMessage, WorkflowTarget,
+    Failure, Handler, HeaderAccess, HeaderEdit, HeaderReads, Hook, Interest, OutboundCancel,
+    OutboundSignal, Payload, Phases, ScheduleTarget, UpdateTarget, VisibilityQuery,
+    WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
 pub use hooks::{Category, Phase, Properties};
@@ -97,6 +97,17 @@ impl Call {
     /// Whether the operation carries headers.
     pub fn has_headers(&self) -> bool {
         self.has_headers
+    }
+
+    /// Whether a guest's `before` may edit the headers of this call.
+    pub fn header_access(&self) -> HeaderAccess {
+        if self.hook().is_read_only() {
+            HeaderAccess::ReadOnly
+        } else if !self.has_headers {
+            HeaderAccess::Absent
+        } else {
+            HeaderAccess::Editable
+        }
     }
 
     /// Builder: add a header.

@@ -14,7 +14,7 @@ use super::host::HostState;
 use super::instance::GuestInstance;
 use super::series;
 use crate::config::{ClockMode, FailurePolicy, InstanceMode, Limits};
-use crate::model::{Category, Hook, Interest};
+use crate::model::{Category, HeaderReads, Hook, Interest, Payload};
 use crate::services::{LogSink, MetricsSink};
 
 /// Everything about a guest that its instances need, shared by all of them.
@@ -114,6 +114,8 @@ pub(crate) struct LoadedGuest {
     /// Hooks whose `after` phase is declared.
     pub(crate) after_mask: u64,
     pub(crate) info: GuestInfo,
+    /// The headers each hook reads, by hook index (resolved from the interests at load).
+    pub(crate) reads: Box<[Reads]>,
     pub(crate) idle: Mutex<Vec<GuestInstance>>,
     pub(crate) stats: Stats,
 }
@@ -139,6 +141,46 @@ impl LoadedGuest {
             failures: self.stats.failures.load(Ordering::Relaxed),
             live: self.stats.live.load(Ordering::Relaxed),
             metrics_dropped: self.meta.series.dropped_count(),
+        }
+    }
+}
+
+/// The headers a hook is handed, resolved at load.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Reads {
+    /// None.
+    #[default]
+    None,
+    /// These keys, sorted and deduplicated.
+    Keys(Box<[String]>),
+    /// Every header.
+    All,
+}
+
+impl From<&HeaderReads> for Reads {
+    fn from(r: &HeaderReads) -> Reads {
+        match r {
+            HeaderReads::None => Reads::None,
+            HeaderReads::Keys(k) => Reads::Keys(k.clone().into_boxed_slice()),
+            HeaderReads::All => Reads::All,
+        }
+    }
+}
+
+impl Reads {
+    /// The values of `headers` this hook reads, sorted by key.
+    pub(crate) fn values(&self, headers: &BTreeMap<String, Payload>) -> Vec<(String, Payload)> {
+        match self {
+            Reads::None => Vec::new(),
+            Reads::Keys(keys) => keys
+                .iter()
+                .filter_map(|k| headers.get_key_value(k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Reads::All => headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 }

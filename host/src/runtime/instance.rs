@@ -18,7 +18,9 @@ use super::{LoadedGuest, wasi};
 use crate::config::ClockMode;
 use crate::error::GuestFailure;
 use crate::model::wit::interpose::interceptor::types::{AfterDecision, BeforeDecision};
-use crate::model::{Call, Category, Hook, Interest, Outcome, Payload, Phase};
+use crate::model::{
+    Call, Category, Failure, HeaderAccess, HeaderEdit, Hook, Interest, Outcome, Payload, Phase,
+};
 use crate::services::Scope;
 
 /// Why an instance could not be made.
@@ -45,8 +47,19 @@ impl From<NewError> for GuestFailure {
     }
 }
 
-type BeforeFn = TypedFunc<(Resource<CallRep>,), (BeforeDecision,)>;
-type AfterFn = TypedFunc<(Resource<CallRep>, Resource<OutcomeRep>), (AfterDecision,)>;
+/// Header values as a hook receives them: the declared keys present, sorted by key.
+type HeaderValues = Vec<(String, Payload)>;
+type BeforeFn = TypedFunc<(Hook, Resource<CallRep>, HeaderValues, HeaderAccess), (BeforeDecision,)>;
+type AfterFn = TypedFunc<
+    (
+        Hook,
+        Resource<CallRep>,
+        HeaderValues,
+        Option<Failure>,
+        Resource<OutcomeRep>,
+    ),
+    (AfterDecision,),
+>;
 type InterestsFn = TypedFunc<(), (Vec<Interest>,)>;
 
 struct Funcs {
@@ -159,6 +172,13 @@ impl GuestInstance {
         };
         let mut store = Store::new(guest.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // What the host copies out of the guest in one crossing (a decision, the interests,
+        // an import's arguments) is bounded while it is copied: a guest's decision is
+        // charged against its output limit only once it is in host memory, and the time the
+        // host spends copying counts against the guest's deadline (the guest's post-return
+        // runs after it). wasmtime's default is 128 MiB per call; here twice the output
+        // limit (anything past the limit fails anyway), at least 1 MiB (valid interests).
+        store.set_hostcall_fuel(hostcall_budget(meta.limits.max_output));
         store.epoch_deadline_trap();
         let fail =
             |store: &mut Store<HostState>, e: wasmtime::Error| match classify(store, &e, guest) {
@@ -172,7 +192,11 @@ impl GuestInstance {
                     message: e.to_string(),
                 })?;
         }
-        store.set_epoch_deadline(meta.epoch_ticks);
+        store.set_epoch_deadline(if role == Role::Load {
+            load_ticks(meta.epoch_ticks)
+        } else {
+            meta.epoch_ticks
+        });
         // Code that runs at instantiation (a start function, `_initialize`) belongs to no
         // hook: in a workflow its output would be emitted again on every replay, so it is
         // dropped there; elsewhere its full lines are kept, its partial line dropped.
@@ -289,7 +313,11 @@ impl GuestInstance {
             // Cannot fail: fuel is enabled on this engine.
             let _ = self.store.set_fuel(guest.meta.limits.fuel);
         }
-        self.store.set_epoch_deadline(guest.meta.epoch_ticks);
+        self.store.set_epoch_deadline(if phase == Phase::Load {
+            load_ticks(guest.meta.epoch_ticks)
+        } else {
+            guest.meta.epoch_ticks
+        });
     }
 
     fn charge_fuel(&mut self, guest: &LoadedGuest) {
@@ -303,8 +331,10 @@ impl GuestInstance {
         guest.stats.calls.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Run `before` for `call`. Edits stay in `call` only if the guest returns a valid
-    /// decision.
+    /// Run `before` for `call`, handing it the headers its interest declared. Edits stay in
+    /// `call` only if the guest returns a valid decision: detail and argument edits made
+    /// through the handle are undone otherwise, and header edits (carried by `proceed`) are
+    /// applied only then. The decision returned carries no edits (they are applied).
     pub(crate) fn before(
         &mut self,
         guest: &LoadedGuest,
@@ -316,18 +346,40 @@ impl GuestInstance {
             .expect("exported category")
             .before;
         self.arm(guest, hook, Phase::Before);
+        let values = guest.reads[hook as usize].values(&call.headers);
+        let access = call.header_access();
         self.store.data_mut().cur.call = std::mem::replace(call, Call::placeholder());
-        let r = f.call(&mut self.store, (Resource::new_borrow(0),));
+        let r = f.call(
+            &mut self.store,
+            (hook, Resource::new_borrow(0), values, access),
+        );
         wasi::flush_output(self.store.data());
         self.charge_fuel(guest);
         let result = match r {
-            Ok((d,)) => self.check_before(guest, hook, d),
+            Ok((d,)) => self.check_before(guest, hook, access, d),
             Err(e) => Err(classify(&mut self.store, &e, guest)),
         };
         let cur = &mut self.store.data_mut().cur;
-        if result.is_err() {
-            rollback(cur);
-        }
+        let result = match result {
+            Ok(BeforeDecision::Proceed(edits)) => {
+                for edit in edits {
+                    match edit {
+                        HeaderEdit::Set((k, v)) => {
+                            cur.call.headers.insert(k, v);
+                        }
+                        HeaderEdit::Remove(k) => {
+                            cur.call.headers.remove(&k);
+                        }
+                    }
+                }
+                Ok(BeforeDecision::Proceed(Vec::new()))
+            }
+            Ok(d) => Ok(d),
+            Err(e) => {
+                rollback(cur);
+                Err(e)
+            }
+        };
         cur.undo.clear();
         *call = std::mem::replace(&mut cur.call, Call::placeholder());
         self.in_call = false;
@@ -338,10 +390,39 @@ impl GuestInstance {
         &mut self,
         guest: &LoadedGuest,
         hook: Hook,
+        access: HeaderAccess,
         d: BeforeDecision,
     ) -> Result<BeforeDecision, GuestFailure> {
         match &d {
-            BeforeDecision::Proceed => {}
+            BeforeDecision::Proceed(edits) if edits.is_empty() => {}
+            BeforeDecision::Proceed(edits) => {
+                let why = match access {
+                    HeaderAccess::Editable => None,
+                    HeaderAccess::ReadOnly => Some("it is read-only"),
+                    HeaderAccess::Absent => Some("its operation carries no Temporal headers"),
+                };
+                if let Some(why) = why {
+                    return Err(GuestFailure::InvalidDecision {
+                        message: format!(
+                            "`proceed` carries {} header edit(s), but hook `{hook}` cannot \
+                             edit headers: {why}",
+                            edits.len()
+                        ),
+                    });
+                }
+                for edit in edits {
+                    let bytes = match edit {
+                        HeaderEdit::Set((k, v)) => {
+                            (k.len() as u64).saturating_add(super::host::payload_cost(v))
+                        }
+                        HeaderEdit::Remove(k) => k.len() as u64,
+                    };
+                    self.store
+                        .data_mut()
+                        .charge_output(bytes)
+                        .map_err(|e| classify(&mut self.store, &e, guest))?;
+                }
+            }
             BeforeDecision::Reject(f) => self.charge_decision(
                 guest,
                 &f.details,
@@ -385,6 +466,11 @@ impl GuestInstance {
             .expect("exported category")
             .after;
         self.arm(guest, hook, Phase::After);
+        let values = guest.reads[hook as usize].values(&call.headers);
+        let failure = match &outcome {
+            Outcome::Ok(_) => None,
+            Outcome::Err(f) => Some(f.clone()),
+        };
         {
             let cur = &mut self.store.data_mut().cur;
             cur.call = std::mem::replace(call, Call::placeholder());
@@ -392,7 +478,13 @@ impl GuestInstance {
         }
         let r = f.call(
             &mut self.store,
-            (Resource::new_borrow(0), Resource::new_borrow(0)),
+            (
+                hook,
+                Resource::new_borrow(0),
+                values,
+                failure,
+                Resource::new_borrow(0),
+            ),
         );
         wasi::flush_output(self.store.data());
         self.charge_fuel(guest);
@@ -434,6 +526,31 @@ impl GuestInstance {
     }
 }
 
+/// The deadline of the load phase (instantiation and `interests` at load): the guest's own,
+/// but at least [`LOAD_DEADLINE`]. Start-up is not the hot path, and a worker starting on
+/// a loaded machine must not fail a guest whose per-call deadline is tight.
+pub(crate) const LOAD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn load_ticks(ticks: u64) -> u64 {
+    let floor = LOAD_DEADLINE
+        .as_nanos()
+        .div_ceil(super::EPOCH_TICK.as_nanos()) as u64
+        + 1;
+    ticks.max(floor)
+}
+
+/// The most bytes the host copies out of a guest in one crossing (see
+/// `Store::set_hostcall_fuel`).
+pub(crate) fn hostcall_budget(max_output: u64) -> usize {
+    const FLOOR: u64 = 1 << 20;
+    usize::try_from(max_output.saturating_mul(2).max(FLOOR)).unwrap_or(usize::MAX)
+}
+
+/// What wasmtime says when a crossing copies more than the hostcall budget. Its error type
+/// is private, so it is known by this text; a guest that makes a host error say the same
+/// (a metric name, say) gets its failure reported as an output limit, which it also is.
+const HOSTCALL_BUDGET_EXHAUSTED: &str = "too much data is being copied between the host and the guest: fuel allocated for hostcalls has been exhausted";
+
 /// Whether an instantiation error is the host running out of room rather than the guest
 /// failing: the pool is full, or the kernel refused memory or mappings (ENOMEM, e.g. past
 /// `vm.max_map_count` with copy-on-write memory images). Matched by error type only: the
@@ -455,12 +572,6 @@ fn host_capacity(e: &wasmtime::Error) -> Option<String> {
 fn rollback(cur: &mut CallState) {
     while let Some(u) = cur.undo.pop() {
         match u {
-            Undo::Header(k, Some(v)) => {
-                cur.call.headers.insert(k, v);
-            }
-            Undo::Header(k, None) => {
-                cur.call.headers.remove(&k);
-            }
             Undo::Args(a) => cur.call.args = a,
             Undo::Detail(d) => cur.call.detail = d,
         }
@@ -480,6 +591,13 @@ fn classify(
             limit: o.limit,
         };
     }
+    if e.root_cause().to_string() == HOSTCALL_BUDGET_EXHAUSTED {
+        let budget = hostcall_budget(guest.meta.limits.max_output) as u64;
+        return GuestFailure::OutputLimit {
+            size: budget.saturating_add(1),
+            limit: guest.meta.limits.max_output,
+        };
+    }
     if let Some(detail) = data.limiter.hit.take() {
         return GuestFailure::MemoryLimit { detail };
     }
@@ -491,8 +609,13 @@ fn classify(
                 };
             }
             wasmtime::Trap::Interrupt => {
+                let limit = guest.meta.limits.deadline;
                 return GuestFailure::Deadline {
-                    limit: guest.meta.limits.deadline,
+                    limit: if data.cur.phase == Phase::Load {
+                        limit.max(LOAD_DEADLINE)
+                    } else {
+                        limit
+                    },
                 };
             }
             wasmtime::Trap::StackOverflow => return GuestFailure::StackOverflow,

@@ -22,12 +22,12 @@ use wasmtime::component::{Component, InstancePre};
 use super::host::HostState;
 use super::instance::{self, GuestInstance};
 use super::{
-    CacheStatus, CategoryExports, EPOCH_TICK, GuestInfo, GuestMeta, LoadedGuest, Runtime, Stats,
-    content_hash, series, validate, wasi,
+    CacheStatus, CategoryExports, EPOCH_TICK, GuestInfo, GuestMeta, LoadedGuest, Reads, Runtime,
+    Stats, content_hash, series, validate, wasi,
 };
 use crate::config::GuestConfig;
 use crate::error::{GuestFailure, LoadError};
-use crate::model::{Category, Interest, Phases};
+use crate::model::{Category, HeaderReads, Hook, Interest, Phases};
 use crate::services::Scope;
 
 /// Which guest a stage works on: its name and file, for errors.
@@ -143,6 +143,13 @@ impl Runtime {
         let who = &compiled.who;
         let shape =
             validate::check(&self.inner.engine, &compiled.component).map_err(|e| match e {
+                validate::ShapeError::Version { found } => LoadError::ContractVersion {
+                    guest: who.name.clone(),
+                    path: who.path.clone(),
+                    advice: validate::version_advice(&found),
+                    found,
+                    ours: validate::VERSION.to_owned(),
+                },
                 validate::ShapeError::Forbidden { import, reason } => LoadError::ForbiddenImport {
                     guest: who.name.clone(),
                     path: who.path.clone(),
@@ -256,6 +263,7 @@ impl Runtime {
                 instantiate_time: Duration::ZERO,
                 on_failure: g.on_failure,
             },
+            reads: vec![Reads::None; Hook::ALL.len()].into_boxed_slice(),
             idle: Mutex::new(Vec::new()),
             stats: Stats::default(),
         };
@@ -276,6 +284,8 @@ impl Runtime {
         guest.info.instantiate_time = started.elapsed();
         guest.stats.instantiations.fetch_add(1, Ordering::Relaxed);
         let (mut before, mut after) = (0u64, 0u64);
+        // Header reads declared per hook, merged across the interests that name it.
+        let mut pending: Vec<HeaderReads> = vec![HeaderReads::None; Hook::ALL.len()];
         for cat in Category::ALL {
             if guest.exports[cat.index()].is_none() {
                 continue;
@@ -301,11 +311,40 @@ impl Runtime {
                 if interest.phases.contains(Phases::AFTER) {
                     after |= hook.bit();
                 }
+                let reads = check_reads(interest.reads).map_err(|reason| {
+                    LoadError::InvalidHeaderReads {
+                        guest: who.name.clone(),
+                        path: who.path.clone(),
+                        hook,
+                        reason,
+                    }
+                })?;
+                // Reads merge whatever the phases: declaring reads and phases in separate
+                // interests of the same hook, in any order, gives the same result.
+                let merged = merge_reads(
+                    std::mem::replace(&mut pending[hook as usize], HeaderReads::None),
+                    reads,
+                )
+                .map_err(|reason| LoadError::InvalidHeaderReads {
+                    guest: who.name.clone(),
+                    path: who.path.clone(),
+                    hook,
+                    reason,
+                })?;
+                pending[hook as usize] = merged;
                 match list.iter_mut().find(|i| i.hook == hook) {
                     Some(i) => i.phases |= interest.phases,
-                    None if interest.phases != Phases::empty() => list.push(interest),
+                    None if interest.phases != Phases::empty() => list.push(Interest {
+                        hook,
+                        phases: interest.phases,
+                        reads: HeaderReads::None,
+                    }),
                     None => {}
                 }
+            }
+            for i in &mut list {
+                i.reads = std::mem::replace(&mut pending[i.hook as usize], HeaderReads::None);
+                guest.reads[i.hook as usize] = Reads::from(&i.reads);
             }
             guest.info.interests.insert(cat, list);
         }
@@ -330,5 +369,104 @@ impl Runtime {
             .file_stem()
             .map_or_else(|| "guest".into(), |s| s.to_string_lossy().into_owned());
         Ok(self.load_guest(&GuestConfig::new(name, path))?.info)
+    }
+}
+
+/// Most header keys one interest may declare.
+pub(crate) const MAX_READ_KEYS: usize = 64;
+/// Longest header key an interest may declare, in bytes.
+pub(crate) const MAX_READ_KEY_LEN: usize = 256;
+
+/// Refuse declared reads the host will not serve; sort and deduplicate the keys.
+fn check_reads(reads: HeaderReads) -> Result<HeaderReads, String> {
+    let HeaderReads::Keys(mut keys) = reads else {
+        return Ok(reads);
+    };
+    if let Some(long) = keys.iter().find(|k| k.len() > MAX_READ_KEY_LEN) {
+        return Err(format!(
+            "a key of {} bytes; at most {MAX_READ_KEY_LEN}",
+            long.len()
+        ));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    check_count(&keys)?;
+    Ok(HeaderReads::Keys(keys))
+}
+
+fn check_count(keys: &[String]) -> Result<(), String> {
+    if keys.len() > MAX_READ_KEYS {
+        return Err(format!(
+            "{} distinct keys declared; at most {MAX_READ_KEYS} (declare `all` to receive \
+             every header)",
+            keys.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Two declarations of the same hook: `all` wins, keys are united (and the union is held
+/// to the same limit).
+fn merge_reads(a: HeaderReads, b: HeaderReads) -> Result<HeaderReads, String> {
+    Ok(match (a, b) {
+        (HeaderReads::All, _) | (_, HeaderReads::All) => HeaderReads::All,
+        (HeaderReads::None, x) | (x, HeaderReads::None) => x,
+        (HeaderReads::Keys(mut a), HeaderReads::Keys(b)) => {
+            a.extend(b);
+            a.sort_unstable();
+            a.dedup();
+            check_count(&a)?;
+            HeaderReads::Keys(a)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(k: &[&str]) -> HeaderReads {
+        HeaderReads::Keys(k.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn declared_reads_are_sorted_deduplicated_and_bounded() {
+        assert_eq!(check_reads(keys(&["b", "a", "b"])), Ok(keys(&["a", "b"])));
+        // 65 copies of one key are one key.
+        assert_eq!(check_reads(keys(&["a"; 65])), Ok(keys(&["a"])));
+        let many: Vec<String> = (0..=MAX_READ_KEYS).map(|i| format!("k{i}")).collect();
+        let err = check_reads(HeaderReads::Keys(many)).unwrap_err();
+        assert!(err.contains("65 distinct keys"), "{err}");
+        let long = "x".repeat(MAX_READ_KEY_LEN + 1);
+        assert!(
+            check_reads(keys(&[&long]))
+                .unwrap_err()
+                .contains("257 bytes")
+        );
+        assert_eq!(check_reads(HeaderReads::All), Ok(HeaderReads::All));
+    }
+
+    #[test]
+    fn merged_reads_unite_keys_let_all_win_and_keep_the_limit() {
+        assert_eq!(
+            merge_reads(keys(&["a"]), keys(&["b", "a"])),
+            Ok(keys(&["a", "b"]))
+        );
+        assert_eq!(
+            merge_reads(HeaderReads::None, keys(&["a"])),
+            Ok(keys(&["a"]))
+        );
+        assert_eq!(
+            merge_reads(keys(&["a"]), HeaderReads::None),
+            Ok(keys(&["a"]))
+        );
+        assert_eq!(
+            merge_reads(keys(&["a"]), HeaderReads::All),
+            Ok(HeaderReads::All)
+        );
+        let half = |p: &str| -> HeaderReads {
+            HeaderReads::Keys((0..40).map(|i| format!("{p}{i}")).collect())
+        };
+        assert!(merge_reads(half("a"), half("b")).is_err(), "80 keys in all");
     }
 }

@@ -39,7 +39,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::{CacheStatus, content_hash, default_dir as default_cache_dir};
-pub(crate) use guest::{CategoryExports, GuestMeta, LoadedGuest, Stats};
+pub(crate) use guest::{CategoryExports, GuestMeta, LoadedGuest, Reads, Stats};
 pub use guest::{GuestInfo, GuestStats};
 
 use crate::config::{Config, Limits, MemoryImages};

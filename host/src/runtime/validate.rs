@@ -10,7 +10,7 @@ use crate::model::Category;
 /// The WIT package guests are built against.
 pub const PACKAGE: &str = "interpose:interceptor";
 /// The version of the WIT package this host implements.
-pub const VERSION: &str = "0.1.0";
+pub const VERSION: &str = "0.2.0";
 
 /// Host interfaces a guest may import.
 const HOST_INTERFACES: &[&str] = &[
@@ -22,13 +22,43 @@ const HOST_INTERFACES: &[&str] = &[
     "activity-context",
 ];
 
-/// Whether `version` is semver-compatible with [`VERSION`] (same 0.minor).
+/// What an operator does with a guest built for another contract version.
+pub(crate) fn version_advice(found: &str) -> String {
+    let older = semver_key(found) < semver_key(VERSION);
+    if older {
+        format!(
+            "Contract {VERSION} hands declared headers to hooks as parameters and takes header \
+             edits with the `before` decision, so a {found} guest cannot run here: rebuild it \
+             with this release's SDK (Rust: interpose-guest; Python, JavaScript, C: the helpers \
+             in guest-sdk/), or scaffold it again with `interpose new` and move its hooks over \
+             (docs/languages.md)"
+        )
+    } else {
+        format!(
+            "The guest is newer than this host: upgrade Interpose, or rebuild the guest with the \
+             SDK of this release ({VERSION})"
+        )
+    }
+}
+
+/// `major.minor.patch` as numbers for ordering (unparsable parts count as 0).
+fn semver_key(v: &str) -> [u64; 3] {
+    let mut out = [0u64; 3];
+    for (slot, part) in out.iter_mut().zip(v.split('.')) {
+        *slot = part
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+    }
+    out
+}
+
+/// Whether `version` is semver-compatible with [`VERSION`] (same major and minor; for 0.x,
+/// a minor is a breaking change). Pre-release and build suffixes do not matter.
 pub(crate) fn compatible(version: &str) -> bool {
-    let ours = VERSION
-        .rsplit_once('.')
-        .map(|(mm, _)| mm)
-        .unwrap_or(VERSION);
-    version.rsplit_once('.').map(|(mm, _)| mm) == Some(ours)
+    let (v, ours) = (semver_key(version), semver_key(VERSION));
+    v[..2] == ours[..2]
 }
 
 /// Split `interpose:interceptor/<iface>@<version>`.
@@ -55,12 +85,34 @@ pub(crate) struct Shape {
 
 /// Why a component's shape is refused.
 pub(crate) enum ShapeError {
-    Forbidden { import: String, reason: String },
+    /// Built for another (incompatible) version of the contract.
+    Version {
+        found: String,
+    },
+    Forbidden {
+        import: String,
+        reason: String,
+    },
     NoExport(String),
 }
 
 pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, ShapeError> {
     let ty = component.component_type();
+    // A guest built for another contract version is told so first, whatever else it
+    // imports or exports: that is the one thing to fix.
+    let names = ty
+        .imports(engine)
+        .map(|(n, _)| n)
+        .chain(ty.exports(engine).map(|(n, _)| n));
+    for name in names {
+        if let Some((_, Some(version))) = ours(name)
+            && !compatible(version)
+        {
+            return Err(ShapeError::Version {
+                found: version.to_owned(),
+            });
+        }
+    }
     let mut imports = Vec::new();
     let mut uses_wasi = false;
     let mut no_network = Vec::new();
@@ -153,11 +205,23 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_within_the_same_minor() {
-        assert!(compatible("0.1.0"));
-        assert!(compatible("0.1.7"));
-        assert!(!compatible("0.2.0"));
+        assert!(compatible("0.2.0"));
+        assert!(compatible("0.2.7"));
+        assert!(compatible("0.2.0-rc.1"));
+        assert!(compatible("0.2.0+build.1"));
+        assert!(!compatible("0.1.0"));
+        assert!(!compatible("0.3.0"));
         assert!(!compatible("1.1.0"));
         assert!(!compatible("garbage"));
+    }
+
+    #[test]
+    fn advice_says_rebuild_for_older_guests_and_upgrade_for_newer_ones() {
+        assert!(version_advice("0.1.0").contains("interpose new"));
+        assert!(version_advice("0.1.0").contains("rebuild"));
+        assert!(version_advice("0.3.0").contains("upgrade Interpose"));
+        assert!(version_advice("1.0.0").contains("upgrade Interpose"));
+        assert!(version_advice("garbage").contains("rebuild"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 // {{name}}: an Interpose interceptor in C, on the bindings `wit-bindgen c` generated for the
-// `interceptor` world (bindings/) and the helpers of interpose.h. Every export must drop the
-// handles it borrows before it returns (ip_done / ip_done_after; the canonical ABI traps
-// otherwise).
+// `interceptor` world (bindings/) and the helpers of interpose.h. Every export must free what it
+// received and drop the handles it borrows before it returns (ip_done / ip_done_after; the
+// canonical ABI traps otherwise).
 
 #include "interpose.h"
 
@@ -12,10 +12,12 @@ void exports_interpose_interceptor_client_interests(
   IP_INTERESTS(ret, IP_BEFORE, IP_HOOK(START_WORKFLOW));
 }
 
-void exports_interpose_interceptor_client_before(ip_call_t call, ip_before_t *ret) {
-  ret->tag = IP_PROCEED;
-  ip_set_header_string(call, "{{name}}", "seen", 4);
-  ip_done(call);
+IP_BEFORE_FN(client) {
+  (void)hook;
+  ip_proceed(ret);
+  // A header edit travels with the decision; the host applies it when the hook returns.
+  ip_edit_set_string(ret, access, "{{name}}", "seen", 4);
+  ip_done(call, headers);
 }
 
 IP_KEEP_AFTER(client)

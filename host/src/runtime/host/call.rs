@@ -1,26 +1,12 @@
-//! The `call` and `outcome` resources: what a guest reads of the call and the edits it makes
-//! (validated, charged, undone on failure).
+//! The `call` and `outcome` resources: what a guest reads of the call beyond what its hook
+//! is handed, and the detail and argument edits it makes (validated, charged, undone on
+//! failure). Header edits travel with the `before` decision (`runtime::instance`).
 
 use wasmtime::component::Resource;
 
 use super::{CallRep, HostState, OutcomeRep, Undo};
 use crate::model::wit::interpose::interceptor::types;
 use crate::model::{CallDetail, Hook, Outcome, Payload};
-
-impl HostState {
-    /// Whether a header may be set or removed now: an edit is allowed at all, and the
-    /// operation carries Temporal headers.
-    fn header_edit_allowed(&self) -> Result<(), types::EditError> {
-        self.edit_allowed()?;
-        if !self.cur.call.has_headers {
-            return Err(types::EditError::NotSupported(format!(
-                "hook `{}` carries no Temporal headers",
-                self.cur.hook
-            )));
-        }
-        Ok(())
-    }
-}
 
 fn detail_size(d: &CallDetail) -> u64 {
     // An upper bound is enough for the output limit: the debug form holds every string.
@@ -87,38 +73,6 @@ impl types::HostCall for HostState {
         Ok(self.cur.call.headers.keys().cloned().collect())
     }
 
-    fn set_header(
-        &mut self,
-        _: Resource<CallRep>,
-        key: String,
-        value: Payload,
-    ) -> wasmtime::Result<Result<(), types::EditError>> {
-        if let Err(e) = self.header_edit_allowed() {
-            return Ok(Err(e));
-        }
-        self.charge_output((key.len() as u64).saturating_add(super::payload_cost(&value)))?;
-        let old = self.cur.call.headers.insert(key.clone(), value);
-        self.cur.undo.push(Undo::Header(key, old));
-        Ok(Ok(()))
-    }
-
-    fn remove_header(
-        &mut self,
-        _: Resource<CallRep>,
-        key: String,
-    ) -> wasmtime::Result<Result<bool, types::EditError>> {
-        if let Err(e) = self.header_edit_allowed() {
-            return Ok(Err(e));
-        }
-        self.charge_output(key.len() as u64)?;
-        let old = self.cur.call.headers.remove(&key);
-        let present = old.is_some();
-        if present {
-            self.cur.undo.push(Undo::Header(key, old));
-        }
-        Ok(Ok(present))
-    }
-
     fn arg_count(&mut self, _: Resource<CallRep>) -> wasmtime::Result<u32> {
         Ok(self.cur.call.args.as_ref().map_or(0, |a| a.len() as u32))
     }
@@ -163,21 +117,10 @@ impl types::HostCall for HostState {
 }
 
 impl types::HostOutcome for HostState {
-    fn is_ok(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<bool> {
-        Ok(self.outcome()?.is_ok())
-    }
-
     fn payloads(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<Vec<Payload>> {
         Ok(match self.outcome()? {
             Outcome::Ok(p) => p.clone(),
             Outcome::Err(_) => Vec::new(),
-        })
-    }
-
-    fn failure(&mut self, _: Resource<OutcomeRep>) -> wasmtime::Result<Option<types::Failure>> {
-        Ok(match self.outcome()? {
-            Outcome::Ok(_) => None,
-            Outcome::Err(f) => Some(f.clone()),
         })
     }
 

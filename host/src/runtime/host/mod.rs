@@ -49,7 +49,6 @@ impl std::error::Error for OutputLimitExceeded {}
 
 /// Undo log entry: what to restore if the guest fails after editing.
 pub(crate) enum Undo {
-    Header(String, Option<Payload>),
     Args(Option<Vec<Payload>>),
     Detail(CallDetail),
 }

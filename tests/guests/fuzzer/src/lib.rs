@@ -12,10 +12,11 @@
 //! the test sees comes from what the host did with a call).
 //!
 //! Ops:
-//! - `h,K,k,v,e`: set a header, key of kind `K` and `k` bytes, value of `v` bytes and `e`
-//!   empty metadata entries; `K,i,k`: read header keys, the arg count, the args, arg `i`,
+//! - `h,K,k,v,e`: set a header (an edit carried by `proceed`, even where the hook may not
+//!   edit headers: the host must refuse it), key of kind `K` and `k` bytes, value of `v`
+//!   bytes and `e` empty metadata entries; `K,i,k`: read header keys, the arg count, the args, arg `i`,
 //!   arg `u32::MAX` and a `k`-byte header;
-//! - `r,K,k`: remove a header; `a,n,s`: set `n` args of `s` bytes; `d`: set the detail to
+//! - `r,K,k`: remove a header (carried like `h`); `a,n,s`: set `n` args of `s` bytes; `d`: set the detail to
 //!   itself; `D`: set the detail of another hook;
 //! - `l,L,K,n`: log `n` bytes of kind `K` at level `L` (0-4); `E,L`: ask `log.enabled`;
 //! - `m,T,N,n,V`: metric of type `T` (0 counter, 1 histogram, 2 gauge), name shape `N`,
@@ -48,8 +49,8 @@ use std::hash::BuildHasher;
 
 use interpose_guest::bindings::interpose::interceptor::log::Level;
 use interpose_guest::{
-    After, Before, Call, CallDetail, Failure, Interceptor, Outcome, Payload, activity, config,
-    interceptor, log, metrics, workflow,
+    After, Before, Call, CallDetail, Failure, HeaderEdit, Interceptor, Outcome, Payload, activity,
+    config, interceptor, log, metrics, workflow,
 };
 
 #[derive(Default)]
@@ -123,13 +124,15 @@ impl Fuzzer {
         for op in program.split(';').filter(|o| !o.is_empty()) {
             let f: Vec<&str> = op.split(',').collect();
             match f[0] {
-                "h" => keep(call.set_header(
-                    &text(f.get(1).copied().unwrap_or("a"), num(&f, 2)),
+                // Header edits go into the decision without the SDK's checks: the host
+                // must refuse them where headers are read-only or absent.
+                "h" => call.__force_edit(HeaderEdit::Set((
+                    text(f.get(1).copied().unwrap_or("a"), num(&f, 2)),
                     Payload {
                         metadata: vec![(String::new(), vec![]); num(&f, 4).min(1 << 20)],
                         data: vec![b'v'; num(&f, 3).min(8 << 20)],
                     },
-                )),
+                ))),
                 "K" => {
                     keep(call.header_keys());
                     keep(call.arg_count());
@@ -138,7 +141,10 @@ impl Fuzzer {
                     keep(call.arg(u32::MAX));
                     keep(call.header(&text("u", num(&f, 2))));
                 }
-                "r" => keep(call.remove_header(&text(f.get(1).copied().unwrap_or("a"), num(&f, 2)))),
+                "r" => call.__force_edit(HeaderEdit::Remove(text(
+                    f.get(1).copied().unwrap_or("a"),
+                    num(&f, 2),
+                ))),
                 "a" => keep(call.set_args(payloads(num(&f, 1), num(&f, 2)))),
                 "d" => keep(call.set_detail(call.detail())),
                 "D" => keep(call.set_detail(match call.detail() {
@@ -354,7 +360,7 @@ impl Fuzzer {
     }
 }
 
-#[interceptor]
+#[interceptor(reads("fuzz-a", "fuzz-b", "fuzz-da", "fuzz-db"))]
 impl Interceptor for Fuzzer {
     fn before_client(&mut self, call: &Call) -> Before {
         self.before(call)

@@ -1,6 +1,8 @@
 // Exercises every part of the JavaScript helper (tests/tests/polyglot.rs, `helpers`): category
 // methods, a specific method winning over its category, reject with type and non-retryable,
-// respond, replace in `after`, and an exception becoming a guest failure.
+// respond, replace in `after`, an exception becoming a guest failure, and contract 0.2's
+// headers: a declared header read from the hook's parameters, an undeclared one from the host,
+// edits returned with the decision, and an edit refused in a read-only hook.
 
 import {
   Interceptor, exportInterceptor, jsonString, asJsonString, setHeader, reject, respond,
@@ -8,9 +10,16 @@ import {
 } from './interpose.js';
 
 class HelperProbe extends Interceptor {
+  static reads = ['in'];
+
   // every client hook gets the category header...
   beforeClient(call) {
     setHeader(call, 'category', jsonString('client'));
+    for (const [source, target] of [['in', 'copied'], ['undeclared', 'copied-slow']]) {
+      const value = call.header(source);
+      if (value !== undefined) call.setHeader(target, value);
+    }
+    if (call.removeHeader('drop-me')) call.setHeader('dropped', jsonString('yes'));
   }
 
   // ...except start-workflow, whose own method wins
@@ -21,6 +30,9 @@ class HelperProbe extends Interceptor {
   }
 
   beforeHandleQuery(call) {
+    if (setHeader(call, 'late', jsonString('x'))) {
+      return reject('a header edit was accepted in a read-only hook');
+    }
     return respond([jsonString('answered')]);
   }
 

@@ -136,7 +136,7 @@ impl Probe {
     }
 }
 
-#[interceptor]
+#[interceptor(reads("trail"))]
 impl Interceptor for Probe {
     fn before_client(&mut self, call: &Call) -> Before {
         self.before(call)

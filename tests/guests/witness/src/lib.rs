@@ -18,7 +18,7 @@ fn report(call: &Call, workflow_type: String) -> Before {
     Before::Proceed
 }
 
-#[interceptor]
+#[interceptor(reads("user-id"))]
 impl Interceptor for Witness {
     fn before_workflow_inbound(&mut self, call: &Call) -> Before {
         report(call, workflow::info().workflow_type)
