@@ -1,13 +1,14 @@
 //! The benchmark suite behind `BENCHMARKS.md`: `cargo xtask bench` (release build,
 //! `RUST_BACKTRACE=0`). Every Wasm figure is measured beside its native baseline in the same
-//! process and run; figures are medians over rounds (each round the mean of many
-//! iterations), because this machine is noisy. Writes `BENCHMARKS.md` at the repository root
-//! (or the path given as the first argument).
+//! process and run; every figure is reported as median (min–max) over its rounds (each
+//! round the mean of many iterations), because this machine is noisy. Writes `BENCHMARKS.md`
+//! at the repository root (or the path given as the first argument), with the notes of
+//! `docs/benchmarks-notes.md` filled in with this run's figures (`{{name}}` placeholders).
 //!
-//! Sections (the letters of issue 7): a. hop vs native; b. uninterested hop; c. instance per
-//! workflow run; d. worker start with 10 guests, cold and warm; e. end to end on the dev
-//! server; f. resident memory per cached run, and 10,000 runs with three guests; g. fuel
-//! metering on vs off.
+//! Sections: a. hop vs native; b. uninterested hop; c. instance per workflow run, over
+//! rotating pool slots; d. worker start with 10 guests, cold and warm; e. end to end on the
+//! dev server; f. resident memory per cached run, and 10,000 runs with three guests; g. fuel
+//! metering on vs off; r. replay cost per interceptor event; l. guest languages.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -15,12 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use interpose::chain::{Call, Hook, NativeDecision, NativeInterceptor};
+use interpose::chain::{Call, Hook, NativeDecision, NativeInterceptor, Outcome};
 use interpose::config::Config;
 use interpose::runtime::Runtime;
 use interpose::services::{FixedWorkflow, NoMetrics, Scope, TracingLogs, WorkflowInfo};
 use interpose::temporal::Interpose;
 use interpose_tests::guests;
+use interpose_tests::timing::{Spread, per_round};
 
 const ROUNDS: usize = 11;
 
@@ -28,9 +30,50 @@ fn median<T: PartialOrd + Copy>(v: Vec<T>) -> T {
     interpose_tests::timing::median(v)
 }
 
-/// Median over rounds of the mean time per iteration.
-fn time(iters: u32, f: impl FnMut()) -> Duration {
-    interpose_tests::timing::time(ROUNDS, iters, f)
+/// Min, median and max over rounds of the mean time per iteration.
+fn time(iters: u32, f: impl FnMut()) -> Spread<Duration> {
+    Spread::of(per_round(ROUNDS, iters, f))
+}
+
+/// The figures of this run that the notes quote, by name (`{{name}}` in the notes).
+type Figures = std::collections::BTreeMap<String, String>;
+
+/// `median (min–max)` in µs.
+fn us_spread(s: Spread<Duration>) -> String {
+    let f = |d: Duration| d.as_secs_f64() * 1e6;
+    format!("{:.3} µs ({:.3}–{:.3})", f(s.median), f(s.min), f(s.max))
+}
+
+/// `median (min–max)` in ns.
+fn ns_spread(s: Spread<Duration>) -> String {
+    let f = |d: Duration| d.as_secs_f64() * 1e9;
+    format!("{:.1} ns ({:.1}–{:.1})", f(s.median), f(s.min), f(s.max))
+}
+
+/// `median (min–max)` in µs below a millisecond, ms above.
+fn short_spread(s: Spread<Duration>) -> String {
+    if s.median < Duration::from_millis(1) {
+        us_spread(s)
+    } else {
+        let f = |d: Duration| d.as_secs_f64() * 1e3;
+        format!("{:.2} ms ({:.2}–{:.2})", f(s.median), f(s.min), f(s.max))
+    }
+}
+
+/// `a` alternated with `b`, `batches` times, each batch `ROUNDS / 2` rounds of `iters`: so
+/// that drift on a noisy machine hits both.
+fn alternate<'a>(
+    batches: usize,
+    iters: u32,
+    mut a: impl FnMut() -> Box<dyn FnMut() + 'a>,
+    mut b: impl FnMut() -> Box<dyn FnMut() + 'a>,
+) -> (Spread<Duration>, Spread<Duration>) {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..batches {
+        x.extend(per_round(ROUNDS / 2, iters, a()));
+        y.extend(per_round(ROUNDS / 2, iters, b()));
+    }
+    (Spread::of(x), Spread::of(y))
 }
 
 fn toml(entries: &[(&str, &str, &str)]) -> Config {
@@ -93,10 +136,6 @@ struct Row {
     verdict: String,
 }
 
-fn us(d: Duration) -> String {
-    format!("{:.3} µs", d.as_secs_f64() * 1e6)
-}
-
 fn verdict(met: bool, detail: String) -> String {
     if met {
         format!("met{detail}")
@@ -106,7 +145,7 @@ fn verdict(met: bool, detail: String) -> String {
 }
 
 /// a, b, g: hops through a reused workflow instance.
-fn hops(rows: &mut Vec<Row>) {
+fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
     let rt = runtime(64, true);
     let wasm = interpose::chain::Chain::load(&rt, &toml(&[("hop", guests::HOP, "")]), Vec::new())
         .expect("hop guest");
@@ -119,9 +158,9 @@ fn hops(rows: &mut Vec<Row>) {
         )],
     )
     .expect("native chain");
-    let hop = |chain: &interpose::Chain, hook: Hook| {
+    fn hop(chain: &interpose::Chain, hook: Hook) -> Box<dyn FnMut() + '_> {
         let mut session = chain.session(workflow_scope("r"));
-        move || {
+        Box::new(move || {
             let mut call = if hook == Hook::ScheduleActivity {
                 activity_call()
             } else {
@@ -129,45 +168,56 @@ fn hops(rows: &mut Vec<Row>) {
             };
             let b = session.before(&mut call).expect("hop");
             let _ = black_box((b, call));
-        }
-    };
+        })
+    }
     // Check the work is the same.
     let mut c = activity_call();
     let _ = wasm.session(workflow_scope("x")).before(&mut c).unwrap();
     assert!(c.headers().contains_key("out"), "the guest adds the header");
 
     let n = 20_000;
-    let (mut w, mut nat) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        // Alternate, so that drift on a noisy machine hits both.
-        w.push(time(n, hop(&wasm, Hook::ScheduleActivity)));
-        nat.push(time(n, hop(&native, Hook::ScheduleActivity)));
-    }
-    let (w, nat) = (median(w), median(nat));
+    let (w, nat) = alternate(
+        5,
+        n,
+        || hop(&wasm, Hook::ScheduleActivity),
+        || hop(&native, Hook::ScheduleActivity),
+    );
+    let ratio = w.median.as_secs_f64() / nat.median.as_secs_f64();
+    figures.insert("a.wasm".into(), us_spread(w));
+    figures.insert("a.native".into(), us_spread(nat));
+    figures.insert("a.ratio".into(), format!("{ratio:.1}x"));
     rows.push(Row {
         id: "a",
         what: "one hop, Rust guest reads one header and adds one (reused workflow instance)".into(),
-        value: us(w),
-        target: "≤ 1 µs".into(),
-        verdict: verdict(w <= Duration::from_micros(1), String::new()),
+        value: us_spread(w),
+        target: "≤ 2.5x native".into(),
+        verdict: verdict(
+            ratio <= 2.5,
+            format!(
+                ": {ratio:.1}x native{}",
+                if ratio > 2.5 {
+                    format!(", by {:.2}x", ratio / 2.5)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
     });
     rows.push(Row {
         id: "a",
         what: "the same hop, native Rust interceptor in the same chain machinery".into(),
-        value: us(nat),
+        value: us_spread(nat),
         target: "baseline".into(),
-        verdict: format!(
-            "Wasm / native = {:.1}x",
-            w.as_secs_f64() / nat.as_secs_f64()
-        ),
+        verdict: format!("Wasm / native = {ratio:.1}x (of medians)"),
     });
-    let idle = time(200_000, hop(&wasm, Hook::StartTimer));
+    let idle = Spread::of(per_round(ROUNDS, 200_000, hop(&wasm, Hook::StartTimer)));
+    figures.insert("b.idle".into(), ns_spread(idle));
     rows.push(Row {
         id: "b",
         what: "hop through a guest not interested in the hook".into(),
-        value: format!("{:.1} ns", idle.as_secs_f64() * 1e9),
-        target: "≤ 50 ns".into(),
-        verdict: verdict(idle <= Duration::from_nanos(50), String::new()),
+        value: ns_spread(idle),
+        target: "≤ 25 ns".into(),
+        verdict: verdict(idle.median <= Duration::from_nanos(25), String::new()),
     });
 
     // g: the same hop on an engine without fuel metering.
@@ -175,58 +225,93 @@ fn hops(rows: &mut Vec<Row>) {
     let unmetered =
         interpose::chain::Chain::load(&off, &toml(&[("hop", guests::HOP, "")]), Vec::new())
             .expect("hop guest");
-    let (mut on_v, mut off_v) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        on_v.push(time(n, hop(&wasm, Hook::ScheduleActivity)));
-        off_v.push(time(n, hop(&unmetered, Hook::ScheduleActivity)));
-    }
-    let (on_t, off_t) = (median(on_v), median(off_v));
+    let (on_t, off_t) = alternate(
+        5,
+        n,
+        || hop(&wasm, Hook::ScheduleActivity),
+        || hop(&unmetered, Hook::ScheduleActivity),
+    );
     let fuel_per_hop = wasm.stats("hop").unwrap().fuel / wasm.stats("hop").unwrap().calls.max(1);
+    figures.insert("g.fuel".into(), fuel_per_hop.to_string());
+    let cost = (on_t.median.as_secs_f64() - off_t.median.as_secs_f64()) * 1e9;
+    figures.insert("g.cost".into(), format!("{cost:+.0} ns"));
     rows.push(Row {
         id: "g",
         what: format!(
             "fuel metering: hop with metering on vs off ({fuel_per_hop} fuel units per hop)"
         ),
-        value: format!("{} vs {}", us(on_t), us(off_t)),
+        value: format!("{} vs {}", us_spread(on_t), us_spread(off_t)),
         target: "report".into(),
         verdict: format!(
-            "metering costs {:+.0} ns per hop ({:+.1} %)",
-            (on_t.as_secs_f64() - off_t.as_secs_f64()) * 1e9,
-            (on_t.as_secs_f64() / off_t.as_secs_f64() - 1.0) * 100.0
+            "metering costs {cost:+.0} ns per hop ({:+.1} %)",
+            (on_t.median.as_secs_f64() / off_t.median.as_secs_f64() - 1.0) * 100.0
         ),
     });
 }
 
-/// c: a new workflow run's instance (session + instantiation + first hop).
-fn instances(rows: &mut Vec<Row>) {
-    let rt = runtime(256, true);
-    for (name, path) in [
-        ("hop (Rust, no WASI)", guests::HOP),
-        (
-            "context-propagation (Rust, no WASI)",
-            guests::CONTEXT_PROPAGATION,
-        ),
-        ("wasi-probe (Rust std, wasip2)", guests::WASI_PROBE),
-    ] {
-        let chain = interpose::chain::Chain::load(&rt, &toml(&[("g", path, "")]), Vec::new())
-            .expect("guest");
-        let hook = if path == guests::WASI_PROBE {
-            Hook::ExecuteWorkflow
-        } else {
-            Hook::ScheduleActivity
-        };
-        let mut i = 0u64;
-        let new_run = time(2_000, || {
+/// How many runs are alive at once while new runs are measured: each takes its own pool
+/// slot, so consecutive runs rotate over the pool's slots instead of reusing one hot slot.
+const LIVE_RUNS: usize = 32;
+
+/// A new workflow run's cost: its session, its instance and its first hop (`first`), then its
+/// teardown, per run. Each round creates `LIVE_RUNS` runs that live at once, then drops
+/// them; the figure is the round's time divided by the runs. Rows c and l use this, so the
+/// same guest gets the same figure in both.
+fn new_runs(chain: &interpose::Chain, first: &dyn Fn() -> Call) -> Spread<Duration> {
+    let mut i = 0u64;
+    let mut round = || {
+        let t = Instant::now();
+        let mut live = Vec::with_capacity(LIVE_RUNS);
+        for _ in 0..LIVE_RUNS {
             i += 1;
             let mut s = chain.session(workflow_scope(&format!("run-{i}")));
-            let mut c = Call::new(hook.empty_detail(), None);
-            let _ = black_box(s.before(&mut c).expect("first hop"));
-        });
+            let _ = black_box(s.before(&mut first()).expect("first hop"));
+            live.push(s);
+        }
+        drop(live);
+        t.elapsed() / LIVE_RUNS as u32
+    };
+    round(); // warm-up
+    Spread::of((0..ROUNDS).map(|_| round()).collect())
+}
+
+/// The first hop of a run of the context-propagation guest: execute-workflow with the user
+/// id, which the guest remembers for the run.
+fn execute_with_user() -> Call {
+    Call::new(Hook::ExecuteWorkflow.empty_detail(), None)
+        .with_header("user-id", interpose::chain::Payload::json("\"alice\""))
+}
+
+/// c: a new workflow run's instance (session + instantiation + first hop + teardown).
+fn instances(rows: &mut Vec<Row>, figures: &mut Figures) {
+    let rt = runtime(256, true);
+    let hop_first = || activity_call();
+    let wasi_first = || Call::new(Hook::ExecuteWorkflow.empty_detail(), None);
+    let cases: [(&str, &str, &str, &dyn Fn() -> Call); 3] = [
+        ("hop (Rust, no WASI)", "hop", guests::HOP, &hop_first),
+        (
+            "context-propagation (Rust, no WASI)",
+            "context",
+            guests::CONTEXT_PROPAGATION,
+            &execute_with_user,
+        ),
+        (
+            "wasi-probe (Rust std, wasip2)",
+            "wasi",
+            guests::WASI_PROBE,
+            &wasi_first,
+        ),
+    ];
+    for (name, key, path, first) in cases {
+        let chain = interpose::chain::Chain::load(&rt, &toml(&[("g", path, "")]), Vec::new())
+            .expect("guest");
+        let new_run = new_runs(&chain, first);
+        figures.insert(format!("c.{key}"), us_spread(new_run));
         let is_target = path == guests::HOP;
         rows.push(Row {
             id: "c",
-            what: format!("new workflow run: instance + first hop, {name}"),
-            value: us(new_run),
+            what: format!("new workflow run: instance + first hop + teardown, {name} ({LIVE_RUNS} runs live, rotating pool slots)"),
+            value: us_spread(new_run),
             target: if is_target {
                 "≤ 10 µs (Rust)".into()
             } else {
@@ -234,9 +319,9 @@ fn instances(rows: &mut Vec<Row>) {
             },
             verdict: if is_target {
                 verdict(
-                    new_run <= Duration::from_micros(10),
-                    if new_run > Duration::from_micros(10) {
-                        format!(" by {:.1}x", new_run.as_secs_f64() / 10e-6)
+                    new_run.median <= Duration::from_micros(10),
+                    if new_run.median > Duration::from_micros(10) {
+                        format!(" by {:.1}x", new_run.median.as_secs_f64() / 10e-6)
                     } else {
                         String::new()
                     },
@@ -253,9 +338,9 @@ struct LangRow {
     language: &'static str,
     size: u64,
     compile: Duration,
-    new_run: Option<Duration>,
-    new_run_cow: Option<Duration>,
-    per_call: Option<Duration>,
+    new_run: Option<Spread<Duration>>,
+    new_run_cow: Option<Spread<Duration>>,
+    per_call: Option<Spread<Duration>>,
     note: &'static str,
 }
 
@@ -269,11 +354,10 @@ fn iterations(mut f: impl FnMut()) -> u32 {
 }
 
 /// c (Python, JS) and the languages table of docs/languages.md: the same context-propagation
-/// guest in every language. New run = a fresh workflow instance + its first hop
-/// (execute-workflow with a `user-id` header, remembered); per call = schedule-activity on
-/// the run's instance (the user id copied onto the command: one host call to set a header).
-fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
-    use interpose::chain::Payload;
+/// guest in every language. New run = [`new_runs`] with execute-workflow carrying a `user-id`
+/// header (remembered), as row c; per call = schedule-activity on the run's instance (the
+/// user id copied onto the command: an edit returned with the decision).
+fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>, figures: &mut Figures) {
     let rt = runtime(256, true);
     let cow = Runtime::builder()
         .cache(false)
@@ -300,10 +384,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
             "loads; every call traps (componentize-qjs 0.4.5 leaves the borrowed `call` handle undropped)",
         ),
     ];
-    let first = || {
-        Call::new(Hook::ExecuteWorkflow.empty_detail(), None)
-            .with_header("user-id", Payload::json("\"alice\""))
-    };
+    let first = execute_with_user;
     let next = || Call::new(Hook::ScheduleActivity.empty_detail(), None);
     for (language, path, note) in guests {
         let path = interpose_tests::polyglot(path);
@@ -336,16 +417,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         );
         drop(s);
 
-        let new_run_on = |chain: &interpose::Chain| {
-            let mut i = 0u64;
-            let mut new_run = || {
-                i += 1;
-                let mut s = chain.session(workflow_scope(&format!("run-{i}")));
-                let _ = black_box(s.before(&mut first()).expect("first hop"));
-            };
-            let n = iterations(&mut new_run);
-            time(n, new_run)
-        };
+        let new_run_on = |chain: &interpose::Chain| new_runs(chain, &first);
         let new_run = new_run_on(&chain);
         let cow_chain =
             interpose::chain::Chain::load(&cow, &toml(&[("ctx", path, "")]), Vec::new())
@@ -362,20 +434,45 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
         let n = iterations(&mut call);
         let per_call = time(n, call);
         eprintln!(
-            "bench: {language}: {size} bytes, compile {compile:.1?}, new run {new_run:.1?} (copy-on-write {new_run_cow:.1?}), per call {per_call:.2?}"
+            "bench: {language}: {size} bytes, compile {compile:.1?}, new run {} (copy-on-write {}), per call {}",
+            short_spread(new_run),
+            short_spread(new_run_cow),
+            short_spread(per_call)
         );
+        let key = match language {
+            "Rust" => "rust",
+            "C (clang, wasi-libc)" => "c",
+            "Python (componentize-py)" => "python",
+            _ => "js",
+        };
+        figures.insert(format!("l.{key}.new_run"), short_spread(new_run));
+        figures.insert(format!("l.{key}.per_call"), short_spread(per_call));
         if language != "Rust" && language != "C (clang, wasi-libc)" {
             rows.push(Row {
                 id: "c",
                 what: format!(
-                    "new workflow run: instance + first hop, {language} context-propagation"
+                    "new workflow run: instance + first hop + teardown, {language} context-propagation"
                 ),
-                value: short(new_run),
+                value: short_spread(new_run),
                 target: "report".into(),
                 verdict: format!(
                     "{:.0}x the Rust guest",
-                    new_run.as_secs_f64() / table[0].new_run.map_or(f64::NAN, |d| d.as_secs_f64())
+                    new_run.median.as_secs_f64()
+                        / table[0].new_run.map_or(f64::NAN, |d| d.median.as_secs_f64())
                 ),
+            });
+            rows.push(Row {
+                id: "l",
+                what: format!(
+                    "per call, {language} context-propagation (schedule-activity, one header edit)"
+                ),
+                value: short_spread(per_call),
+                target: "half of 0.1's (Python 18.8 µs, JavaScript 68.4 µs)".into(),
+                verdict: {
+                    let before = if key == "python" { 18.8e-6 } else { 68.4e-6 };
+                    let r = per_call.median.as_secs_f64() / before;
+                    verdict(r <= 0.5, format!(": {r:.2} of 0.1's"))
+                },
             });
         }
         table.push(LangRow {
@@ -390,20 +487,11 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>) {
     }
 }
 
-/// µs below a millisecond, ms above.
-fn short(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        us(d)
-    } else {
-        format!("{:.2} ms", d.as_secs_f64() * 1e3)
-    }
-}
-
 fn languages_table(table: &[LangRow]) -> String {
     let mut md = String::from(
-        "## Guest languages\n\nThe same context-propagation guest in each language (`BENCH_ONLY=l`). Compile: cranelift, once, cache off (the artifact cache makes later starts a load). New run: a workflow run's fresh instance and its first hop, with the default `memory-images = \"copy\"` and with `\"copy-on-write\"`. Per call: one hop on the run's instance that copies the user id onto an activity.\n\n| language | component | compile | new run | new run, copy-on-write | per call | |\n|---|---|---|---|---|---|---|\n",
+        "## Guest languages\n\nThe same context-propagation guest in each language (`BENCH_ONLY=l`). Compile: cranelift, once, cache off (the artifact cache makes later starts a load). New run: a workflow run's fresh instance, its first hop and its teardown, measured as row c (32 runs live, rotating pool slots), with the default `memory-images = \"copy\"` and with `\"copy-on-write\"`. Per call: one hop on the run's instance that copies the user id onto an activity. Median (min–max) over rounds.\n\n| language | component | compile | new run | new run, copy-on-write | per call | |\n|---|---|---|---|---|---|---|\n",
     );
-    let fmt = |d: Option<Duration>| d.map_or("—".to_owned(), short);
+    let fmt = |d: Option<Spread<Duration>>| d.map_or("—".to_owned(), short_spread);
     for r in table {
         md.push_str(&format!(
             "| {} | {} | {:.2} s | {} | {} | {} | {} |\n",
@@ -577,7 +665,27 @@ mod e2e {
         }
     }
 
-    /// The native equivalent of the context-propagation guest.
+    /// Replay: a workflow of `TIMERS` sequential timers, five history events each.
+    #[workflow]
+    #[derive(Default)]
+    pub(crate) struct Timers;
+
+    pub(crate) const TIMERS: usize = 250;
+
+    #[workflow_methods]
+    impl Timers {
+        #[run]
+        pub(crate) async fn run(ctx: &mut WorkflowContext<Self>, _: ()) -> WorkflowResult<u32> {
+            for _ in 0..TIMERS {
+                ctx.timer(Duration::from_millis(1)).await;
+            }
+            Ok(TIMERS as u32)
+        }
+    }
+
+    /// The native equivalent of the context-propagation guest. Its per-run state lives
+    /// while the run executes and is dropped when `execute-workflow` ends, as a guest's
+    /// instance is: the map holds only the runs in flight.
     #[derive(Default)]
     pub(crate) struct NativeContext {
         runs: Mutex<HashMap<String, interpose::chain::Payload>>,
@@ -613,6 +721,12 @@ mod e2e {
                 _ => {}
             }
             NativeDecision::Proceed
+        }
+        fn after(&self, call: &Call, outcome: Outcome, scope: &Scope) -> Outcome {
+            if let (Hook::ExecuteWorkflow, Scope::Workflow(w)) = (call.hook(), scope) {
+                self.runs.lock().unwrap().remove(&w.info().run_id);
+            }
+            outcome
         }
     }
 
@@ -651,6 +765,87 @@ mod e2e {
                 Some(Interpose::from_chain(rt.clone(), chain))
             }
         }
+    }
+
+    /// r: record one run of [`Timers`] (no interceptors), then replay its history in
+    /// alternation with no guests and with three probe guests in every workflow hook.
+    /// Returns (history events, guest calls per replay, per-replay times none / guests).
+    pub(crate) async fn replay(rounds: usize) -> (usize, u64, Vec<Duration>, Vec<Duration>) {
+        let client = scenario::client(&interpose_tests::dev_server().url(), None).await;
+        let queue = "bench-replay";
+        let options = temporalio_sdk::WorkerOptions::new(queue)
+            .register_workflow::<Timers>()
+            .unwrap()
+            .build();
+        let id = format!("bench-replay-{}", std::process::id());
+        let run_id = scenario::with_worker(&client, options, async {
+            let h = client
+                .start_workflow(
+                    Timers::run,
+                    (),
+                    WorkflowStartOptions::new(queue, &id).build(),
+                )
+                .await
+                .expect("start");
+            let n = h
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .expect("result");
+            assert_eq!(n as usize, TIMERS);
+            h.run_id().expect("run id").to_owned()
+        })
+        .await;
+        let events = scenario::history(&client, &id, &run_id).await;
+        let probe = |tag: &str| {
+            format!(
+                "[[guest]]\nname = \"{tag}\"\npath = \"{}\"\n[guest.config]\ntag = \"{tag}\"\nscope = \"workflow\"\n",
+                guests::PROBE
+            )
+        };
+        let config = Config::from_toml(
+            &format!("{}{}{}", probe("p1"), probe("p2"), probe("p3")),
+            Path::new("/"),
+            Path::new("replay.toml"),
+        )
+        .expect("config");
+        let rt = interpose_tests::runtime();
+        let chain = interpose::chain::Chain::load(
+            &rt.with_sinks(Arc::new(NoMetrics), Arc::new(TracingLogs)),
+            &config,
+            Vec::new(),
+        )
+        .expect("three probes");
+        let guests = Interpose::from_chain(rt.clone(), chain.clone());
+        let replayer = |with: Option<&Interpose>| {
+            let mut o = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new()
+                .register_workflow::<Timers>()
+                .expect("register");
+            if let Some(i) = with {
+                o = o.workflow_interceptor(i.workflow_interceptor());
+            }
+            temporalio_sdk::workflow_replayer::WorkflowReplayer::new(o.build()).expect("replayer")
+        };
+        let (bare, probed) = (replayer(None), replayer(Some(&guests)));
+        async fn once(
+            r: &temporalio_sdk::workflow_replayer::WorkflowReplayer,
+            events: &[temporalio_common::protos::temporal::api::history::v1::HistoryEvent],
+        ) -> Duration {
+            let history = scenario::replayable(events.to_vec());
+            let t = Instant::now();
+            r.replay_workflow(history).await.expect("replay matches");
+            t.elapsed()
+        }
+        // Warm-up: compile, first instances.
+        once(&bare, &events).await;
+        once(&probed, &events).await;
+        let calls_before = chain.stats("p1").unwrap().calls;
+        let (mut none, mut three) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            none.push(once(&bare, &events).await);
+            three.push(once(&probed, &events).await);
+        }
+        let calls = (chain.stats("p1").unwrap().calls - calls_before) / rounds as u64 * 3;
+        (events.len(), calls, none, three)
     }
 
     /// Workflows per second for one configuration over `n` workflows.
@@ -701,17 +896,64 @@ mod e2e {
     }
 }
 
-fn end_to_end(rows: &mut Vec<Row>) {
+/// e: end to end on the dev server; r: replay.
+fn end_to_end(rows: &mut Vec<Row>, figures: &mut Figures, only: &dyn Fn(&str) -> bool) {
     let n = 300;
+    let rounds = 7;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    if only("r") {
+        let (events, calls, none, three) = rt.block_on(e2e::replay(ROUNDS));
+        // Per round: the difference of two adjacent replays, per history event.
+        let per_event: Vec<f64> = none
+            .iter()
+            .zip(&three)
+            .map(|(a, b)| (b.as_secs_f64() - a.as_secs_f64()) / events as f64 * 1e6)
+            .collect();
+        let per_event = Spread::of(per_event);
+        let bare = Spread::of(
+            none.iter()
+                .map(|d| d.as_secs_f64() / events as f64 * 1e6)
+                .collect(),
+        );
+        let per_call = per_event.median * events as f64 / calls.max(1) as f64;
+        let f = |s: Spread<f64>| format!("{:.2} µs ({:.2}–{:.2})", s.median, s.min, s.max);
+        figures.insert("r.events".into(), events.to_string());
+        figures.insert("r.calls".into(), calls.to_string());
+        figures.insert("r.bare".into(), f(bare));
+        figures.insert("r.added".into(), f(per_event));
+        figures.insert("r.per_call".into(), format!("{per_call:.2} µs"));
+        rows.push(Row {
+            id: "r",
+            what: format!(
+                "replay of a {events}-event history ({} timers), no guests, per event",
+                e2e::TIMERS
+            ),
+            value: f(bare),
+            target: "baseline".into(),
+            verdict: format!("{ROUNDS} rounds alternating"),
+        });
+        rows.push(Row {
+            id: "r",
+            what: format!("replay cost added by three guests in every workflow hook (probe x3, {calls} guest calls per replay), per history event"),
+            value: f(per_event),
+            target: "≤ 5 µs per event".into(),
+            verdict: verdict(
+                per_event.median <= 5.0,
+                format!(": {per_call:.2} µs per guest call; Obelisk publishes ~1,200 µs per event"),
+            ),
+        });
+    }
+    if !only("e") {
+        return;
+    }
     let mut results: HashMap<&str, Vec<f64>> = HashMap::new();
     rt.block_on(async {
         // Warm up the server and the worker path once.
         e2e::round("none", 50, "warm").await;
-        for r in 0..3 {
+        for r in 0..rounds {
             for kind in ["none", "wasm", "native"] {
                 let wps = e2e::round(kind, n, &format!("{r}")).await;
                 eprintln!("bench e: round {r} {kind}: {wps:.1} workflows/s");
@@ -719,35 +961,45 @@ fn end_to_end(rows: &mut Vec<Row>) {
             }
         }
     });
-    let m = |k: &str| median(results[k].clone());
-    let (none, wasm, native) = (m("none"), m("wasm"), m("native"));
+    // Ratios of adjacent rounds: the drift of a noisy machine hits both sides of each.
+    let ratio = |k: &str| {
+        Spread::of(
+            results[k]
+                .iter()
+                .zip(&results["none"])
+                .map(|(x, none)| x / none)
+                .collect(),
+        )
+    };
+    let wps = |k: &str| Spread::of(results[k].clone());
+    let f = |s: Spread<f64>| format!("{:.1}/s ({:.1}–{:.1})", s.median, s.min, s.max);
+    let r3 = |s: Spread<f64>| format!("{:.3} ({:.3}–{:.3})", s.median, s.min, s.max);
+    let (wasm, native) = (ratio("wasm"), ratio("native"));
+    figures.insert("e.wasm".into(), r3(wasm));
+    figures.insert("e.native".into(), r3(native));
     rows.push(Row {
         id: "e",
-        what: format!("end to end, workflows/s (2 activities each, {n} per round, 64 in flight, 3 rounds alternating): no interceptors"),
-        value: format!("{none:.1}/s"),
+        what: format!("end to end, workflows/s (2 activities each, {n} per round, 64 in flight, {rounds} rounds alternating): no interceptors"),
+        value: f(wps("none")),
         target: "baseline".into(),
         verdict: String::new(),
     });
     rows.push(Row {
         id: "e",
         what: "three Wasm guests in every category (context propagation x3)".into(),
-        value: format!("{wasm:.1}/s"),
-        target: "≥ 0.95 of none".into(),
+        value: f(wps("wasm")),
+        target: "≥ 0.97 of none".into(),
         verdict: verdict(
-            wasm / none >= 0.95,
-            format!(" ({:.3} of none)", wasm / none),
+            wasm.median >= 0.97,
+            format!(": {} of none, per round", r3(wasm)),
         ),
     });
     rows.push(Row {
         id: "e",
         what: "three native equivalents".into(),
-        value: format!("{native:.1}/s"),
+        value: f(wps("native")),
         target: "report".into(),
-        verdict: format!(
-            "{:.3} of none; Wasm / native = {:.3}",
-            native / none,
-            wasm / native
-        ),
+        verdict: format!("{} of none, per round", r3(native)),
     });
 }
 
@@ -774,22 +1026,78 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem:.0} GiB RAM")
 }
 
+/// The notes with every `{{name}}` replaced by this run's figure. A name the run did not
+/// measure is an error for a full run (the notes would quote a figure from nowhere) and
+/// left as `(not measured)` for a partial one (`BENCH_ONLY`).
+fn fill(notes: &str, figures: &Figures, full: bool) -> String {
+    let mut out = String::with_capacity(notes.len());
+    let mut rest = notes;
+    while let Some(at) = rest.find("{{") {
+        out.push_str(&rest[..at]);
+        let Some(end) = rest[at..].find("}}") else {
+            panic!("docs/benchmarks-notes.md: an unclosed `{{{{`");
+        };
+        let name = &rest[at + 2..at + end];
+        match figures.get(name) {
+            Some(v) => out.push_str(v),
+            None if !full => out.push_str("(not measured)"),
+            None => panic!(
+                "docs/benchmarks-notes.md quotes `{{{{{name}}}}}`, which this run did not measure \
+                 (measured: {:?})",
+                figures.keys().collect::<Vec<_>>()
+            ),
+        }
+        rest = &rest[at + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where a full run keeps its table and figures, so that `BENCH_RENDER=1` can fill edited
+/// notes with the figures of that same run.
+fn last_run() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-last-run.json")
+}
+
+fn notes_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-notes.md")
+}
+
 fn main() {
     let out: PathBuf = std::env::args()
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md"));
+    if std::env::var_os("BENCH_RENDER").is_some() {
+        // Re-render the last full run with the current notes: no measuring.
+        let saved: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(last_run()).expect("a full `cargo xtask bench` run first"),
+        )
+        .expect("bench-last-run.json");
+        let table = saved["table"].as_str().expect("table").to_owned();
+        let figures: Figures = serde_json::from_value(saved["figures"].clone()).expect("figures");
+        let notes = std::fs::read_to_string(notes_path()).expect("docs/benchmarks-notes.md");
+        let md = format!("{table}\n{}", fill(&notes, &figures, true));
+        std::fs::write(&out, &md).expect("write BENCHMARKS.md");
+        eprintln!(
+            "bench: rendered {} from {}",
+            out.display(),
+            last_run().display()
+        );
+        return;
+    }
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let run = |s: &str| only.is_empty() || only.contains(s);
     let mut rows = Vec::new();
+    let mut figures = Figures::new();
     let started = Instant::now();
     if run("a") || run("b") || run("g") {
         eprintln!("bench: hops (a, b, g) ...");
-        hops(&mut rows);
+        hops(&mut rows, &mut figures);
     }
     if run("c") {
         eprintln!("bench: instances (c) ...");
-        instances(&mut rows);
+        instances(&mut rows, &mut figures);
     }
     if run("d") {
         eprintln!("bench: worker start (d) ...");
@@ -799,26 +1107,26 @@ fn main() {
         eprintln!("bench: density (f) ...");
         density(&mut rows);
     }
-    if run("e") {
-        eprintln!("bench: end to end (e) ...");
-        end_to_end(&mut rows);
+    if run("e") || run("r") {
+        eprintln!("bench: end to end and replay (e, r) ...");
+        end_to_end(&mut rows, &mut figures, &run);
     }
     // Last: compiling the interpreters' components leaves hundreds of MiB of allocator heap
     // in the process, which would inflate f's resident total if it ran before.
     let mut table = Vec::new();
     if run("c") || run("l") {
         eprintln!("bench: guest languages (c, l) ...");
-        languages(&mut rows, &mut table);
+        languages(&mut rows, &mut table, &mut figures);
     }
     rows.sort_by_key(|r| r.id);
     let mut md = String::new();
     md.push_str("# Benchmarks\n\n");
     md.push_str(&format!(
-        "- Machine: {}\n- Command: `cargo xtask bench` (release build, `RUST_BACKTRACE=0`); took {:.0} s\n- Method: medians of {ROUNDS} rounds (each the mean of many iterations) for micro figures, 3 alternating rounds for end to end; every Wasm figure beside its native baseline in the same process and run. This machine is noisy: read ratios before absolutes.\n- wasmtime 48.0.8, pooling allocator, fuel metering and epoch interruption on (except where g turns metering off).\n\n",
+        "- Machine: {}\n- Command: `cargo xtask bench` (release build, `RUST_BACKTRACE=0`); took {:.0} s\n- Method: every figure is median (min–max) over its rounds: {ROUNDS} rounds (each the mean of many iterations) for micro figures, Wasm and native alternated in batches; 7 alternating rounds for end to end, reported as per-round ratios to the no-interceptor round beside it; {ROUNDS} alternating replays for r. Every Wasm figure is beside its native baseline in the same process and run. This machine is noisy: read ratios before absolutes.\n- wasmtime 48.0.8, pooling allocator, fuel metering and epoch interruption on (except where g turns metering off).\n\n",
         machine(),
         started.elapsed().as_secs_f64()
     ));
-    md.push_str("| | what | median | target | result |\n|---|---|---|---|---|\n");
+    md.push_str("| | what | median (min–max) | target | result |\n|---|---|---|---|---|\n");
     for r in &rows {
         md.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
@@ -830,11 +1138,13 @@ fn main() {
         md.push_str(&languages_table(&table));
     }
     md.push_str("\nWhere a target is missed, what bounds it is in the section below.\n");
-    let notes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks-notes.md");
-    if let Ok(n) = std::fs::read_to_string(&notes) {
-        md.push('\n');
-        md.push_str(&n);
+    if only.is_empty() {
+        let saved = serde_json::json!({ "table": md, "figures": figures });
+        std::fs::write(last_run(), saved.to_string()).expect("write bench-last-run.json");
     }
+    let notes = std::fs::read_to_string(notes_path()).expect("docs/benchmarks-notes.md");
+    md.push('\n');
+    md.push_str(&fill(&notes, &figures, only.is_empty()));
     if only.is_empty() {
         std::fs::write(&out, &md).expect("write BENCHMARKS.md");
         eprintln!("bench: wrote {}", out.display());
