@@ -37,8 +37,8 @@ fn camel(snake: &str) -> String {
 /// `.remove_header("key")` with a string literal in a method's body declares `key` for
 /// the method's hooks. A method that reads keys the attribute cannot see (a variable, a
 /// helper function) declares them with `#[reads("key", ...)]`, or `#[reads(all)]`, on the
-/// method; undeclared keys still work, one crossing into the host per read. A key is a
-/// string literal or a `const` (`.header(USER_ID)` with an upper-case name is seen too).
+/// method; undeclared keys still work, one crossing into the host per read. Keys are
+/// derived from string literals only; a `const` key is declared with `reads(..)`.
 /// `#[interceptor(reads(KEY, ...))]` declares keys for every hook of the block.
 #[proc_macro_attribute]
 pub fn interceptor(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -215,14 +215,6 @@ fn read_keys(
     }
 }
 
-/// Whether `name` looks like a `const` (upper case, digits and `_`).
-fn const_like(name: &str) -> bool {
-    name.chars().any(|c| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
 /// Collect the keys of `.header("k")`, `.header_string("k")` and `.remove_header("k")`
 /// calls with a string literal, anywhere in `tokens` (closures and nested blocks included).
 fn literal_header_reads(
@@ -257,9 +249,6 @@ fn literal_header_reads(
                             ) =>
                         {
                             keys.insert(lit.to_string());
-                        }
-                        [TokenTree::Ident(id)] if const_like(&id.to_string()) => {
-                            keys.insert(id.to_string());
                         }
                         _ => {}
                     }
