@@ -192,11 +192,9 @@ impl GuestInstance {
                     message: e.to_string(),
                 })?;
         }
-        store.set_epoch_deadline(if role == Role::Load {
-            load_ticks(meta.epoch_ticks)
-        } else {
-            meta.epoch_ticks
-        });
+        let load = role == Role::Load;
+        store.data_mut().cur.deadline = deadline(meta, load);
+        store.set_epoch_deadline(epoch_ticks(meta, load));
         // Code that runs at instantiation (a start function, `_initialize`) belongs to no
         // hook: in a workflow its output would be emitted again on every replay, so it is
         // dropped there; elsewhere its full lines are kept, its partial line dropped.
@@ -313,11 +311,10 @@ impl GuestInstance {
             // Cannot fail: fuel is enabled on this engine.
             let _ = self.store.set_fuel(guest.meta.limits.fuel);
         }
-        self.store.set_epoch_deadline(if phase == Phase::Load {
-            load_ticks(guest.meta.epoch_ticks)
-        } else {
-            guest.meta.epoch_ticks
-        });
+        let load = phase == Phase::Load;
+        self.store.data_mut().cur.deadline = deadline(&guest.meta, load);
+        self.store
+            .set_epoch_deadline(epoch_ticks(&guest.meta, load));
     }
 
     fn charge_fuel(&mut self, guest: &LoadedGuest) {
@@ -531,12 +528,26 @@ impl GuestInstance {
 /// a loaded machine must not fail a guest whose per-call deadline is tight.
 pub(crate) const LOAD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn load_ticks(ticks: u64) -> u64 {
-    let floor = LOAD_DEADLINE
-        .as_nanos()
-        .div_ceil(super::EPOCH_TICK.as_nanos()) as u64
-        + 1;
-    ticks.max(floor)
+/// The deadline of a call: the guest's, or for the load phase at least [`LOAD_DEADLINE`].
+fn deadline(meta: &super::GuestMeta, load: bool) -> std::time::Duration {
+    if load {
+        meta.limits.deadline.max(LOAD_DEADLINE)
+    } else {
+        meta.limits.deadline
+    }
+}
+
+/// [`deadline`] in epoch ticks.
+fn epoch_ticks(meta: &super::GuestMeta, load: bool) -> u64 {
+    if load {
+        let floor = LOAD_DEADLINE
+            .as_nanos()
+            .div_ceil(super::EPOCH_TICK.as_nanos()) as u64
+            + 1;
+        meta.epoch_ticks.max(floor)
+    } else {
+        meta.epoch_ticks
+    }
 }
 
 /// The most bytes the host copies out of a guest in one crossing (see
@@ -609,13 +620,10 @@ fn classify(
                 };
             }
             wasmtime::Trap::Interrupt => {
-                let limit = guest.meta.limits.deadline;
+                // The deadline armed for this call (an instance made for a run, not at
+                // load, has the guest's own even while it instantiates).
                 return GuestFailure::Deadline {
-                    limit: if data.cur.phase == Phase::Load {
-                        limit.max(LOAD_DEADLINE)
-                    } else {
-                        limit
-                    },
+                    limit: data.cur.deadline,
                 };
             }
             wasmtime::Trap::StackOverflow => return GuestFailure::StackOverflow,

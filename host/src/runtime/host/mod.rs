@@ -122,6 +122,8 @@ pub(crate) struct CallState {
     pub(crate) outcome: Option<Outcome>,
     pub(crate) undo: Vec<Undo>,
     pub(crate) last_error_log: Option<String>,
+    /// The wall-time deadline armed for this call (what a deadline failure reports).
+    pub(crate) deadline: std::time::Duration,
 }
 
 impl Default for CallState {
@@ -137,6 +139,7 @@ impl Default for CallState {
             outcome: None,
             undo: Vec::new(),
             last_error_log: None,
+            deadline: std::time::Duration::ZERO,
         }
     }
 }
