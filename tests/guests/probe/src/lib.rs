@@ -24,15 +24,40 @@ use interpose_guest::{
 #[derive(Default)]
 struct Probe {
     calls: u32,
+    /// The guest's configuration, read once per instance (each read is a host call).
+    cfg: Option<Cfg>,
 }
 
-fn tag() -> String {
-    config::get("tag").unwrap_or_else(|| "probe".into())
+struct Cfg {
+    tag: String,
+    workflow_only: bool,
+    activity_id: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    work: u64,
+    work_growth: u64,
 }
 
-fn work(calls: u32) -> u64 {
-    let num = |k: &str| -> u64 { config::get(k).and_then(|w| w.parse().ok()).unwrap_or(0) };
-    let n = num("work") + num("work-growth") * u64::from(calls);
+impl Cfg {
+    fn read() -> Cfg {
+        let num = |k: &str| -> u64 { config::get(k).and_then(|w| w.parse().ok()).unwrap_or(0) };
+        Cfg {
+            tag: config::get("tag").unwrap_or_else(|| "probe".into()),
+            workflow_only: config::get("scope").as_deref() == Some("workflow"),
+            activity_id: config::get("activity-id"),
+            before: config::get("before"),
+            after: config::get("after"),
+            work: num("work"),
+            work_growth: num("work-growth"),
+        }
+    }
+
+    fn work(&self, calls: u32) -> u64 {
+        work(self.work + self.work_growth * u64::from(calls))
+    }
+}
+
+fn work(n: u64) -> u64 {
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..n {
         x = x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3);
@@ -42,14 +67,14 @@ fn work(calls: u32) -> u64 {
 
 impl Probe {
     fn before(&mut self, call: &Call) -> Before {
-        if config::get("scope").as_deref() == Some("workflow")
-            && !interpose_guest::category_of(call.hook()).starts_with("workflow")
+        let cfg = self.cfg.get_or_insert_with(Cfg::read);
+        if cfg.workflow_only && !interpose_guest::category_of(call.hook()).starts_with("workflow")
         {
             return Before::Proceed;
         }
         self.calls += 1;
-        let tag = tag();
-        let _ = core::hint::black_box(work(self.calls));
+        let tag = &cfg.tag;
+        let _ = core::hint::black_box(cfg.work(self.calls));
         let trail = call.header_string("trail").unwrap_or_default();
         let trail = if trail.is_empty() {
             tag.clone()
@@ -70,14 +95,14 @@ impl Probe {
             &[("hook".to_owned(), hook.to_owned())],
         );
         if let (Some(prefix), CallDetail::ScheduleActivity(mut s)) =
-            (config::get("activity-id"), call.detail())
+            (&cfg.activity_id, call.detail())
         {
             s.activity_id = format!("{prefix}-{}", self.calls);
             if let Err(e) = call.set_detail(CallDetail::ScheduleActivity(s)) {
                 log::error(&format!("activity id edit refused: {e:?}"));
             }
         }
-        match config::get("before").as_deref() {
+        match cfg.before.as_deref() {
             Some("reject") => {
                 Before::Reject(Failure::new(format!("rejected by {tag}")).with_type("Rejected"))
             }
@@ -106,21 +131,21 @@ impl Probe {
     }
 
     fn after(&mut self, call: &Call, outcome: &Outcome) -> After {
-        let tag = tag();
-        if config::get("scope").as_deref() != Some("workflow")
-            || interpose_guest::category_of(call.hook()).starts_with("workflow")
+        let cfg = self.cfg.get_or_insert_with(Cfg::read);
+        let tag = &cfg.tag;
+        if !cfg.workflow_only || interpose_guest::category_of(call.hook()).starts_with("workflow")
         {
             log::info(&format!(
                 "{tag} after {}",
                 interpose_guest::hook_name(call.hook())
             ));
         }
-        let _ = core::hint::black_box(work(0));
+        let _ = core::hint::black_box(cfg.work(0));
         // Edits in `after` must be refused.
         if call.set_header("late", Payload::json_string("x")).is_ok() {
             return After::Fail(Failure::new("an edit in after was accepted"));
         }
-        match config::get("after").as_deref() {
+        match cfg.after.as_deref() {
             Some("append") => {
                 let prev = outcome
                     .payloads()
