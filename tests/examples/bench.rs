@@ -35,6 +35,28 @@ fn time(iters: u32, f: impl FnMut()) -> Spread<Duration> {
     Spread::of(per_round(ROUNDS, iters, f))
 }
 
+/// Run `f`; with `BENCH_MARKS=1`, print when it started and ended on `CLOCK_MONOTONIC` (the
+/// clock `perf record -k mono` stamps samples with), so that one figure can be profiled:
+/// `BENCH_MARKS=1 perf record -k mono ...`, then `perf report --time <start>,<end>`.
+fn marked<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    let on = std::env::var_os("BENCH_MARKS").is_some();
+    let now = || {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec for the call to write.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        format!("{}.{:06}", ts.tv_sec, ts.tv_nsec / 1000)
+    };
+    let start = on.then(now);
+    let r = f();
+    if let Some(start) = start {
+        eprintln!("bench-mark {name} {start},{}", now());
+    }
+    r
+}
+
 /// The figures of this run that the notes quote, by name (`{{name}}` in the notes).
 type Figures = std::collections::BTreeMap<String, String>;
 
@@ -158,14 +180,15 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
         )],
     )
     .expect("native chain");
+    /// Hops on `hook` through one session; every hook the guest is interested in gets the
+    /// `in` header (an uninterested one gets a bare call, as b measures the skip alone).
     fn hop(chain: &interpose::Chain, hook: Hook) -> Box<dyn FnMut() + '_> {
         let mut session = chain.session(workflow_scope("r"));
         Box::new(move || {
-            let mut call = if hook == Hook::ScheduleActivity {
-                activity_call()
-            } else {
-                Call::new(hook.empty_detail(), None)
-            };
+            let mut call = Call::new(hook.empty_detail(), None);
+            if hook != Hook::StartTimer {
+                call = call.with_header("in", interpose::chain::Payload::json("\"alice\""));
+            }
             let b = session.before(&mut call).expect("hop");
             let _ = black_box((b, call));
         })
@@ -210,6 +233,57 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
         target: "baseline".into(),
         verdict: format!("Wasm / native = {ratio:.1}x (of medians)"),
     });
+    // What bounds the hop: the crossing alone (a hook that proceeds without looking), and
+    // the crossing with the declared header handed in and read (no edit).
+    // Fuel per hop of what ran between two readings of the guest's counters.
+    let fuel_between = |f: &mut dyn FnMut()| {
+        let before = wasm.stats("hop").unwrap();
+        f();
+        let after = wasm.stats("hop").unwrap();
+        (after.fuel - before.fuel) / (after.calls - before.calls).max(1)
+    };
+    let (mut floor, mut read) = (None, None);
+    let floor_fuel = fuel_between(&mut || {
+        floor = Some(Spread::of(per_round(
+            ROUNDS,
+            n,
+            hop(&wasm, Hook::ScheduleLocalActivity),
+        )))
+    });
+    let read_fuel = fuel_between(&mut || {
+        read = Some(Spread::of(per_round(
+            ROUNDS,
+            n,
+            hop(&wasm, Hook::StartChildWorkflow),
+        )))
+    });
+    let (floor, read) = (floor.unwrap(), read.unwrap());
+    let of_native = |s: Spread<Duration>| s.median.as_secs_f64() / nat.median.as_secs_f64();
+    figures.insert("a.floor".into(), us_spread(floor));
+    figures.insert("a.floor_ratio".into(), format!("{:.1}x", of_native(floor)));
+    figures.insert("a.read".into(), us_spread(read));
+    figures.insert("a.floor_fuel".into(), floor_fuel.to_string());
+    figures.insert("a.read_fuel".into(), read_fuel.to_string());
+    rows.push(Row {
+        id: "a",
+        what: format!(
+            "the crossing alone: a hook of the same guest that proceeds without reading \
+             ({floor_fuel} fuel units)"
+        ),
+        value: us_spread(floor),
+        target: "report".into(),
+        verdict: format!("{:.1}x the native hop", of_native(floor)),
+    });
+    rows.push(Row {
+        id: "a",
+        what: format!(
+            "the crossing with the declared header handed in and read, no edit ({read_fuel} \
+             fuel units)"
+        ),
+        value: us_spread(read),
+        target: "report".into(),
+        verdict: format!("{:.1}x the native hop", of_native(read)),
+    });
     let idle = Spread::of(per_round(ROUNDS, 200_000, hop(&wasm, Hook::StartTimer)));
     figures.insert("b.idle".into(), ns_spread(idle));
     rows.push(Row {
@@ -231,7 +305,10 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
         || hop(&wasm, Hook::ScheduleActivity),
         || hop(&unmetered, Hook::ScheduleActivity),
     );
-    let fuel_per_hop = wasm.stats("hop").unwrap().fuel / wasm.stats("hop").unwrap().calls.max(1);
+    let fuel_per_hop = {
+        let mut f = hop(&wasm, Hook::ScheduleActivity);
+        fuel_between(&mut || (0..1000).for_each(|_| f()))
+    };
     figures.insert("g.fuel".into(), fuel_per_hop.to_string());
     let cost = (on_t.median.as_secs_f64() - off_t.median.as_secs_f64()) * 1e9;
     figures.insert("g.cost".into(), format!("{cost:+.0} ns"));
@@ -305,7 +382,7 @@ fn instances(rows: &mut Vec<Row>, figures: &mut Figures) {
     for (name, key, path, first) in cases {
         let chain = interpose::chain::Chain::load(&rt, &toml(&[("g", path, "")]), Vec::new())
             .expect("guest");
-        let new_run = new_runs(&chain, first);
+        let new_run = marked(&format!("c.{key}"), || new_runs(&chain, first));
         figures.insert(format!("c.{key}"), us_spread(new_run));
         let is_target = path == guests::HOP;
         rows.push(Row {
@@ -418,7 +495,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>, figures: &mut Figure
         drop(s);
 
         let new_run_on = |chain: &interpose::Chain| new_runs(chain, &first);
-        let new_run = new_run_on(&chain);
+        let new_run = marked(&format!("l.{language}.new_run"), || new_run_on(&chain));
         let cow_chain =
             interpose::chain::Chain::load(&cow, &toml(&[("ctx", path, "")]), Vec::new())
                 .expect("guest loads");
@@ -432,7 +509,7 @@ fn languages(rows: &mut Vec<Row>, table: &mut Vec<LangRow>, figures: &mut Figure
             let _ = black_box((b, c));
         };
         let n = iterations(&mut call);
-        let per_call = time(n, call);
+        let per_call = marked(&format!("l.{language}.per_call"), || time(n, call));
         eprintln!(
             "bench: {language}: {size} bytes, compile {compile:.1?}, new run {} (copy-on-write {}), per call {}",
             short_spread(new_run),
@@ -767,6 +844,23 @@ mod e2e {
         }
     }
 
+    /// CPU time of this process, all threads. Replay is timed in CPU time: a replay worker
+    /// also waits (for its pollers to stop, on timers of its own), and that idle wall time
+    /// varied by more than the guests' cost.
+    fn cpu_time() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec for the call to write.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    /// Copies of the history one replay worker replays per round (r).
+    pub(crate) const PER_WORKER: usize = 8;
+
     /// r: record one run of [`Timers`] (no interceptors), then replay its history in
     /// alternation with no guests and with three probe guests in every workflow hook.
     /// Returns (history events, guest calls per replay, per-replay times none / guests).
@@ -826,14 +920,33 @@ mod e2e {
             temporalio_sdk::workflow_replayer::WorkflowReplayer::new(o.build()).expect("replayer")
         };
         let (bare, probed) = (replayer(None), replayer(Some(&guests)));
+        /// One replay worker replaying `PER_WORKER` copies of the history (each under its
+        /// own workflow id), so that the worker's start-up, which varies, is spread over
+        /// many events instead of dominating the figure.
         async fn once(
             r: &temporalio_sdk::workflow_replayer::WorkflowReplayer,
             events: &[temporalio_common::protos::temporal::api::history::v1::HistoryEvent],
         ) -> Duration {
-            let history = scenario::replayable(events.to_vec());
-            let t = Instant::now();
-            r.replay_workflow(history).await.expect("replay matches");
-            t.elapsed()
+            use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+            let histories: Vec<_> = (0..PER_WORKER)
+                .map(|k| {
+                    let mut copy = events.to_vec();
+                    if let Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) =
+                        copy.first_mut().and_then(|e| e.attributes.as_mut())
+                    {
+                        a.workflow_id = format!("bench-replay-copy-{k}");
+                    }
+                    scenario::replayable(copy)
+                })
+                .collect();
+            let t = cpu_time();
+            let results = r.replay_workflows(histories).await.expect("replay runs");
+            let elapsed = cpu_time() - t;
+            assert_eq!(results.len(), PER_WORKER, "one result per history");
+            for result in results {
+                assert!(result.replay_failure.is_none(), "replay matches: {:?}", result.replay_failure);
+            }
+            elapsed
         }
         // Warm-up: compile, first instances.
         once(&bare, &events).await;
@@ -844,7 +957,8 @@ mod e2e {
             none.push(once(&bare, &events).await);
             three.push(once(&probed, &events).await);
         }
-        let calls = (chain.stats("p1").unwrap().calls - calls_before) / rounds as u64 * 3;
+        let calls =
+            (chain.stats("p1").unwrap().calls - calls_before) / (rounds * PER_WORKER) as u64 * 3;
         (events.len(), calls, none, three)
     }
 
@@ -906,16 +1020,18 @@ fn end_to_end(rows: &mut Vec<Row>, figures: &mut Figures, only: &dyn Fn(&str) ->
         .unwrap();
     if only("r") {
         let (events, calls, none, three) = rt.block_on(e2e::replay(ROUNDS));
+        // Events replayed per round (every copy of the history).
+        let replayed = events * e2e::PER_WORKER;
         // Per round: the difference of two adjacent replays, per history event.
         let per_event: Vec<f64> = none
             .iter()
             .zip(&three)
-            .map(|(a, b)| (b.as_secs_f64() - a.as_secs_f64()) / events as f64 * 1e6)
+            .map(|(a, b)| (b.as_secs_f64() - a.as_secs_f64()) / replayed as f64 * 1e6)
             .collect();
         let per_event = Spread::of(per_event);
         let bare = Spread::of(
             none.iter()
-                .map(|d| d.as_secs_f64() / events as f64 * 1e6)
+                .map(|d| d.as_secs_f64() / replayed as f64 * 1e6)
                 .collect(),
         );
         let per_call = per_event.median * events as f64 / calls.max(1) as f64;
@@ -928,8 +1044,9 @@ fn end_to_end(rows: &mut Vec<Row>, figures: &mut Figures, only: &dyn Fn(&str) ->
         rows.push(Row {
             id: "r",
             what: format!(
-                "replay of a {events}-event history ({} timers), no guests, per event",
-                e2e::TIMERS
+                "replay of a {events}-event history ({} timers), {} copies per replay worker, no guests, CPU time per event",
+                e2e::TIMERS,
+                e2e::PER_WORKER
             ),
             value: f(bare),
             target: "baseline".into(),
@@ -937,7 +1054,7 @@ fn end_to_end(rows: &mut Vec<Row>, figures: &mut Figures, only: &dyn Fn(&str) ->
         });
         rows.push(Row {
             id: "r",
-            what: format!("replay cost added by three guests in every workflow hook (probe x3, {calls} guest calls per replay), per history event"),
+            what: format!("replay cost added by three guests in every workflow hook (probe x3, {calls} guest calls per history), CPU time per history event"),
             value: f(per_event),
             target: "≤ 5 µs per event".into(),
             verdict: verdict(
