@@ -189,3 +189,29 @@ fn an_explicit_pool_too_small_for_the_cache_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// `RuntimeBuilder::perf_map` is how the benchmark's profiles name guest functions
+/// (BENCHMARKS.md): with it, compiling a guest writes perf's map of JIT code for this
+/// process; without it, nothing is written.
+#[test]
+fn a_runtime_built_with_perf_map_names_guest_code_for_perf() {
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()));
+    let _ = std::fs::remove_file(&map);
+    let c = config(&guest("hop", guests::HOP, ""));
+    let plain = Runtime::builder().cache(false).build().unwrap();
+    interpose::chain::Chain::load(&plain, &c, Vec::new()).unwrap();
+    assert!(!map.exists(), "no perf map unless asked for");
+    let rt = Runtime::builder()
+        .cache(false)
+        .perf_map(true)
+        .build()
+        .unwrap();
+    interpose::chain::Chain::load(&rt, &c, Vec::new()).unwrap();
+    let text = std::fs::read_to_string(&map).expect("a perf map for this process");
+    let _ = std::fs::remove_file(&map);
+    assert!(
+        text.lines().any(|l| l.contains("wasm[")),
+        "the map names guest functions: {}",
+        text.lines().take(3).collect::<Vec<_>>().join(" | ")
+    );
+}

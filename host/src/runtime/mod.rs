@@ -118,6 +118,7 @@ pub struct RuntimeBuilder {
     max_memory: u64,
     metering: bool,
     memory_images: MemoryImages,
+    perf_map: bool,
 }
 
 impl Default for RuntimeBuilder {
@@ -134,6 +135,7 @@ impl Default for RuntimeBuilder {
             max_memory: Limits::default().memory,
             metering: true,
             memory_images: runtime.memory_images,
+            perf_map: false,
         }
     }
 }
@@ -182,6 +184,14 @@ impl RuntimeBuilder {
     /// deterministic in replay.
     pub fn fuel_metering(mut self, on: bool) -> Self {
         self.metering = on;
+        self
+    }
+
+    /// Write a perf map (`/tmp/perf-<pid>.map`) as guests are compiled, so that `perf
+    /// record` / `perf report` name guest functions (default: off). For profiling
+    /// (`BENCH_PERFMAP=1` in the benchmark); the file grows with every compiled module.
+    pub fn perf_map(mut self, on: bool) -> Self {
+        self.perf_map = on;
         self
     }
 
@@ -251,6 +261,9 @@ impl RuntimeBuilder {
             .memory_guard_size(64 * 1024)
             .memory_reservation_for_growth(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if self.perf_map {
+            cfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&cfg).map_err(engine_err)?;
 
         let mut linker = Linker::new(&engine);
