@@ -35,19 +35,27 @@ fn time(iters: u32, f: impl FnMut()) -> Spread<Duration> {
     Spread::of(per_round(ROUNDS, iters, f))
 }
 
+/// The time on clock `id` (`clock_gettime`).
+fn clock(id: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to write.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime({id})");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Run `f`; with `BENCH_MARKS=1`, print when it started and ended on `CLOCK_MONOTONIC` (the
 /// clock `perf record -k mono` stamps samples with), so that one figure can be profiled:
-/// `BENCH_MARKS=1 perf record -k mono ...`, then `perf report --time <start>,<end>`.
+/// `BENCH_MARKS=1 BENCH_PERFMAP=1 perf record -k mono ...`, then `perf report --time
+/// <start>,<end>` (`BENCH_PERFMAP=1` names guest functions).
 fn marked<T>(name: &str, f: impl FnOnce() -> T) -> T {
     let on = std::env::var_os("BENCH_MARKS").is_some();
     let now = || {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid timespec for the call to write.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        format!("{}.{:06}", ts.tv_sec, ts.tv_nsec / 1000)
+        let t = clock(libc::CLOCK_MONOTONIC);
+        format!("{}.{:06}", t.as_secs(), t.subsec_micros())
     };
     let start = on.then(now);
     let r = f();
@@ -119,6 +127,7 @@ fn runtime(max_instances: u32, metering: bool) -> Runtime {
         .cache(false)
         .max_instances(max_instances)
         .fuel_metering(metering)
+        .perf_map(std::env::var_os("BENCH_PERFMAP").is_some())
         .build()
         .expect("engine")
 }
@@ -848,14 +857,7 @@ mod e2e {
     /// also waits (for its pollers to stop, on timers of its own), and that idle wall time
     /// varied by more than the guests' cost.
     fn cpu_time() -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid timespec for the call to write.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+        super::clock(libc::CLOCK_PROCESS_CPUTIME_ID)
     }
 
     /// Copies of the history one replay worker replays per round (r).
@@ -944,7 +946,11 @@ mod e2e {
             let elapsed = cpu_time() - t;
             assert_eq!(results.len(), PER_WORKER, "one result per history");
             for result in results {
-                assert!(result.replay_failure.is_none(), "replay matches: {:?}", result.replay_failure);
+                assert!(
+                    result.replay_failure.is_none(),
+                    "replay matches: {:?}",
+                    result.replay_failure
+                );
             }
             elapsed
         }
