@@ -438,15 +438,37 @@ async fn replay_after_eviction_logs_and_counts_nothing_twice() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn replay_fuel_runs_out_at_the_same_hook_live_and_in_replay() {
-    // Call n of the run costs about n * 1.7 M fuel (see the probe's `work-growth`); the
-    // limit lets three calls through. Under `skip`, the guest is skipped from call 4 to the
-    // end of the run, so its `seen-p` header stops at "3" — at the same hook in replay.
+    // Call n of the run costs about n * GROWTH iterations of the probe's work loop (its
+    // `work-growth`); the limit lets three calls through. Under `skip`, the guest is skipped
+    // from call 4 to the end of the run, so its `seen-p` header stops at "3" — at the same
+    // hook in replay. What one iteration costs depends on how the probe was compiled, so it
+    // is measured first: a client call runs `work` iterations in `before` and in `after`.
+    const GROWTH: u64 = 100_000;
+    let per_iteration = {
+        use interpose::chain::Outcome;
+        use interpose::services::Scope;
+        let t = interpose_tests::chain(&interpose_tests::guest(
+            "probe",
+            interpose_tests::guests::PROBE,
+            &format!("[guest.config]\ntag = \"p\"\nwork = \"{GROWTH}\""),
+        ));
+        t.chain
+            .session(Scope::Client)
+            .run(&mut interpose_tests::start_call("Order"), |_| {
+                Outcome::Ok(vec![])
+            })
+            .unwrap();
+        t.chain.stats("probe").unwrap().fuel as f64 / (2 * GROWTH) as f64
+    };
+    let limit = (3.5 * GROWTH as f64 * per_iteration) as u64;
     let toml = format!(
         "{}\n[[guest]]\nname = \"recorder\"\nnative = true\n",
         interpose_tests::guest(
             "probe",
             interpose_tests::guests::PROBE,
-            "fuel = 6_000_000\non-failure = \"skip\"\n[guest.config]\ntag = \"p\"\nwork-growth = \"100000\""
+            &format!(
+                "fuel = {limit}\non-failure = \"skip\"\n[guest.config]\ntag = \"p\"\nwork-growth = \"{GROWTH}\""
+            )
         )
     );
     let (live, replayed, _, histories) = live_then_replay(&toml, "fuel", "seen-p").await;

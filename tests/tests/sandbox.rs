@@ -351,8 +351,8 @@ fn hostile_a_guest_that_hangs_while_loading_stops_at_the_load_deadline() {
         path.to_str().unwrap(),
         "deadline = '100ms'\nfuel = 1_000_000_000_000",
     ))
-        .unwrap_err()
-        .to_string();
+    .unwrap_err()
+    .to_string();
     let took = started.elapsed();
     assert!(msg.contains("guest `hang`"), "{msg}");
     assert!(msg.contains("deadline exceeded (1s per call)"), "{msg}");
