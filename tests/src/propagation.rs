@@ -1,6 +1,7 @@
 //! The seed's context propagation on a real worker and dev server, for any context-propagation
 //! guest (Rust, Python, JavaScript, C): a user id set by the client guest reaches workflow
-//! execute, each activity, a child workflow and a signal handler. The `witness` guest, placed
+//! execute, each activity, a child workflow, the child's next run after continue-as-new and a
+//! signal handler. The `witness` guest, placed
 //! after the guest under test, logs the `user-id` header it sees in every hook.
 
 use std::time::Duration;
@@ -10,8 +11,8 @@ use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions, Workflo
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{
-    ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkerOptions, WorkflowContext,
-    WorkflowResult,
+    ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, SyncWorkflowContext,
+    WorkerOptions, WorkflowContext, WorkflowResult,
 };
 
 use crate::{chain, dev_server, guest, guests, runtime, scenario};
@@ -33,10 +34,11 @@ impl OrderWorkflow {
                 ActivityOptions::start_to_close_timeout(Duration::from_secs(10)),
             )
             .await?;
+        // The child continues as new once before it ships: the user must reach its next run.
         let child = ctx
             .start_child_workflow(
                 ShipWorkflow::run,
-                name,
+                format!("{CONTINUE}{name}"),
                 ChildWorkflowOptions::workflow_id(format!("{}-ship", ctx.workflow_id())),
             )
             .await?;
@@ -55,10 +57,17 @@ impl OrderWorkflow {
 #[derive(Default)]
 pub struct ShipWorkflow;
 
+/// A `ShipWorkflow` input with this prefix continues as new (without it) before it ships.
+pub const CONTINUE: &str = "continue:";
+
 #[workflow_methods]
 impl ShipWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, name: String) -> WorkflowResult<String> {
+        if let Some(rest) = name.strip_prefix(CONTINUE) {
+            ctx.continue_as_new(rest.to_string(), ContinueAsNewOptions::default())?;
+            unreachable!("continue-as-new does not return");
+        }
         let r = ctx
             .execute_activity(
                 Greetings::greet,

@@ -237,7 +237,10 @@ const fn properties(hook: Hook) -> Properties {
         }
         Hook::SignalExternalWorkflow => BASE,
         Hook::CancelExternalWorkflow => NO_HEADERS,
-        Hook::ContinueAsNew | Hook::StartTimer => Properties {
+        // Continue-as-new carries the run's headers into the next run (the SDK's
+        // `ContinueAsNewInput::headers_mut`); a timer carries none.
+        Hook::ContinueAsNew => EDIT,
+        Hook::StartTimer => Properties {
             detail_editable: true,
             ..NO_HEADERS
         },

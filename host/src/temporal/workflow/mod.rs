@@ -16,9 +16,10 @@
 //!   the command sequence, so a `reject` (or an `after` that fails the result) of an
 //!   outbound call fails the workflow task, with the guest's message.
 //! - Headers are read and written on execute, initialize, signals, queries, updates,
-//!   activities, local activities, child workflows and outbound signals. The SDK exposes no
-//!   headers on continue-as-new or on cancelling an external workflow; those hooks refuse
-//!   header edits with `not-supported`.
+//!   activities, local activities, child workflows, outbound signals and continue-as-new
+//!   (`ContinueAsNewInput::headers_mut`: the next run starts with them). Cancelling an
+//!   external workflow carries none (`CancelExternalWorkflowInput` has no headers, nor has
+//!   Temporal's cancel command); its hook refuses header edits.
 //! - Results are visible as payloads (Temporal's default converter) for execute, update and
 //!   query, and replaceable there; outbound results are observed (success or failure).
 //! - Guests see workflow time, the replay flag and the run's identity from the SDK's
@@ -523,7 +524,8 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
             workflow_type: o.workflow_type.clone().unwrap_or_default(),
             task_queue: o.task_queue.clone().unwrap_or_default(),
         });
-        let (call, entered) = self.command(&ctx, Call::for_operation(detail, None));
+        let (call, entered) = self.command(&ctx, call_of(detail, None, &input));
+        write_headers(&mut input, &call);
         if let CallDetail::ContinueAsNew(d) = call.detail() {
             input.options_mut().task_queue = Some(d.task_queue.clone()).filter(|s| !s.is_empty());
         }

@@ -83,6 +83,7 @@ sdk_headers!(
     ScheduleLocalActivityInput,
     StartChildWorkflowInput,
     SignalWorkflowInput,
+    ContinueAsNewInput,
 );
 
 /// A call for `detail` that carries the input's headers.
