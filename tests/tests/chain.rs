@@ -670,3 +670,16 @@ fn operations_without_headers_refuse_header_edits() {
         assert_eq!(seen.is_some(), carries, "{hook}: {seen:?}");
     }
 }
+
+/// Which workflow-outbound commands carry Temporal headers, as a guest is told by `access`:
+/// continue-as-new does (`ContinueAsNewInput::headers_mut` reaches the next run's start),
+/// cancelling an external workflow and starting a timer do not.
+#[test]
+fn continue_as_new_headers_are_editable_and_cancel_and_timer_have_none() {
+    use interpose::chain::{Call, HeaderAccess};
+    let access = |hook: Hook| Call::for_operation(hook.empty_detail(), None).header_access();
+    assert_eq!(access(Hook::ContinueAsNew), HeaderAccess::Editable);
+    assert_eq!(access(Hook::ScheduleActivity), HeaderAccess::Editable);
+    assert_eq!(access(Hook::CancelExternalWorkflow), HeaderAccess::Absent);
+    assert_eq!(access(Hook::StartTimer), HeaderAccess::Absent);
+}

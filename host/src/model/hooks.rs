@@ -237,8 +237,10 @@ const fn properties(hook: Hook) -> Properties {
         }
         Hook::SignalExternalWorkflow => BASE,
         Hook::CancelExternalWorkflow => NO_HEADERS,
-        // Continue-as-new carries the run's headers into the next run (the SDK's
-        // `ContinueAsNewInput::headers_mut`); a timer carries none.
+        // Continue-as-new carries headers into the next run's start (the SDK's
+        // `ContinueAsNewInput::headers_mut`). They start empty — the SDK does not copy the
+        // current run's headers — so the next run gets what guests set here (the
+        // context-propagation example forwards the user it remembered). A timer has none.
         Hook::ContinueAsNew => EDIT,
         Hook::StartTimer => Properties {
             detail_editable: true,

@@ -17,7 +17,8 @@
 //!   outbound call fails the workflow task, with the guest's message.
 //! - Headers are read and written on execute, initialize, signals, queries, updates,
 //!   activities, local activities, child workflows, outbound signals and continue-as-new
-//!   (`ContinueAsNewInput::headers_mut`: the next run starts with them). Cancelling an
+//!   (`ContinueAsNewInput::headers_mut`: the next run starts with them; the SDK hands the
+//!   hook none of the current run's, so the next run gets what guests set). Cancelling an
 //!   external workflow carries none (`CancelExternalWorkflowInput` has no headers, nor has
 //!   Temporal's cancel command); its hook refuses header edits.
 //! - Results are visible as payloads (Temporal's default converter) for execute, update and

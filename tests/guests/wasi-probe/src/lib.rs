@@ -22,8 +22,9 @@
 //! must follow the instance's clock (workflow time), never real time.
 //!
 //! and writes it into the `probe` header. Outbound hooks without headers (timers,
-//! cancelling an external workflow, continue-as-new) leave theirs pending; the next outbound
-//! hook with headers carries them all (`;`-separated), so that Temporal records them. With `answer-queries = "yes"`, a query's result is replaced by its observation.
+//! cancelling an external workflow) leave theirs pending; the next outbound hook with
+//! headers (continue-as-new included) carries them all (`;`-separated), so that Temporal
+//! records them. With `answer-queries = "yes"`, a query's result is replaced by its observation.
 //! The Temporal replay tests compare these live and in replay.
 //!
 //! It also prints one line to stdout and one to stderr. With `sleep = "<ms>"` it first
