@@ -147,9 +147,14 @@ impl NativeInterceptor for NativeHop {
     }
 }
 
-fn activity_call() -> Call {
-    Call::new(Hook::ScheduleActivity.empty_detail(), None)
+/// A call on `hook` carrying the `in` header the hop guest reads.
+fn call_with_in(hook: Hook) -> Call {
+    Call::new(hook.empty_detail(), None)
         .with_header("in", interpose::chain::Payload::json("\"alice\""))
+}
+
+fn activity_call() -> Call {
+    call_with_in(Hook::ScheduleActivity)
 }
 
 fn workflow_scope(run: &str) -> Scope {
@@ -194,10 +199,11 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
     fn hop(chain: &interpose::Chain, hook: Hook) -> Box<dyn FnMut() + '_> {
         let mut session = chain.session(workflow_scope("r"));
         Box::new(move || {
-            let mut call = Call::new(hook.empty_detail(), None);
-            if hook != Hook::StartTimer {
-                call = call.with_header("in", interpose::chain::Payload::json("\"alice\""));
-            }
+            let mut call = if hook == Hook::StartTimer {
+                Call::new(hook.empty_detail(), None)
+            } else {
+                call_with_in(hook)
+            };
             let b = session.before(&mut call).expect("hop");
             let _ = black_box((b, call));
         })
@@ -242,31 +248,28 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
         target: "baseline".into(),
         verdict: format!("Wasm / native = {ratio:.1}x (of medians)"),
     });
+    // Fuel per hop of what `f` ran, from two readings of the guest's counters.
+    fn fuel_of<T>(chain: &interpose::Chain, f: impl FnOnce() -> T) -> (T, u64) {
+        let before = chain.stats("hop").unwrap();
+        let r = f();
+        let after = chain.stats("hop").unwrap();
+        (
+            r,
+            (after.fuel - before.fuel) / (after.calls - before.calls).max(1),
+        )
+    }
     // What bounds the hop: the crossing alone (a hook that proceeds without looking), and
     // the crossing with the declared header handed in and read (no edit).
-    // Fuel per hop of what ran between two readings of the guest's counters.
-    let fuel_between = |f: &mut dyn FnMut()| {
-        let before = wasm.stats("hop").unwrap();
-        f();
-        let after = wasm.stats("hop").unwrap();
-        (after.fuel - before.fuel) / (after.calls - before.calls).max(1)
-    };
-    let (mut floor, mut read) = (None, None);
-    let floor_fuel = fuel_between(&mut || {
-        floor = Some(Spread::of(per_round(
+    let (floor, floor_fuel) = fuel_of(&wasm, || {
+        Spread::of(per_round(
             ROUNDS,
             n,
             hop(&wasm, Hook::ScheduleLocalActivity),
-        )))
+        ))
     });
-    let read_fuel = fuel_between(&mut || {
-        read = Some(Spread::of(per_round(
-            ROUNDS,
-            n,
-            hop(&wasm, Hook::StartChildWorkflow),
-        )))
+    let (read, read_fuel) = fuel_of(&wasm, || {
+        Spread::of(per_round(ROUNDS, n, hop(&wasm, Hook::StartChildWorkflow)))
     });
-    let (floor, read) = (floor.unwrap(), read.unwrap());
     let of_native = |s: Spread<Duration>| s.median.as_secs_f64() / nat.median.as_secs_f64();
     figures.insert("a.floor".into(), us_spread(floor));
     figures.insert("a.floor_ratio".into(), format!("{:.1}x", of_native(floor)));
@@ -314,10 +317,10 @@ fn hops(rows: &mut Vec<Row>, figures: &mut Figures) {
         || hop(&wasm, Hook::ScheduleActivity),
         || hop(&unmetered, Hook::ScheduleActivity),
     );
-    let fuel_per_hop = {
+    let ((), fuel_per_hop) = fuel_of(&wasm, || {
         let mut f = hop(&wasm, Hook::ScheduleActivity);
-        fuel_between(&mut || (0..1000).for_each(|_| f()))
-    };
+        (0..1000).for_each(|_| f())
+    });
     figures.insert("g.fuel".into(), fuel_per_hop.to_string());
     let cost = (on_t.median.as_secs_f64() - off_t.median.as_secs_f64()) * 1e9;
     figures.insert("g.cost".into(), format!("{cost:+.0} ns"));
