@@ -151,6 +151,18 @@ impl MetricsSink for Tee {
         self.0.record(sample.clone());
         self.1.record(sample);
     }
+    fn wants_hops(&self) -> bool {
+        self.1.wants_hops()
+    }
+    fn hop(&self, guest: &str, hook: Hook, phase: Phase, elapsed: Duration, fuel: u64) {
+        self.1.hop(guest, hook, phase, elapsed, fuel);
+    }
+    fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
+        self.1.failure(guest, hook, phase, cause);
+    }
+    fn instances(&self, guest: &str, live: u64) {
+        self.1.instances(guest, live);
+    }
 }
 
 /// `GET /metrics` from the endpoint.
@@ -248,7 +260,7 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
         .register_workflow::<ShipWorkflow>()?
         .register_activities(Shop)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
         .build();
     // The instance pool must hold what the worker's cache can need.
     interpose.check_worker(&options)?;

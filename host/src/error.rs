@@ -68,6 +68,26 @@ pub enum GuestFailure {
     Poisoned,
 }
 
+impl GuestFailure {
+    /// The cause as one short word, the `cause` label of the operator metric
+    /// `interpose_guest_failures`: `fuel`, `deadline`, `memory`, `stack`, `output`, `trap`,
+    /// `invalid_decision`, `capacity`, `instantiate` or `poisoned`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            GuestFailure::OutOfFuel { .. } => "fuel",
+            GuestFailure::Deadline { .. } => "deadline",
+            GuestFailure::MemoryLimit { .. } => "memory",
+            GuestFailure::StackOverflow => "stack",
+            GuestFailure::OutputLimit { .. } => "output",
+            GuestFailure::Trap { .. } => "trap",
+            GuestFailure::InvalidDecision { .. } => "invalid_decision",
+            GuestFailure::Capacity { .. } => "capacity",
+            GuestFailure::Instantiate { .. } => "instantiate",
+            GuestFailure::Poisoned => "poisoned",
+        }
+    }
+}
+
 impl fmt::Display for GuestFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::model::Payload;
+use std::time::Duration;
+
+use crate::model::{Hook, Payload, Phase};
 
 /// Kinds of metric samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +39,39 @@ pub struct MetricSample {
 }
 
 /// Where guest metrics go. Samples from replaying workflow hooks never reach a sink.
+///
+/// A sink also receives the host's **operator metrics** about each guest (what an operator
+/// of Envoy's Wasm filters gets per filter): every Wasm call with its latency and fuel,
+/// every failure by cause, and the number of live instances. Those describe work the
+/// worker really did, so they are reported in replay too. Their methods do nothing unless
+/// a sink overrides them; [`crate::temporal::metrics::PrometheusMetrics`] puts them on the
+/// worker's Prometheus endpoint.
 pub trait MetricsSink: Send + Sync + 'static {
     /// Record one sample.
     fn record(&self, sample: MetricSample);
+
+    /// Whether this sink wants [`MetricsSink::hop`] reports. When false (the default) the
+    /// host does not time guest calls for it.
+    fn wants_hops(&self) -> bool {
+        false
+    }
+
+    /// One Wasm call into `guest` (`before` or `after` of `hook`) returned or failed after
+    /// `elapsed`, having used `fuel` units. Called only when [`MetricsSink::wants_hops`].
+    fn hop(&self, guest: &str, hook: Hook, phase: Phase, elapsed: Duration, fuel: u64) {
+        let _ = (guest, hook, phase, elapsed, fuel);
+    }
+
+    /// A call of `guest` failed (whatever its failure policy then did with it); `cause` is
+    /// [`crate::error::GuestFailure::cause`]: `fuel`, `deadline`, `memory`, `trap`, ...
+    fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
+        let _ = (guest, hook, phase, cause);
+    }
+
+    /// `guest` has `live` instances now (after one was created or dropped).
+    fn instances(&self, guest: &str, live: u64) {
+        let _ = (guest, live);
+    }
 }
 
 /// A sink that drops everything.
@@ -50,10 +82,26 @@ impl MetricsSink for NoMetrics {
     fn record(&self, _: MetricSample) {}
 }
 
-/// A sink that keeps samples in memory (tests, the chain demo).
+/// A sink that keeps samples in memory (tests, the chain demo), and the host's operator
+/// metrics as counts.
 #[derive(Debug, Default)]
 pub struct MemoryMetrics {
     samples: Mutex<Vec<MetricSample>>,
+    operator: Mutex<OperatorCounts>,
+}
+
+/// The operator metrics a [`MemoryMetrics`] kept, per guest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OperatorCounts {
+    /// Wasm calls by guest, hook name and phase.
+    pub calls: std::collections::BTreeMap<(String, &'static str, Phase), u64>,
+    /// Fuel by guest.
+    pub fuel: std::collections::BTreeMap<String, u64>,
+    /// Failures by guest, hook name, phase and cause.
+    pub failures: std::collections::BTreeMap<(String, &'static str, Phase, &'static str), u64>,
+    /// Live instances by guest, as last reported.
+    pub instances: std::collections::BTreeMap<String, u64>,
 }
 
 impl MemoryMetrics {
@@ -64,6 +112,18 @@ impl MemoryMetrics {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+
+    /// The operator metrics so far.
+    pub fn operator(&self) -> OperatorCounts {
+        self.operator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, OperatorCounts> {
+        self.operator.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl MetricsSink for MemoryMetrics {
@@ -72,6 +132,30 @@ impl MetricsSink for MemoryMetrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(sample);
+    }
+
+    fn wants_hops(&self) -> bool {
+        true
+    }
+
+    fn hop(&self, guest: &str, hook: Hook, phase: Phase, _: Duration, fuel: u64) {
+        let mut c = self.counts();
+        *c.calls
+            .entry((guest.to_owned(), hook.name(), phase))
+            .or_default() += 1;
+        *c.fuel.entry(guest.to_owned()).or_default() += fuel;
+    }
+
+    fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
+        *self
+            .counts()
+            .failures
+            .entry((guest.to_owned(), hook.name(), phase, cause))
+            .or_default() += 1;
+    }
+
+    fn instances(&self, guest: &str, live: u64) {
+        self.counts().instances.insert(guest.to_owned(), live);
     }
 }
 

@@ -983,7 +983,7 @@ mod e2e {
         if let Some(i) = &i {
             b = b
                 .workflow_interceptor(i.workflow_interceptor())
-                .activity_inbound_interceptor(i.activity_interceptor());
+                .activity_inbound_interceptor(i.activity_interceptor(&client));
         }
         let options = b.build();
         let expect = if kind == "none" { "/" } else { "alice/alice" };

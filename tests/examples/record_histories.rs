@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("running the Covered scenario on {} ...", server.url());
     let runs = scenario::with_worker(
         &client,
-        scenario::worker_options(queue, &interpose),
+        scenario::worker_options(queue, &interpose, &client),
         scenario::drive(&client, queue, "fixture"),
     )
     .await;

@@ -108,7 +108,7 @@ pub async fn user_id_propagates(component: &str, queue: &str) {
         .unwrap()
         .register_activities(Greetings)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
         .build();
     let id = format!("order-{queue}-{}", std::process::id());
     let result = scenario::with_worker(&client, options, async {

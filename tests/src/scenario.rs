@@ -325,7 +325,7 @@ pub async fn client(url: &str, interpose: Option<&Interpose>) -> Client {
 
 /// Worker options for `queue` with every scenario workflow and activity, and Interpose's
 /// workflow and activity interceptors.
-pub fn worker_options(queue: &str, interpose: &Interpose) -> WorkerOptions {
+pub fn worker_options(queue: &str, interpose: &Interpose, client: &Client) -> WorkerOptions {
     WorkerOptions::new(queue)
         .register_workflow::<Covered>()
         .expect("register Covered")
@@ -335,7 +335,7 @@ pub fn worker_options(queue: &str, interpose: &Interpose) -> WorkerOptions {
         .expect("register Stepper")
         .register_activities(Acts)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(client))
         .build()
 }
 

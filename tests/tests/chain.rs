@@ -683,3 +683,57 @@ fn continue_as_new_headers_are_editable_and_cancel_and_timer_have_none() {
     assert_eq!(access(Hook::CancelExternalWorkflow), HeaderAccess::Absent);
     assert_eq!(access(Hook::StartTimer), HeaderAccess::Absent);
 }
+
+#[test]
+fn operator_metrics_count_calls_fuel_failures_by_cause_and_live_instances() {
+    use interpose::chain::Phase;
+    let toml = probes(&[("a", "")])
+        + &guest(
+            "bad",
+            guests::HOSTILE,
+            "on-failure = 'skip'\n[guest.config]\nbehavior = 'panic'\nonly = 'schedule-activity'",
+        );
+    let t = chain(&toml);
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "run-1", "T", "q"), 1);
+    let mut run = t.chain.session(Scope::Workflow(wf));
+    for hook in [
+        Hook::ExecuteWorkflow,
+        Hook::ScheduleActivity,
+        Hook::StartTimer,
+    ] {
+        let mut c = call(hook);
+        run.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    }
+    let op = t.metrics.operator();
+    let calls = |g: &str, h: Hook, p: Phase| {
+        op.calls
+            .get(&(g.to_owned(), h.name(), p))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(calls("a", Hook::ExecuteWorkflow, Phase::Before), 1);
+    assert_eq!(calls("a", Hook::StartTimer, Phase::After), 1);
+    assert!(op.fuel["a"] > 0, "fuel is reported: {op:?}");
+    let failures: Vec<_> = op
+        .failures
+        .iter()
+        .map(|((g, h, p, cause), n)| (g.as_str(), *h, *p, *cause, *n))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            ("bad", "schedule-activity", Phase::Before, "trap", 1),
+            // The run's instance of `bad` is poisoned: the next hook is refused, and the
+            // operator sees that too.
+            ("bad", "start-timer", Phase::Before, "poisoned", 1),
+        ],
+        "failures by guest, hook, phase and cause"
+    );
+    assert_eq!(op.instances["a"], 1, "the run's instance is live: {op:?}");
+    drop(run);
+    assert_eq!(
+        t.metrics.operator().instances["a"],
+        0,
+        "dropping the run drops its instance, and the gauge follows"
+    );
+}

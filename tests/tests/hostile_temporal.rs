@@ -208,13 +208,17 @@ fn interpose(cat: Cat, policy: &str) -> Interpose {
     )
 }
 
-fn worker_options(queue: &str, i: &Interpose) -> temporalio_sdk::WorkerOptions {
+fn worker_options(
+    queue: &str,
+    i: &Interpose,
+    client: &temporalio_client::Client,
+) -> temporalio_sdk::WorkerOptions {
     let mut o = temporalio_sdk::WorkerOptions::new(queue)
         .register_workflow::<Target>()
         .expect("register")
         .register_activities(Acts)
         .workflow_interceptor(i.workflow_interceptor())
-        .activity_inbound_interceptor(i.activity_interceptor())
+        .activity_inbound_interceptor(i.activity_interceptor(client))
         .build();
     o.sticky_queue_schedule_to_start_timeout = Duration::from_secs(1);
     o
@@ -354,7 +358,7 @@ async fn hostile_on_temporal(cat: Cat) {
     // Phase one: fail-closed.
     let mut running = Vec::new();
     let started = Instant::now();
-    let slowest = scenario::with_worker(&client, worker_options(&queue, &closed), async {
+    let slowest = scenario::with_worker(&client, worker_options(&queue, &closed, &client), async {
         for id in &bystanders {
             client
                 .start_workflow(Target::run, (), start_options(&queue, id))
@@ -447,7 +451,7 @@ async fn hostile_on_temporal(cat: Cat) {
     // Phase two: the operator sets every guest to skip; same queue, new worker.
     let skip = interpose(cat, "skip");
     let client = scenario::client(&dev_server().url(), Some(&skip)).await;
-    scenario::with_worker(&client, worker_options(&queue, &skip), async {
+    scenario::with_worker(&client, worker_options(&queue, &skip, &client), async {
         for id in &running {
             assert_eq!(
                 result(&client, id).await.as_deref(),

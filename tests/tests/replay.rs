@@ -279,7 +279,7 @@ async fn live_then_replay(
     let queue = format!("replay-{prefix}");
     let runs = scenario::with_worker(
         &client,
-        scenario::worker_options(&queue, &interpose),
+        scenario::worker_options(&queue, &interpose, &client),
         scenario::drive(&client, &queue, &format!("{prefix}-{}", std::process::id())),
     )
     .await;
@@ -385,7 +385,7 @@ async fn replay_after_eviction_logs_and_counts_nothing_twice() {
         let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
         let tag = if cached { "cached" } else { "evicted" };
         let queue = format!("replay-dup-{tag}");
-        let mut options = scenario::worker_options(&queue, &interpose);
+        let mut options = scenario::worker_options(&queue, &interpose, &client);
         if !cached {
             options.max_cached_workflows = 0;
         }
@@ -762,7 +762,7 @@ async fn replay_versions_a_run_records_each_chain_it_ran_under() {
     let queue = format!("versions-{}", std::process::id());
     let id = format!("{queue}-stepper");
     let options = |i: &interpose::temporal::Interpose| {
-        let mut o = scenario::worker_options(&queue, i);
+        let mut o = scenario::worker_options(&queue, i, &client);
         o.sticky_queue_schedule_to_start_timeout = std::time::Duration::from_secs(1);
         i.stamp_worker(&mut o);
         o

@@ -110,7 +110,7 @@ async fn hostile_soak_workflows_through_three_guests_in_every_category() {
         .unwrap()
         .register_activities(Acts)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
         .build();
     options.max_cached_workflows = 1000;
 

@@ -62,8 +62,26 @@ struct Greetings;
 #[activities]
 impl Greetings {
     #[activity]
-    async fn greet(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+    async fn greet(ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        if name == "heartbeats" {
+            // The first attempt fails; the second reports the heartbeat details Temporal
+            // kept from the first (what the guest recorded).
+            if ctx.info().attempt == 1 {
+                return Err(ActivityError::Application(Box::new(
+                    temporalio_common::error::ApplicationFailure::new(
+                        "first attempt fails on purpose",
+                    ),
+                )));
+            }
+            let details: Vec<String> = ctx
+                .heartbeat_details()
+                .raw()
+                .iter()
+                .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+                .collect();
+            return Ok(format!("heartbeat details: {details:?}"));
+        }
         Ok(format!("hello {name}"))
     }
 }
@@ -88,15 +106,24 @@ async fn run_greeting_full(
     queue: &str,
     runtime_options: temporalio_sdk::runtime::RuntimeOptions,
 ) -> String {
-    run_greeting_worker(interceptor, None, queue, runtime_options).await
+    run_greeting_worker(
+        |c| interceptor.heartbeats_through(c),
+        None,
+        queue,
+        runtime_options,
+        "temporal",
+    )
+    .await
 }
 
-/// Like [`run_greeting_full`], optionally with a workflow interceptor too.
+/// Like [`run_greeting_full`], optionally with a workflow interceptor too, greeting `name`;
+/// the activity interceptor is made from the worker's client.
 async fn run_greeting_worker(
-    interceptor: WasmActivityInterceptor,
+    interceptor: impl FnOnce(&Client) -> WasmActivityInterceptor,
     workflows: Option<temporalio_workflow::workflow_interceptors::WorkflowInterceptorConstructor>,
     queue: &str,
     runtime_options: temporalio_sdk::runtime::RuntimeOptions,
+    name: &str,
 ) -> String {
     let url = Url::from_str(&dev_server().url()).unwrap();
     let connection = Connection::connect(ConnectionOptions::new(url).build())
@@ -108,7 +135,7 @@ async fn run_greeting_worker(
         .register_workflow::<GreetWorkflow>()
         .unwrap()
         .register_activities(Greetings)
-        .activity_inbound_interceptor(interceptor);
+        .activity_inbound_interceptor(interceptor(&client));
     let options = match workflows {
         Some(w) => options.workflow_interceptor(w),
         None => options,
@@ -124,7 +151,7 @@ async fn run_greeting_worker(
             let handle = client
                 .start_workflow(
                     GreetWorkflow::run,
-                    "temporal".to_string(),
+                    name.to_string(),
                     WorkflowStartOptions::new(queue, &id).build(),
                 )
                 .await
@@ -201,12 +228,28 @@ fn scrape(addr: std::net::SocketAddr) -> String {
     body
 }
 
+/// The value of the first sample line of `body` that starts with `name{` and has every one
+/// of `labels` (`key="value"`).
+fn sample(body: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next()?.trim().parse().ok())
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn temporal_activity_latency_histograms_are_scraped_from_the_workers_prometheus_endpoint() {
     use interpose::temporal::metrics::MetricsEndpoint;
     let endpoint = MetricsEndpoint::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    // Beside the latency guest, a guest that panics in `execute-activity` and is skipped:
+    // the run still succeeds, and the operator metrics count its failure.
     let config = interpose::config::Config::from_toml(
-        &guest("latency", guests::LATENCY_METRICS, ""),
+        &(guest("latency", guests::LATENCY_METRICS, "")
+            + &guest(
+                "failing",
+                guests::HOSTILE,
+                "on-failure = 'skip'\n[guest.config]\nbehavior = 'panic'\nonly = 'execute-activity'",
+            )),
         std::path::Path::new("/"),
         std::path::Path::new("test.toml"),
     )
@@ -250,6 +293,47 @@ async fn temporal_activity_latency_histograms_are_scraped_from_the_workers_prome
         body.lines()
             .any(|l| l.starts_with("temporal_") && !l.starts_with('#')),
         "the worker's own sdk-core metrics share the endpoint:\n{body}"
+    );
+    // Operator metrics: what the host did for each guest, on the same endpoint.
+    let latency = "interpose_guest=\"latency\"";
+    let failing = "interpose_guest=\"failing\"";
+    let activity = "hook=\"execute-activity\"";
+    for phase in ["phase=\"before\"", "phase=\"after\""] {
+        assert_eq!(
+            sample(&body, "interpose_guest_calls", &[latency, activity, phase]),
+            Some(1.0),
+            "one {phase} call of the latency guest:\n{body}"
+        );
+        assert_eq!(
+            sample(
+                &body,
+                "interpose_guest_hop_seconds_count",
+                &[latency, activity, phase]
+            ),
+            Some(1.0),
+            "one {phase} hop timed:\n{body}"
+        );
+    }
+    assert_eq!(
+        sample(
+            &body,
+            "interpose_guest_failures",
+            &[failing, activity, "phase=\"before\"", "cause=\"trap\""]
+        ),
+        Some(1.0),
+        "the failing guest's panic is counted with its cause:\n{body}"
+    );
+    assert_eq!(
+        sample(&body, "interpose_guest_failures", &[latency]),
+        None,
+        "the latency guest never failed:\n{body}"
+    );
+    let fuel = sample(&body, "interpose_guest_fuel", &[latency, activity]).unwrap_or(0.0);
+    assert!(fuel > 0.0, "fuel is counted per hook:\n{body}");
+    let live = sample(&body, "interpose_guest_instances", &[latency]);
+    assert!(
+        live.is_some_and(|n| n <= 1.0),
+        "live instances: the one kept for reuse at most:\n{body}"
     );
 }
 
@@ -366,11 +450,45 @@ async fn temporal_workflow_arguments_are_bridged_when_their_types_are_registered
     let interpose = Interpose::from_chain(interpose_tests::runtime().clone(), t.chain.clone())
         .with_arg_types(ArgTypes::default().workflow(GreetWorkflow::run));
     let result = run_greeting_worker(
-        interpose.activity_interceptor(),
+        |c| interpose.activity_interceptor(c),
         Some(interpose.workflow_interceptor()),
         "interpose-workflow-args",
         Default::default(),
+        "temporal",
     )
     .await;
     assert_eq!(result, "hello wasm");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_activity_guest_heartbeats_reach_temporal() {
+    let probe = || {
+        chain(&guest(
+            "probe",
+            guests::PROBE,
+            "[guest.config]\ntag = 'hb'\nbefore = 'heartbeat'",
+        ))
+        .chain
+    };
+    // The guest heartbeats in `before` of each attempt; the first attempt fails, and the
+    // second reads the details Temporal recorded for the first.
+    let result = run_greeting_worker(
+        |c| WasmActivityInterceptor::new(probe()).heartbeats_through(c),
+        None,
+        "interpose-heartbeat",
+        Default::default(),
+        "heartbeats",
+    )
+    .await;
+    assert_eq!(result, r#"heartbeat details: ["\"hb beat on attempt 1\""]"#);
+    // Without a client the heartbeat is dropped (and logged): nothing was recorded.
+    let dropped = run_greeting_worker(
+        |_| WasmActivityInterceptor::new(probe()),
+        None,
+        "interpose-heartbeat-off",
+        Default::default(),
+        "heartbeats",
+    )
+    .await;
+    assert_eq!(dropped, "heartbeat details: []");
 }

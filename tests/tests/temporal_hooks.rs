@@ -147,7 +147,7 @@ async fn temporal_tracing_guest_sees_every_hook_exactly_and_nothing_else() {
         .unwrap()
         .register_activities(Acts)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
         .build();
     let mut worker = Worker::new(&sdk, client.clone(), options).unwrap();
     let shutdown = worker.shutdown_handle();

@@ -38,7 +38,7 @@ async fn run_worker_until<F: std::future::Future<Output = ()>>(
         .unwrap()
         .register_activities(Greetings)
         .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
         .build();
     let mut worker = Worker::new(&sdk, client, options).unwrap();
     let shutdown = worker.shutdown_handle();

@@ -71,7 +71,7 @@ impl fmt::Display for Category {
 }
 
 /// The phase of a hook a guest runs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Phase {
     /// Declaring interests when the guest is loaded.

@@ -30,6 +30,8 @@ pub(crate) struct GuestMeta {
     pub(crate) epoch_ticks: u64,
     /// Whether the engine meters fuel (always, except in the fuel-cost benchmark).
     pub(crate) metering: bool,
+    /// Whether the metrics sink wants each call timed (operator metrics).
+    pub(crate) hops: bool,
     /// The metric series this guest has created (capped).
     pub(crate) series: series::Series,
 }

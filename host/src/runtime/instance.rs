@@ -77,11 +77,15 @@ pub(crate) struct GuestInstance {
     /// host unwound out of the call: the instance's state is then unknown and it must not
     /// serve again.
     in_call: bool,
+    /// When the current call was armed, if the metrics sink times calls.
+    started: Option<std::time::Instant>,
 }
 
 impl Drop for GuestInstance {
     fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::Relaxed);
+        let live = self.live.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        let meta = &self.store.data().guest;
+        meta.metrics.instances(&meta.name, live);
     }
 }
 
@@ -241,12 +245,14 @@ impl GuestInstance {
                 }
             }
         }
-        guest.stats.live.fetch_add(1, Ordering::Relaxed);
+        let live = guest.stats.live.fetch_add(1, Ordering::Relaxed) + 1;
+        guest.meta.metrics.instances(&guest.meta.name, live);
         Ok(GuestInstance {
             store,
             funcs,
             live: guest.stats.live.clone(),
             in_call: false,
+            started: None,
         })
     }
 
@@ -284,6 +290,7 @@ impl GuestInstance {
     /// Set fuel, deadline, clocks and flags for one call.
     fn arm(&mut self, guest: &LoadedGuest, hook: Hook, phase: Phase) {
         self.in_call = true;
+        self.started = guest.meta.hops.then(std::time::Instant::now);
         let data = self.store.data_mut();
         data.limiter.hit = None;
         let (now, suppress) = match &data.scope {
@@ -326,6 +333,16 @@ impl GuestInstance {
         let used = guest.meta.limits.fuel.saturating_sub(left);
         guest.stats.fuel.fetch_add(used, Ordering::Relaxed);
         guest.stats.calls.fetch_add(1, Ordering::Relaxed);
+        if let Some(started) = self.started.take() {
+            let cur = &self.store.data().cur;
+            guest.meta.metrics.hop(
+                &guest.meta.name,
+                cur.hook,
+                cur.phase,
+                started.elapsed(),
+                used,
+            );
+        }
     }
 
     /// Run `before` for `call`, handing it the headers its interest declared. Edits stay in

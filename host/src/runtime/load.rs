@@ -240,6 +240,7 @@ impl Runtime {
             logs: self.logs.clone(),
             epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
             metering: self.inner.metering,
+            hops: self.metrics.wants_hops(),
             series: series::Series::new(g.limits.max_metric_series),
         });
         let mut guest = LoadedGuest {

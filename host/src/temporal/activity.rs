@@ -8,12 +8,22 @@
 //! application failure (retried unless the guest marked it non-retryable). A guest failure
 //! under fail-closed fails the attempt as retryable: the activity resumes once the guest is
 //! fixed. Activity arguments are decoded by the SDK before interceptors run, so guests see
-//! no arguments. `activity-context.heartbeat` is not reachable from the SDK's interceptor
-//! (its activity context is private); the heartbeat is logged and dropped.
+//! no arguments.
+//!
+//! `activity-context.heartbeat` is real: the SDK gives interceptors no heartbeat handle (the
+//! `ActivityContext` inside `temporalio_sdk::interceptors::ExecuteActivityInput` is private),
+//! but the attempt's task token is public (`ActivityInfo::task_token`), so the adapter
+//! records the guest's heartbeat with Temporal's `RecordActivityTaskHeartbeat` through a
+//! client ([`WasmActivityInterceptor::heartbeats_through`]), as an async-completion handle
+//! would. Heartbeats are coalesced: the last details a guest recorded in a phase are sent
+//! once, after that phase's guests ran (before the activity body starts, and after it
+//! ended), so a guest cannot make more than two RPCs per attempt. Local activities have no
+//! heartbeats in Temporal: theirs are dropped.
 
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
+use temporalio_client::{ActivityIdentifier, Client};
 use temporalio_common::ActivityError;
 use temporalio_common::data_converters::RawValue;
 use temporalio_common::error::ApplicationFailure;
@@ -29,19 +39,46 @@ use crate::services::{ActivityHost, ActivityInfo, Scope};
 
 /// Runs activity attempts through the chain. Register it with
 /// `WorkerOptions::activity_inbound_interceptor`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WasmActivityInterceptor {
     chain: Chain,
     args: ArgTypes,
+    heartbeats: Option<Client>,
 }
 
+impl std::fmt::Debug for WasmActivityInterceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmActivityInterceptor")
+            .field("chain", &self.chain)
+            .field("heartbeats", &self.heartbeats.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long the adapter waits for one heartbeat RPC before it lets the attempt go on.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl WasmActivityInterceptor {
-    /// An interceptor over `chain`.
+    /// An interceptor over `chain`. Guest heartbeats are dropped (with a warning) until
+    /// [`WasmActivityInterceptor::heartbeats_through`] gives it a client;
+    /// [`crate::temporal::Interpose::activity_interceptor`] always does.
     pub fn new(chain: Chain) -> WasmActivityInterceptor {
         WasmActivityInterceptor {
             chain,
             args: ArgTypes::default(),
+            heartbeats: None,
         }
+    }
+
+    /// Record guest heartbeats with Temporal through `client` (its connection and
+    /// namespace; its client interceptors are left out, so a heartbeat never runs the
+    /// client chain).
+    #[must_use]
+    pub fn heartbeats_through(mut self, client: &Client) -> Self {
+        let mut c = client.clone();
+        c.options_mut().client_interceptors.clear();
+        self.heartbeats = Some(c);
+        self
     }
 
     /// Show guests the arguments of the activities whose types `args` knows.
@@ -59,6 +96,12 @@ fn nanos(t: Option<SystemTime>) -> u64 {
 /// The attempt as guests see it.
 struct SdkActivity {
     info: ActivityInfo,
+    /// Whether heartbeats can be sent (a client was given and the activity is not local).
+    sends: bool,
+    /// The last details a guest recorded since the last flush.
+    pending: Mutex<Option<Vec<Payload>>>,
+    /// Whether the drop of an unsendable heartbeat was logged for this attempt.
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl ActivityHost for SdkActivity {
@@ -67,12 +110,56 @@ impl ActivityHost for SdkActivity {
     }
 
     fn heartbeat(&self, details: Vec<Payload>) {
-        tracing::warn!(
-            activity = %self.info.activity_type,
-            details = details.len(),
-            "a guest heartbeat was dropped: the Temporal Rust SDK gives activity interceptors \
-             no heartbeat handle"
-        );
+        if self.sends {
+            *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(details);
+        } else if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::warn!(
+                activity = %self.info.activity_type,
+                "guest heartbeats of this attempt are dropped: {}",
+                if self.info.is_local {
+                    "local activities have no heartbeats in Temporal"
+                } else {
+                    "the activity interceptor has no client (see \
+                     `WasmActivityInterceptor::heartbeats_through`)"
+                }
+            );
+        }
+    }
+}
+
+impl SdkActivity {
+    /// Send the last heartbeat recorded since the last flush, if any, and wait for it (at
+    /// most [`HEARTBEAT_TIMEOUT`]). A failed heartbeat is logged, never fails the attempt:
+    /// heartbeats are best effort in every Temporal SDK.
+    async fn flush(&self, client: Option<&Client>, token: &[u8]) {
+        let Some(details) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let Some(client) = client else { return };
+        let handle =
+            client.get_async_activity_handle(ActivityIdentifier::TaskToken(token.to_vec().into()));
+        let value = RawValue::new(details.into_iter().map(payload_out).collect());
+        let sent = tokio::time::timeout(
+            HEARTBEAT_TIMEOUT,
+            handle.heartbeat(Some(value), Default::default()),
+        )
+        .await;
+        match sent {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(
+                activity = %self.info.activity_type,
+                "a guest heartbeat was not recorded: {e}"
+            ),
+            Err(_) => tracing::warn!(
+                activity = %self.info.activity_type,
+                "a guest heartbeat was not recorded within {HEARTBEAT_TIMEOUT:?}"
+            ),
+        }
     }
 }
 
@@ -125,17 +212,24 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                     current_attempt_scheduled_time: nanos(i.current_attempt_scheduled_time),
                     started_time: nanos(i.started_time),
                 },
+                sends: self.heartbeats.is_some() && !i.is_local,
+                pending: Mutex::new(None),
+                warned: false.into(),
             });
+            let token = i.task_token.clone();
+            let client = self.heartbeats.as_ref();
             let codec = self.args.for_activity(&i.activity_type).cloned();
             let original_args = codec.as_ref().and_then(|c| c.activity_args(&input));
             let mut call = Call::for_operation(CallDetail::ExecuteActivity, original_args.clone());
             *call.headers_mut() = header_map_in(input.headers());
-            let mut session = self.chain.session(Scope::Activity(host));
+            let mut session = self.chain.session(Scope::Activity(host.clone()));
             let guest_failed = |e: crate::GuestError| {
                 // Retryable: the attempt is retried per the activity's retry policy.
                 ActivityError::Application(Box::new(ApplicationFailure::new(e.to_string())))
             };
-            let before = session.before(&mut call).map_err(guest_failed)?;
+            let before = session.before(&mut call);
+            host.flush(client, &token).await;
+            let before = before.map_err(guest_failed)?;
             let (entered, seen, value): (_, Outcome, Option<ExecuteActivityResult>) = match before {
                 Before::Proceed(entered) => {
                     if let (Some(codec), Some(args)) = (&codec, call.args())
@@ -168,9 +262,9 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
             let original = seen.clone();
-            let last = session
-                .after(&mut call, entered, seen)
-                .map_err(guest_failed)?;
+            let last = session.after(&mut call, entered, seen);
+            host.flush(client, &token).await;
+            let last = last.map_err(guest_failed)?;
             let unchanged = original == last;
             match (value, last) {
                 (Some(v), _) if unchanged => v,

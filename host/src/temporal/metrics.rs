@@ -7,14 +7,38 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use temporalio_common::telemetry::metrics::{
-    CoreMeter, Counter, GaugeF64, HistogramF64, MetricKeyValue, MetricParameters, NewAttributes,
+    CoreMeter, Counter, Gauge, GaugeF64, HistogramF64, MetricAttributes, MetricKeyValue,
+    MetricParameters, NewAttributes,
 };
 use temporalio_common::telemetry::{
-    PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
+    HistogramBucketOverrides, PrometheusExporterOptions, TelemetryOptions,
+    start_prometheus_metric_exporter,
 };
 
+use crate::model::{Hook, Phase};
 use crate::services::{MetricKind, MetricSample, MetricsSink};
+
+/// Operator metric: Wasm calls into a guest, by `interpose_guest`, `hook` and `phase`.
+pub const CALLS: &str = "interpose_guest_calls";
+/// Operator metric: failed guest calls, by `interpose_guest`, `hook`, `phase` and `cause`
+/// (see [`crate::error::GuestFailure::cause`]).
+pub const FAILURES: &str = "interpose_guest_failures";
+/// Operator metric: fuel units used, by `interpose_guest` and `hook`.
+pub const FUEL: &str = "interpose_guest_fuel";
+/// Operator metric: latency of one Wasm call (the hop), in seconds, by `interpose_guest`,
+/// `hook` and `phase`.
+pub const HOP_SECONDS: &str = "interpose_guest_hop_seconds";
+/// Operator metric: live instances of a guest, by `interpose_guest`.
+pub const INSTANCES: &str = "interpose_guest_instances";
+
+/// Bucket bounds of [`HOP_SECONDS`]: a hop is microseconds when a guest is fast and up to
+/// its deadline when it is not.
+pub const HOP_BUCKETS: &[f64] = &[
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1.0,
+];
 
 /// A running Prometheus endpoint (`GET /metrics`) shared by the worker and the guests.
 pub struct MetricsEndpoint {
@@ -35,9 +59,14 @@ impl MetricsEndpoint {
     /// Start the endpoint on `addr` (port 0 picks a free one). Must run inside a Tokio
     /// runtime.
     pub fn start(addr: SocketAddr) -> anyhow::Result<MetricsEndpoint> {
+        let mut buckets = HistogramBucketOverrides::default();
+        buckets
+            .overrides
+            .insert(HOP_SECONDS.to_owned(), HOP_BUCKETS.to_vec());
         let started = start_prometheus_metric_exporter(
             PrometheusExporterOptions::builder()
                 .socket_addr(addr)
+                .histogram_bucket_overrides(buckets)
                 .build(),
         )?;
         Ok(MetricsEndpoint {
@@ -82,6 +111,69 @@ pub struct PrometheusMetrics {
     /// The kind each name was first recorded as, across guests: one Prometheus family has
     /// one type, so a sample of another kind is dropped (logged once per name).
     kinds: Mutex<HashMap<String, (MetricKind, bool)>>,
+    operator: Operator,
+}
+
+/// The host's own instruments, and one attribute set per guest, hook and phase (built once:
+/// a hop costs a lookup, not an allocation).
+struct Operator {
+    calls: Counter,
+    failures: Counter,
+    fuel: Counter,
+    hop: HistogramF64,
+    instances: Gauge,
+    attrs: Mutex<HashMap<String, GuestAttrs>>,
+}
+
+#[derive(Default)]
+struct GuestAttrs {
+    guest: Option<MetricAttributes>,
+    hook: HashMap<u8, MetricAttributes>,
+    phase: HashMap<(u8, Phase), MetricAttributes>,
+    cause: HashMap<(u8, Phase, &'static str), MetricAttributes>,
+}
+
+impl Operator {
+    fn new(meter: &dyn CoreMeter) -> Operator {
+        let p = |name: &str, description: &str, unit: &str| MetricParameters {
+            name: name.to_owned().into(),
+            description: description.to_owned().into(),
+            unit: unit.to_owned().into(),
+        };
+        Operator {
+            calls: meter.counter(p(CALLS, "Wasm calls into an Interpose guest", "")),
+            failures: meter.counter(p(FAILURES, "failed Interpose guest calls, by cause", "")),
+            fuel: meter.counter(p(FUEL, "fuel units used by an Interpose guest", "")),
+            hop: meter.histogram_f64(p(
+                HOP_SECONDS,
+                "latency of one Wasm call into an Interpose guest",
+                "seconds",
+            )),
+            instances: meter.gauge(p(INSTANCES, "live instances of an Interpose guest", "")),
+            attrs: Mutex::default(),
+        }
+    }
+
+    /// The attribute set for `guest` plus `labels`, built on first use by `key`.
+    fn with<K: std::hash::Hash + Eq>(
+        meter: &dyn CoreMeter,
+        map: &mut HashMap<K, MetricAttributes>,
+        key: K,
+        guest: &str,
+        labels: &[(&'static str, &str)],
+    ) -> MetricAttributes {
+        map.entry(key)
+            .or_insert_with(|| {
+                let mut attributes = vec![MetricKeyValue::new("interpose_guest", guest.to_owned())];
+                attributes.extend(
+                    labels
+                        .iter()
+                        .map(|(k, v)| MetricKeyValue::new(*k, (*v).to_owned())),
+                );
+                meter.new_attributes(NewAttributes { attributes })
+            })
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for PrometheusMetrics {
@@ -94,6 +186,7 @@ impl PrometheusMetrics {
     /// A sink over `meter`.
     pub fn new(meter: Arc<dyn CoreMeter>) -> PrometheusMetrics {
         PrometheusMetrics {
+            operator: Operator::new(meter.as_ref()),
             meter,
             counters: Mutex::default(),
             histograms: Mutex::default(),
@@ -159,5 +252,82 @@ impl MetricsSink for PrometheusMetrics {
                     .record(s.value, &attrs);
             }
         }
+    }
+
+    fn wants_hops(&self) -> bool {
+        true
+    }
+
+    fn hop(&self, guest: &str, hook: Hook, phase: Phase, elapsed: Duration, fuel: u64) {
+        let (by_phase, by_hook) = {
+            let mut all = self
+                .operator
+                .attrs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let g = all.entry(guest.to_owned()).or_default();
+            let m = self.meter.as_ref();
+            let labels = [("hook", hook.name()), ("phase", phase_name(phase))];
+            (
+                Operator::with(m, &mut g.phase, (hook as u8, phase), guest, &labels),
+                Operator::with(m, &mut g.hook, hook as u8, guest, &labels[..1]),
+            )
+        };
+        self.operator.calls.add(1, &by_phase);
+        self.operator.hop.record(elapsed.as_secs_f64(), &by_phase);
+        if fuel > 0 {
+            self.operator.fuel.add(fuel, &by_hook);
+        }
+    }
+
+    fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
+        let attrs = {
+            let mut all = self
+                .operator
+                .attrs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let g = all.entry(guest.to_owned()).or_default();
+            let labels = [
+                ("hook", hook.name()),
+                ("phase", phase_name(phase)),
+                ("cause", cause),
+            ];
+            Operator::with(
+                self.meter.as_ref(),
+                &mut g.cause,
+                (hook as u8, phase, cause),
+                guest,
+                &labels,
+            )
+        };
+        self.operator.failures.add(1, &attrs);
+    }
+
+    fn instances(&self, guest: &str, live: u64) {
+        let attrs = {
+            let mut all = self
+                .operator
+                .attrs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let g = all.entry(guest.to_owned()).or_default();
+            g.guest
+                .get_or_insert_with(|| {
+                    self.meter.new_attributes(NewAttributes {
+                        attributes: vec![MetricKeyValue::new("interpose_guest", guest.to_owned())],
+                    })
+                })
+                .clone()
+        };
+        self.operator.instances.record(live, &attrs);
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Load => "load",
+        Phase::Before => "before",
+        Phase::After => "after",
     }
 }

@@ -198,8 +198,15 @@ impl Interpose {
         workflow::constructor(self.chain.clone(), self.args.clone())
     }
 
-    /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`.
-    pub fn activity_interceptor(&self) -> WasmActivityInterceptor {
-        WasmActivityInterceptor::new(self.chain.clone()).with_arg_types(self.args.clone())
+    /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`. Guest
+    /// heartbeats (`activity-context.heartbeat`) are recorded through `client`, the worker's
+    /// (see [`WasmActivityInterceptor::heartbeats_through`]).
+    pub fn activity_interceptor(
+        &self,
+        client: &temporalio_client::Client,
+    ) -> WasmActivityInterceptor {
+        WasmActivityInterceptor::new(self.chain.clone())
+            .with_arg_types(self.args.clone())
+            .heartbeats_through(client)
     }
 }

@@ -24,7 +24,7 @@ async fn main() {
         std::process::exit(1);
     });
     let client = scenario::client(url, Some(&interpose)).await;
-    let mut options = scenario::worker_options(queue, &interpose);
+    let mut options = scenario::worker_options(queue, &interpose, &client);
     // A dead worker's sticky queue hands its runs to the next worker after this long.
     options.sticky_queue_schedule_to_start_timeout = Duration::from_secs(1);
     interpose.check_worker(&options).unwrap_or_else(|e| {

@@ -109,6 +109,14 @@ impl Probe {
             Some("respond") => {
                 Before::Respond(vec![Payload::json_string(&format!("answered by {tag}"))])
             }
+            // Record a heartbeat naming the attempt (activity hooks only).
+            Some("heartbeat") if interpose_guest::category_of(call.hook()) == "activity-inbound" => {
+                let attempt = interpose_guest::activity::info().attempt;
+                interpose_guest::activity::heartbeat(&[Payload::json_string(&format!(
+                    "{tag} beat on attempt {attempt}"
+                ))]);
+                Before::Proceed
+            }
             Some("set-args") => {
                 let _ = call.set_args(vec![Payload::json_string(&tag)]);
                 Before::Proceed
