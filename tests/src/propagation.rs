@@ -94,22 +94,63 @@ impl Greetings {
 /// the witness, on task queue `queue`; assert that every hop carried `alice` and that the
 /// guest logged the user with the activity.
 pub async fn user_id_propagates(component: &str, queue: &str) {
+    user_id_propagates_with(component, queue, Registration::Explicit).await;
+}
+
+/// How the test registers Interpose with the client and the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// Each interceptor on its own: client interceptors, then the worker's.
+    Explicit,
+    /// `Interpose::plugin` on the client only; the worker picks it up from the client.
+    Plugin,
+}
+
+/// [`user_id_propagates`], registered as `how` says; returns every line the two guests
+/// logged, sorted (what ran, in which hooks, with which headers).
+pub async fn user_id_propagates_with(
+    component: &str,
+    queue: &str,
+    how: Registration,
+) -> Vec<String> {
     let t = chain(
         &(guest("ctx", component, "[guest.config]\nuser-id = 'alice'")
             + &guest("witness", guests::WITNESS, "")),
     );
     let interpose = Interpose::from_chain(runtime().clone(), t.chain.clone());
 
-    let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
     let options = WorkerOptions::new(queue)
         .register_workflow::<OrderWorkflow>()
         .unwrap()
         .register_workflow::<ShipWorkflow>()
         .unwrap()
-        .register_activities(Greetings)
-        .workflow_interceptor(interpose.workflow_interceptor())
-        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
-        .build();
+        .register_activities(Greetings);
+    let (client, options) = match how {
+        Registration::Explicit => {
+            let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
+            let options = options
+                .workflow_interceptor(interpose.workflow_interceptor())
+                .activity_inbound_interceptor(interpose.activity_interceptor(&client))
+                .build();
+            (client, options)
+        }
+        Registration::Plugin => {
+            let url = temporalio_client::Url::parse(&dev_server().url()).unwrap();
+            let connection = temporalio_client::Connection::connect(
+                temporalio_client::ConnectionOptions::new(url).build(),
+            )
+            .await
+            .unwrap();
+            let client = temporalio_client::Client::new(
+                connection.clone(),
+                temporalio_client::ClientOptions::new("default")
+                    .plugin(interpose.plugin(&connection))
+                    .build(),
+            )
+            .unwrap();
+            (client, options.build())
+        }
+    };
     let id = format!("order-{queue}-{}", std::process::id());
     let result = scenario::with_worker(&client, options, async {
         let handle = client
@@ -176,4 +217,10 @@ pub async fn user_id_propagates(component: &str, queue: &str) {
         2,
         "{component}: the guest used the user in both activities: {used:#?}"
     );
+    let mut all: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{}: {}", l.guest, l.message))
+        .collect();
+    all.sort();
+    all
 }

@@ -24,6 +24,34 @@ async fn temporal_workflow_user_id_propagates_from_client_to_workflow_activities
     .await;
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_plugin_registration_runs_the_same_chain_as_explicit_registration() {
+    use interpose_tests::propagation::{Registration, user_id_propagates_with};
+    let explicit = user_id_propagates_with(
+        guests::CONTEXT_PROPAGATION,
+        "registered-explicitly",
+        Registration::Explicit,
+    )
+    .await;
+    let plugin = user_id_propagates_with(
+        guests::CONTEXT_PROPAGATION,
+        "registered-as-plugin",
+        Registration::Plugin,
+    )
+    .await;
+    // The user id comes from the client guest (start-workflow), so `user=alice` in
+    // workflow and activity hooks shows all three categories ran.
+    assert!(
+        explicit.contains(&"witness: OrderWorkflow execute-workflow user=alice".to_owned())
+            && explicit.contains(&"witness: OrderWorkflow execute-activity user=alice".to_owned()),
+        "client, workflow and activity hooks ran: {explicit:#?}"
+    );
+    assert_eq!(
+        plugin, explicit,
+        "the plugin runs the same guests in the same hooks with the same headers"
+    );
+}
+
 /// Run `OrderWorkflow`-like `ShipWorkflow` on a worker with `chain` until `stop` says so.
 async fn run_worker_until<F: std::future::Future<Output = ()>>(
     chain: interpose::Chain,

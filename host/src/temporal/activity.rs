@@ -20,7 +20,7 @@
 //! ended), so a guest cannot make more than two RPCs per attempt. Local activities have no
 //! heartbeats in Temporal: theirs are dropped.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use temporalio_client::{ActivityIdentifier, Client};
@@ -43,14 +43,16 @@ use crate::services::{ActivityHost, ActivityInfo, Scope};
 pub struct WasmActivityInterceptor {
     chain: Chain,
     args: ArgTypes,
-    heartbeats: Option<Client>,
+    /// Where guest heartbeats go: set by `heartbeats_through`, or later by the plugin once
+    /// the client it is registered on exists.
+    heartbeats: Arc<OnceLock<Client>>,
 }
 
 impl std::fmt::Debug for WasmActivityInterceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmActivityInterceptor")
             .field("chain", &self.chain)
-            .field("heartbeats", &self.heartbeats.is_some())
+            .field("heartbeats", &self.heartbeats.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -66,7 +68,7 @@ impl WasmActivityInterceptor {
         WasmActivityInterceptor {
             chain,
             args: ArgTypes::default(),
-            heartbeats: None,
+            heartbeats: Arc::default(),
         }
     }
 
@@ -77,7 +79,15 @@ impl WasmActivityInterceptor {
     pub fn heartbeats_through(mut self, client: &Client) -> Self {
         let mut c = client.clone();
         c.options_mut().client_interceptors.clear();
-        self.heartbeats = Some(c);
+        self.heartbeats = Arc::new(OnceLock::from(c));
+        self
+    }
+
+    /// Heartbeats through whatever client `heartbeats` holds when an attempt runs (the
+    /// plugin fills it in when its client is created).
+    #[cfg(feature = "plugin")]
+    pub(crate) fn heartbeats_late(mut self, heartbeats: Arc<OnceLock<Client>>) -> Self {
+        self.heartbeats = heartbeats;
         self
     }
 
@@ -212,12 +222,12 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                     current_attempt_scheduled_time: nanos(i.current_attempt_scheduled_time),
                     started_time: nanos(i.started_time),
                 },
-                sends: self.heartbeats.is_some() && !i.is_local,
+                sends: self.heartbeats.get().is_some() && !i.is_local,
                 pending: Mutex::new(None),
                 warned: false.into(),
             });
             let token = i.task_token.clone();
-            let client = self.heartbeats.as_ref();
+            let client = self.heartbeats.get();
             let codec = self.args.for_activity(&i.activity_type).cloned();
             let original_args = codec.as_ref().and_then(|c| c.activity_args(&input));
             let mut call = Call::for_operation(CallDetail::ExecuteActivity, original_args.clone());

@@ -5,7 +5,8 @@
 //! - [`activity`]: every activity attempt (`ActivityInboundInterceptor`);
 //! - [`connect`]: the user's cluster from Temporal's envconfig, or (`dev-server` feature) the
 //!   embedded dev server;
-//! - `convert`: payload, header, failure and time conversions shared by the adapters.
+//! - `convert`: payload, header, failure and time conversions shared by the adapters;
+//! - `plugin` (feature `plugin`): all of it as one Temporal SDK plugin.
 //!
 //! [`Interpose`] is the one registration point: a loaded config gives the client
 //! interceptor and the worker interceptors, so a guest that exports client and worker
@@ -18,6 +19,8 @@ pub mod client;
 pub mod connect;
 mod convert;
 pub mod metrics;
+#[cfg(feature = "plugin")]
+pub mod plugin;
 pub mod versions;
 pub mod workflow;
 
