@@ -160,8 +160,8 @@ impl MetricsSink for Tee {
     fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
         self.1.failure(guest, hook, phase, cause);
     }
-    fn instances(&self, guest: &str, live: u64) {
-        self.1.instances(guest, live);
+    fn instances(&self, guest: &str, delta: i64) {
+        self.1.instances(guest, delta);
     }
 }
 

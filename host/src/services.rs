@@ -63,14 +63,16 @@ pub trait MetricsSink: Send + Sync + 'static {
     }
 
     /// A call of `guest` failed (whatever its failure policy then did with it); `cause` is
-    /// [`crate::error::GuestFailure::cause`]: `fuel`, `deadline`, `memory`, `trap`, ...
+    /// [`crate::error::GuestFailure::cause`]: `fuel`, `deadline`, `memory`, `trap`, ...,
+    /// and `capacity` when the host had no room for an instance. A hook refused because
+    /// the run's instance failed earlier (`poisoned`) is not reported again.
     fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
         let _ = (guest, hook, phase, cause);
     }
 
-    /// `guest` has `live` instances now (after one was created or dropped).
-    fn instances(&self, guest: &str, live: u64) {
-        let _ = (guest, live);
+    /// An instance of `guest` was created (`delta` 1) or dropped (`delta` -1).
+    fn instances(&self, guest: &str, delta: i64) {
+        let _ = (guest, delta);
     }
 }
 
@@ -100,8 +102,8 @@ pub struct OperatorCounts {
     pub fuel: std::collections::BTreeMap<String, u64>,
     /// Failures by guest, hook name, phase and cause.
     pub failures: std::collections::BTreeMap<(String, &'static str, Phase, &'static str), u64>,
-    /// Live instances by guest, as last reported.
-    pub instances: std::collections::BTreeMap<String, u64>,
+    /// Live instances by guest: the sum of the reported deltas.
+    pub instances: std::collections::BTreeMap<String, i64>,
 }
 
 impl MemoryMetrics {
@@ -154,8 +156,8 @@ impl MetricsSink for MemoryMetrics {
             .or_default() += 1;
     }
 
-    fn instances(&self, guest: &str, live: u64) {
-        self.counts().instances.insert(guest.to_owned(), live);
+    fn instances(&self, guest: &str, delta: i64) {
+        *self.counts().instances.entry(guest.to_owned()).or_default() += delta;
     }
 }
 

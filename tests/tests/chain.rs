@@ -721,13 +721,9 @@ fn operator_metrics_count_calls_fuel_failures_by_cause_and_live_instances() {
         .collect();
     assert_eq!(
         failures,
-        [
-            ("bad", "schedule-activity", Phase::Before, "trap", 1),
-            // The run's instance of `bad` is poisoned: the next hook is refused, and the
-            // operator sees that too.
-            ("bad", "start-timer", Phase::Before, "poisoned", 1),
-        ],
-        "failures by guest, hook, phase and cause"
+        [("bad", "schedule-activity", Phase::Before, "trap", 1)],
+        "failures by guest, hook, phase and cause; the poisoned run refusing start-timer \
+         afterwards is the same failure, not counted again"
     );
     assert_eq!(op.instances["a"], 1, "the run's instance is live: {op:?}");
     drop(run);
@@ -736,4 +732,64 @@ fn operator_metrics_count_calls_fuel_failures_by_cause_and_live_instances() {
         0,
         "dropping the run drops its instance, and the gauge follows"
     );
+}
+
+#[test]
+fn guest_heartbeats_count_only_from_a_before_call_that_succeeds_and_are_capped() {
+    use interpose::services::{ActivityInfo, FixedActivity};
+    // (probe config, expected heartbeats recorded, expected failure text)
+    let cases: [(&str, &[&str], Option<&str>); 4] = [
+        ("before = 'heartbeat'", &["\"a beat on attempt 3\""], None),
+        // A call that fails after its heartbeat: the heartbeat goes with its edits.
+        (
+            "on-failure = 'skip'\nbefore = 'heartbeat-then-panic'",
+            &[],
+            None,
+        ),
+        (
+            "before = 'heartbeat-big'",
+            &[],
+            Some("details are 307220 bytes; at most 262144 are allowed"),
+        ),
+        // After the body ran, a heartbeat would replace the activity's own details.
+        (
+            "after = 'heartbeat'",
+            &[],
+            Some("`activity-context.heartbeat` was called in `after`"),
+        ),
+    ];
+    for (extra, want, failure) in cases {
+        let (policy, cfg) = match extra.split_once('\n') {
+            Some((p, c)) => (p, c),
+            None => ("", extra),
+        };
+        let t = chain(&guest(
+            "a",
+            guests::PROBE,
+            &format!("{policy}\n[guest.config]\ntag = 'a'\n{cfg}"),
+        ));
+        let act = FixedActivity::new(ActivityInfo {
+            attempt: 3,
+            ..Default::default()
+        });
+        let mut c = call(Hook::ExecuteActivity);
+        let r = t
+            .chain
+            .session(Scope::Activity(act.clone()))
+            .run(&mut c, |_| Outcome::Ok(vec![]));
+        match failure {
+            None => assert!(r.is_ok(), "{extra}: {r:?}"),
+            Some(text) => {
+                let e = r.expect_err(extra).to_string();
+                assert!(e.contains(text), "{extra}: {e}");
+            }
+        }
+        let got: Vec<String> = act
+            .heartbeats()
+            .iter()
+            .flatten()
+            .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+            .collect();
+        assert_eq!(got, want, "{extra}");
+    }
 }

@@ -156,10 +156,12 @@ impl Session {
     ) -> Result<(), GuestError> {
         let chain = self.chain.clone();
         let guest = &chain.inner.guests[i];
-        guest
-            .meta
-            .metrics
-            .failure(&guest.meta.name, hook, phase, cause.cause());
+        if !matches!(cause, GuestFailure::Poisoned) {
+            guest
+                .meta
+                .metrics
+                .failure(&guest.meta.name, hook, phase, cause.cause());
+        }
         if matches!(cause, GuestFailure::Capacity { .. }) {
             // The host's limit, not the guest's failure: the slot stays empty (a retry may
             // find room) and the call fails whatever the guest's policy, so that a busy

@@ -83,9 +83,12 @@ pub(crate) struct GuestInstance {
 
 impl Drop for GuestInstance {
     fn drop(&mut self) {
-        let live = self.live.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
-        let meta = &self.store.data().guest;
-        meta.metrics.instances(&meta.name, live);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        // Never call into the sink while unwinding: a panicking sink would abort.
+        if !std::thread::panicking() {
+            let meta = &self.store.data().guest;
+            meta.metrics.instances(&meta.name, -1);
+        }
     }
 }
 
@@ -245,8 +248,8 @@ impl GuestInstance {
                 }
             }
         }
-        let live = guest.stats.live.fetch_add(1, Ordering::Relaxed) + 1;
-        guest.meta.metrics.instances(&guest.meta.name, live);
+        guest.stats.live.fetch_add(1, Ordering::Relaxed);
+        guest.meta.metrics.instances(&guest.meta.name, 1);
         Ok(GuestInstance {
             store,
             funcs,
@@ -312,6 +315,7 @@ impl GuestInstance {
         // Nothing of an earlier call survives into this one, even if that call never
         // returned normally.
         data.cur.undo.clear();
+        data.cur.heartbeat = None;
         data.cur.outcome = None;
         data.cur.call = Call::placeholder();
         if guest.meta.metering {
@@ -373,7 +377,14 @@ impl GuestInstance {
             Ok((d,)) => self.check_before(guest, hook, access, d),
             Err(e) => Err(classify(&mut self.store, &e, guest)),
         };
-        let cur = &mut self.store.data_mut().cur;
+        let data = self.store.data_mut();
+        let cur = &mut data.cur;
+        if result.is_ok()
+            && let Some(details) = cur.heartbeat.take()
+            && let Scope::Activity(a) = &data.scope
+        {
+            a.heartbeat(details);
+        }
         let result = match result {
             Ok(BeforeDecision::Proceed(edits)) => {
                 for edit in edits {

@@ -15,10 +15,12 @@
 //! but the attempt's task token is public (`ActivityInfo::task_token`), so the adapter
 //! records the guest's heartbeat with Temporal's `RecordActivityTaskHeartbeat` through a
 //! client ([`WasmActivityInterceptor::heartbeats_through`]), as an async-completion handle
-//! would. Heartbeats are coalesced: the last details a guest recorded in a phase are sent
-//! once, after that phase's guests ran (before the activity body starts, and after it
-//! ended), so a guest cannot make more than two RPCs per attempt. Local activities have no
-//! heartbeats in Temporal: theirs are dropped.
+//! would. Guests heartbeat in `before` only (after the body ran, a heartbeat would replace
+//! the details the activity recorded), at most 256 KiB of details, and only a call that
+//! returns a valid decision counts. The last heartbeat of the `before` phase is sent once,
+//! after every guest's `before` succeeded and before the body starts: one RPC per attempt
+//! at most, awaited for at most 2 s. Local activities have no heartbeats in Temporal: theirs
+//! are dropped.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -58,7 +60,7 @@ impl std::fmt::Debug for WasmActivityInterceptor {
 }
 
 /// How long the adapter waits for one heartbeat RPC before it lets the attempt go on.
-const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl WasmActivityInterceptor {
     /// An interceptor over `chain`. Guest heartbeats are dropped (with a warning) until
@@ -160,6 +162,11 @@ impl SdkActivity {
         )
         .await;
         match sent {
+            Ok(Ok(r)) if r.cancel_requested => tracing::info!(
+                activity = %self.info.activity_type,
+                "a guest heartbeat was recorded; the server says the activity is asked to \
+                 cancel (the activity learns it from its own heartbeats)"
+            ),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(
                 activity = %self.info.activity_type,
@@ -237,9 +244,8 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                 // Retryable: the attempt is retried per the activity's retry policy.
                 ActivityError::Application(Box::new(ApplicationFailure::new(e.to_string())))
             };
-            let before = session.before(&mut call);
+            let before = session.before(&mut call).map_err(guest_failed)?;
             host.flush(client, &token).await;
-            let before = before.map_err(guest_failed)?;
             let (entered, seen, value): (_, Outcome, Option<ExecuteActivityResult>) = match before {
                 Before::Proceed(entered) => {
                     if let (Some(codec), Some(args)) = (&codec, call.args())
@@ -272,9 +278,9 @@ impl ActivityInboundInterceptor for WasmActivityInterceptor {
                 Before::Done(entered, outcome) => (entered, outcome, None),
             };
             let original = seen.clone();
-            let last = session.after(&mut call, entered, seen);
-            host.flush(client, &token).await;
-            let last = last.map_err(guest_failed)?;
+            let last = session
+                .after(&mut call, entered, seen)
+                .map_err(guest_failed)?;
             let unchanged = original == last;
             match (value, last) {
                 (Some(v), _) if unchanged => v,

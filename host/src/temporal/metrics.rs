@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use temporalio_common::telemetry::metrics::{
-    CoreMeter, Counter, Gauge, GaugeF64, HistogramF64, MetricAttributes, MetricKeyValue,
-    MetricParameters, NewAttributes,
+    CoreMeter, Counter, GaugeF64, HistogramF64, MetricAttributes, MetricKeyValue, MetricParameters,
+    NewAttributes, UpDownCounter,
 };
 use temporalio_common::telemetry::{
     HistogramBucketOverrides, PrometheusExporterOptions, TelemetryOptions,
@@ -114,14 +114,14 @@ pub struct PrometheusMetrics {
     operator: Operator,
 }
 
-/// The host's own instruments, and one attribute set per guest, hook and phase (built once:
-/// a hop costs a lookup, not an allocation).
+/// The host's own instruments, and one attribute set per guest, hook and phase, built on
+/// first use: a hop costs a lock and lookups, not a new attribute set.
 struct Operator {
     calls: Counter,
     failures: Counter,
     fuel: Counter,
     hop: HistogramF64,
-    instances: Gauge,
+    instances: UpDownCounter,
     attrs: Mutex<HashMap<String, GuestAttrs>>,
 }
 
@@ -149,7 +149,11 @@ impl Operator {
                 "latency of one Wasm call into an Interpose guest",
                 "seconds",
             )),
-            instances: meter.gauge(p(INSTANCES, "live instances of an Interpose guest", "")),
+            instances: meter.up_down_counter(p(
+                INSTANCES,
+                "live instances of an Interpose guest",
+                "",
+            )),
             attrs: Mutex::default(),
         }
     }
@@ -265,7 +269,7 @@ impl MetricsSink for PrometheusMetrics {
                 .attrs
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let g = all.entry(guest.to_owned()).or_default();
+            let g = guest_attrs(&mut all, guest);
             let m = self.meter.as_ref();
             let labels = [("hook", hook.name()), ("phase", phase_name(phase))];
             (
@@ -287,7 +291,7 @@ impl MetricsSink for PrometheusMetrics {
                 .attrs
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let g = all.entry(guest.to_owned()).or_default();
+            let g = guest_attrs(&mut all, guest);
             let labels = [
                 ("hook", hook.name()),
                 ("phase", phase_name(phase)),
@@ -304,14 +308,14 @@ impl MetricsSink for PrometheusMetrics {
         self.operator.failures.add(1, &attrs);
     }
 
-    fn instances(&self, guest: &str, live: u64) {
+    fn instances(&self, guest: &str, delta: i64) {
         let attrs = {
             let mut all = self
                 .operator
                 .attrs
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let g = all.entry(guest.to_owned()).or_default();
+            let g = guest_attrs(&mut all, guest);
             g.guest
                 .get_or_insert_with(|| {
                     self.meter.new_attributes(NewAttributes {
@@ -320,8 +324,16 @@ impl MetricsSink for PrometheusMetrics {
                 })
                 .clone()
         };
-        self.operator.instances.record(live, &attrs);
+        self.operator.instances.add(delta, &attrs);
     }
+}
+
+/// The guest's attribute sets, allocating its name only the first time.
+fn guest_attrs<'a>(all: &'a mut HashMap<String, GuestAttrs>, guest: &str) -> &'a mut GuestAttrs {
+    if !all.contains_key(guest) {
+        all.insert(guest.to_owned(), GuestAttrs::default());
+    }
+    all.get_mut(guest).expect("inserted above")
 }
 
 fn phase_name(phase: Phase) -> &'static str {

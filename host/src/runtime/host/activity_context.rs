@@ -4,7 +4,12 @@
 use std::sync::atomic::Ordering;
 
 use super::HostState;
-use crate::model::Payload;
+use crate::model::{Payload, Phase};
+
+/// The most bytes of heartbeat details (data and metadata) a guest may record in one
+/// heartbeat: well under Temporal's blob size limits (the frontend fails the activity, not
+/// just the heartbeat, above them).
+pub(crate) const MAX_HEARTBEAT_BYTES: usize = 256 * 1024;
 use crate::model::wit::interpose::interceptor::activity_context;
 use crate::services::Scope;
 
@@ -43,12 +48,32 @@ impl activity_context::Host for HostState {
     }
 
     fn heartbeat(&mut self, details: Vec<Payload>) -> wasmtime::Result<()> {
-        let Scope::Activity(a) = &self.scope else {
+        if !matches!(self.scope, Scope::Activity(_)) {
             return Err(self.context_misuse("activity-context", "heartbeat"));
-        };
-        let a = a.clone();
+        }
         self.charge_payloads(&details)?;
-        a.heartbeat(details);
+        if self.cur.phase != Phase::Before {
+            // After the body ran, a heartbeat would replace the details the activity
+            // itself recorded (Temporal keeps one set per activity).
+            return Err(wasmtime::format_err!(
+                "`activity-context.heartbeat` was called in `after`; it is only available in \
+                 `before`, so that a guest never replaces the heartbeat details the activity \
+                 recorded"
+            ));
+        }
+        let size = details
+            .iter()
+            .fold(0usize, |n, p| n.saturating_add(p.size()));
+        if size > MAX_HEARTBEAT_BYTES {
+            return Err(wasmtime::format_err!(
+                "`activity-context.heartbeat` details are {size} bytes; at most \
+                 {MAX_HEARTBEAT_BYTES} are allowed (Temporal fails an activity whose heartbeat \
+                 details are too large)"
+            ));
+        }
+        // Kept until the call returns a valid decision: a failed call's heartbeat is
+        // dropped with its edits.
+        self.cur.heartbeat = Some(details);
         Ok(())
     }
 }

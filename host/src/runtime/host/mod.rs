@@ -124,6 +124,9 @@ pub(crate) struct CallState {
     pub(crate) last_error_log: Option<String>,
     /// The wall-time deadline armed for this call (what a deadline failure reports).
     pub(crate) deadline: std::time::Duration,
+    /// The last heartbeat the guest recorded in this call: handed to the activity only if
+    /// the call returns a valid decision (like its edits).
+    pub(crate) heartbeat: Option<Vec<Payload>>,
 }
 
 impl Default for CallState {
@@ -140,6 +143,7 @@ impl Default for CallState {
             undo: Vec::new(),
             last_error_log: None,
             deadline: std::time::Duration::ZERO,
+            heartbeat: None,
         }
     }
 }

@@ -65,6 +65,14 @@ fn work(n: u64) -> u64 {
     x
 }
 
+/// Record a heartbeat naming the guest and the attempt.
+fn heartbeat(tag: &str) {
+    let attempt = interpose_guest::activity::info().attempt;
+    interpose_guest::activity::heartbeat(&[Payload::json_string(&format!(
+        "{tag} beat on attempt {attempt}"
+    ))]);
+}
+
 impl Probe {
     fn before(&mut self, call: &Call) -> Before {
         let cfg = self.cfg.get_or_insert_with(Cfg::read);
@@ -109,12 +117,19 @@ impl Probe {
             Some("respond") => {
                 Before::Respond(vec![Payload::json_string(&format!("answered by {tag}"))])
             }
-            // Record a heartbeat naming the attempt (activity hooks only).
-            Some("heartbeat") if interpose_guest::category_of(call.hook()) == "activity-inbound" => {
-                let attempt = interpose_guest::activity::info().attempt;
-                interpose_guest::activity::heartbeat(&[Payload::json_string(&format!(
-                    "{tag} beat on attempt {attempt}"
-                ))]);
+            // Record a heartbeat naming the attempt (activity hooks only); then, per the
+            // suffix, panic or record one of 300 KiB.
+            Some(hb @ ("heartbeat" | "heartbeat-then-panic" | "heartbeat-big"))
+                if interpose_guest::category_of(call.hook()) == "activity-inbound" =>
+            {
+                heartbeat(tag);
+                match hb {
+                    "heartbeat-then-panic" => panic!("{tag} panics after its heartbeat"),
+                    "heartbeat-big" => interpose_guest::activity::heartbeat(&[Payload::json_string(
+                        &"x".repeat(300 * 1024),
+                    )]),
+                    _ => {}
+                }
                 Before::Proceed
             }
             Some("set-args") => {
@@ -164,6 +179,10 @@ impl Probe {
                 After::Replace(vec![Payload::json_string(&format!("{prev}+{tag}"))])
             }
             Some("fail") => After::Fail(Failure::new(format!("failed by {tag}")).non_retryable()),
+            Some("heartbeat") => {
+                heartbeat(tag);
+                After::Keep
+            }
             _ => After::Keep,
         }
     }
