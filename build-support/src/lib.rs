@@ -173,6 +173,7 @@ pub const EXAMPLES: &[&str] = &[
     "latency-metrics",
     "deny-list",
     "replay-logger",
+    "tracing",
 ];
 
 /// Build every example guest into `out_dir`. `root` is the repository root.

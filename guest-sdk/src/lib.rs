@@ -449,6 +449,19 @@ pub mod workflow {
     };
 }
 
+/// OpenTelemetry spans, exported through the host application's tracer provider, carried
+/// between processes and SDKs in the `_tracer-data` header ([`tracing::Span::inject`]). In
+/// workflow hooks span times are workflow time and ids are identical in replay; a span is
+/// exported when it is ended live.
+pub mod tracing {
+    pub use crate::bindings::interpose::interceptor::tracing::{
+        Span, SpanKind, Status, is_valid_parent,
+    };
+
+    /// The header Temporal's tracing interceptors carry a span's context in.
+    pub const HEADER: &str = "_tracer-data";
+}
+
 /// The activity attempt (activity hooks only).
 pub mod activity {
     pub use crate::bindings::interpose::interceptor::activity_context::{

@@ -479,3 +479,169 @@ pub trait HopObserver: Send + Sync + 'static {
     /// (its decision and the headers it added, changed or removed).
     fn hop(&self, guest: &str, hook: crate::model::Hook, phase: crate::model::Phase, summary: &str);
 }
+
+/// What a span stands for (OpenTelemetry's span kinds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanKind {
+    /// An operation inside the process.
+    Internal,
+    /// Handling a request.
+    Server,
+    /// Sending a request.
+    Client,
+    /// Sending a message.
+    Producer,
+    /// Receiving a message.
+    Consumer,
+}
+
+/// A span's status (OpenTelemetry's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpanStatus {
+    /// Not set.
+    Unset,
+    /// Succeeded.
+    Ok,
+    /// Failed.
+    Error,
+}
+
+/// An event of a span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpanEvent {
+    /// Name.
+    pub name: String,
+    /// When, ns since the Unix epoch (workflow time in workflow hooks).
+    pub time_nanos: u64,
+    /// Attributes.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl SpanEvent {
+    /// An event.
+    pub fn new(name: String, time_nanos: u64, attributes: Vec<(String, String)>) -> SpanEvent {
+        SpanEvent {
+            name,
+            time_nanos,
+            attributes,
+        }
+    }
+}
+
+/// A span a guest ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FinishedSpan {
+    /// The guest that made it.
+    pub guest: String,
+    /// The hook it was ended in.
+    pub hook: Option<Hook>,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: SpanKind,
+    /// Trace id.
+    pub trace_id: [u8; 16],
+    /// Span id.
+    pub span_id: [u8; 8],
+    /// The parent span's id, if it has one.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// Whether the parent came from a header (another process, or another hook).
+    pub parent_is_remote: bool,
+    /// Start, ns since the Unix epoch.
+    pub start_nanos: u64,
+    /// End, ns since the Unix epoch.
+    pub end_nanos: u64,
+    /// Attributes.
+    pub attributes: Vec<(String, String)>,
+    /// Events.
+    pub events: Vec<SpanEvent>,
+    /// Status.
+    pub status: SpanStatus,
+    /// Status description (for errors).
+    pub status_description: String,
+    /// Whether the times are workflow time (a workflow hook's span).
+    pub workflow_time: bool,
+}
+
+impl FinishedSpan {
+    /// The trace id, 32 hex digits.
+    pub fn trace_id_hex(&self) -> String {
+        hex::encode(self.trace_id)
+    }
+
+    /// The span id, 16 hex digits.
+    pub fn span_id_hex(&self) -> String {
+        hex::encode(self.span_id)
+    }
+
+    /// The parent span id, 16 hex digits.
+    pub fn parent_span_id_hex(&self) -> Option<String> {
+        self.parent_span_id.map(hex::encode)
+    }
+}
+
+/// Where the spans guests end go. Spans ended while a workflow replays go to
+/// [`TraceSink::replayed`], never to [`TraceSink::export`].
+pub trait TraceSink: Send + Sync + 'static {
+    /// Export one span.
+    fn export(&self, span: FinishedSpan);
+
+    /// A span ended while its workflow replayed: not exported (it was, when that part of
+    /// the run was live). For diagnostics and tests; does nothing by default.
+    fn replayed(&self, span: FinishedSpan) {
+        let _ = span;
+    }
+}
+
+/// A sink that drops every span.
+#[derive(Debug, Default)]
+pub struct NoTraces;
+
+impl TraceSink for NoTraces {
+    fn export(&self, _: FinishedSpan) {}
+}
+
+/// A sink that keeps spans in memory (tests, the chain demo).
+#[derive(Debug, Default)]
+pub struct MemoryTraces {
+    exported: Mutex<Vec<FinishedSpan>>,
+    replayed: Mutex<Vec<FinishedSpan>>,
+}
+
+impl MemoryTraces {
+    /// Spans exported so far, in end order.
+    pub fn spans(&self) -> Vec<FinishedSpan> {
+        self.exported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Spans ended in replay (not exported), in end order.
+    pub fn replayed_spans(&self) -> Vec<FinishedSpan> {
+        self.replayed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl TraceSink for MemoryTraces {
+    fn export(&self, span: FinishedSpan) {
+        self.exported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(span);
+    }
+
+    fn replayed(&self, span: FinishedSpan) {
+        self.replayed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(span);
+    }
+}

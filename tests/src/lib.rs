@@ -61,6 +61,8 @@ pub struct TestChain {
     pub logs: Arc<MemoryLogs>,
     /// Guest metrics.
     pub metrics: Arc<MemoryMetrics>,
+    /// Guest spans.
+    pub traces: Arc<interpose::services::MemoryTraces>,
 }
 
 /// Parse `toml` (paths may be absolute guest constants) and load it on the shared engine.
@@ -68,8 +70,11 @@ pub fn load(toml: &str) -> Result<TestChain, interpose::Error> {
     let config = Config::from_toml(toml, Path::new("/"), Path::new("test.toml"))?;
     let logs = Arc::new(MemoryLogs::default());
     let metrics = Arc::new(MemoryMetrics::default());
+    let traces = Arc::new(interpose::services::MemoryTraces::default());
     let chain = interpose::chain::Chain::load(
-        &runtime().with_sinks(metrics.clone(), logs.clone()),
+        &runtime()
+            .with_sinks(metrics.clone(), logs.clone())
+            .with_traces(traces.clone()),
         &config,
         Vec::new(),
     )?;
@@ -77,6 +82,7 @@ pub fn load(toml: &str) -> Result<TestChain, interpose::Error> {
         chain,
         logs,
         metrics,
+        traces,
     })
 }
 

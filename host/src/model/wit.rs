@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     with: {
         "interpose:interceptor/types.call": CallRep,
         "interpose:interceptor/types.outcome": OutcomeRep,
+        "interpose:interceptor/tracing.span": SpanRep,
     },
     additional_derives: [PartialEq, Eq],
 });
@@ -18,3 +19,6 @@ wasmtime::component::bindgen!({
 pub struct CallRep;
 /// Marker for the `outcome` resource, resolved like [`CallRep`].
 pub struct OutcomeRep;
+/// Marker for the `span` resource: the rep is the host's key for the span in the
+/// instance's span table.
+pub struct SpanRep;

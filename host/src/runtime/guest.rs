@@ -27,6 +27,7 @@ pub(crate) struct GuestMeta {
     pub(crate) clock: ClockMode,
     pub(crate) metrics: Arc<dyn MetricsSink>,
     pub(crate) logs: Arc<dyn LogSink>,
+    pub(crate) traces: Arc<dyn crate::services::TraceSink>,
     pub(crate) epoch_ticks: u64,
     /// Whether the engine meters fuel (always, except in the fuel-cost benchmark).
     pub(crate) metering: bool,

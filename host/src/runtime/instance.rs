@@ -122,7 +122,7 @@ impl GuestInstance {
         let shared = Arc::new(Shared::new(meta.limits.max_output));
         // Workflow guests get streams seeded by run and guest: identical in replay and
         // independent of the workflow's own random stream. Others get fresh entropy.
-        let (rng, wasi_rng, seed) = match scope {
+        let (rng, wasi_rng, seed, span_ids) = match scope {
             Scope::Workflow(w) => {
                 let run = w.info().run_id;
                 // The read-only instance draws from streams of its own: queries and
@@ -137,11 +137,13 @@ impl GuestInstance {
                 let ctx = seed("workflow-context");
                 let wasi = seed("wasi");
                 let ins = seed("wasi-insecure-seed");
+                let ids = seed("tracing");
                 shared.now.store(w.now_nanos(), Ordering::Relaxed);
                 (
                     ChaCha8Rng::from_seed(ctx),
                     ChaCha8Rng::from_seed(wasi),
                     u128::from_le_bytes(ins[..16].try_into().expect("16 bytes")),
+                    ChaCha8Rng::from_seed(ids),
                 )
             }
             _ => {
@@ -151,6 +153,7 @@ impl GuestInstance {
                     ChaCha8Rng::from_rng(&mut os),
                     ChaCha8Rng::from_rng(&mut os),
                     rand::RngExt::random(&mut os),
+                    ChaCha8Rng::from_rng(&mut os),
                 )
             }
         };
@@ -176,6 +179,7 @@ impl GuestInstance {
             shared,
             rng,
             cur: CallState::default(),
+            spans: super::host::Spans::new(span_ids),
         };
         let mut store = Store::new(guest.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

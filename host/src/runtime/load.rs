@@ -238,6 +238,7 @@ impl Runtime {
             clock: g.clock,
             metrics: self.metrics.clone(),
             logs: self.logs.clone(),
+            traces: self.traces.clone(),
             epoch_ticks: g.limits.deadline.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
             metering: self.inner.metering,
             hops: self.metrics.wants_hops(),

@@ -44,7 +44,7 @@ pub use guest::{GuestInfo, GuestStats};
 
 use crate::config::{Config, Limits, MemoryImages};
 use crate::error::Error;
-use crate::services::{LogSink, MetricsSink, NoMetrics, TracingLogs};
+use crate::services::{LogSink, MetricsSink, NoMetrics, NoTraces, TraceSink, TracingLogs};
 use host::HostState;
 
 /// Interval of the epoch ticker that enforces deadlines.
@@ -102,6 +102,7 @@ pub struct Runtime {
     pub(crate) inner: Arc<RuntimeInner>,
     metrics: Arc<dyn MetricsSink>,
     logs: Arc<dyn LogSink>,
+    traces: Arc<dyn TraceSink>,
 }
 
 /// Bytes at the start of each linear memory slot kept resident between instances.
@@ -112,6 +113,7 @@ const KEEP_RESIDENT: usize = 192 * 1024;
 pub struct RuntimeBuilder {
     metrics: Arc<dyn MetricsSink>,
     logs: Arc<dyn LogSink>,
+    traces: Arc<dyn TraceSink>,
     cache_dir: Option<PathBuf>,
     cache: bool,
     max_instances: u32,
@@ -129,6 +131,7 @@ impl Default for RuntimeBuilder {
         RuntimeBuilder {
             metrics: Arc::new(NoMetrics),
             logs: Arc::new(TracingLogs),
+            traces: Arc::new(NoTraces),
             cache_dir: runtime.cache_dir.clone(),
             cache: runtime.cache,
             max_instances: runtime.pool_size(1),
@@ -150,6 +153,13 @@ impl RuntimeBuilder {
     /// Where guest logs go (default: `tracing`).
     pub fn logs(mut self, sink: Arc<dyn LogSink>) -> Self {
         self.logs = sink;
+        self
+    }
+
+    /// Where the spans guests end go (default: dropped). With the `otel` feature,
+    /// `interpose::otel::OtelTraces` exports them through an OpenTelemetry tracer.
+    pub fn traces(mut self, sink: Arc<dyn TraceSink>) -> Self {
+        self.traces = sink;
         self
     }
 
@@ -296,6 +306,7 @@ impl RuntimeBuilder {
             }),
             metrics: self.metrics,
             logs: self.logs,
+            traces: self.traces,
         })
     }
 }
@@ -324,6 +335,15 @@ impl Runtime {
             inner: self.inner.clone(),
             metrics,
             logs,
+            traces: self.traces.clone(),
+        }
+    }
+
+    /// The same runtime, with the spans of the guests loaded through it going to `traces`.
+    pub fn with_traces(&self, traces: Arc<dyn TraceSink>) -> Runtime {
+        Runtime {
+            traces,
+            ..self.clone()
         }
     }
 }

@@ -20,6 +20,7 @@ const HOST_INTERFACES: &[&str] = &[
     "config",
     "workflow-context",
     "activity-context",
+    "tracing",
 ];
 
 /// What an operator does with a guest built for another contract version.

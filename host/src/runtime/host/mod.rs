@@ -6,6 +6,7 @@ mod call;
 mod config;
 mod log;
 mod metrics;
+mod tracing;
 mod workflow_context;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::runtime::GuestMeta;
 use crate::services::Scope;
 
 pub(crate) use crate::model::wit::{CallRep, OutcomeRep};
+pub(crate) use tracing::Spans;
 
 /// [`Shared::hook`] outside any hook.
 pub(crate) const NO_HOOK: u8 = u8::MAX;
@@ -245,6 +247,8 @@ pub(crate) struct HostState {
     pub(crate) shared: Arc<Shared>,
     pub(crate) rng: ChaCha8Rng,
     pub(crate) cur: CallState,
+    /// The guest's spans and the stream their ids come from.
+    pub(crate) spans: Spans,
 }
 
 impl HostState {

@@ -24,6 +24,8 @@ use interpose_guest::{
 #[derive(Default)]
 struct Probe {
     calls: u32,
+    /// Spans kept across calls (the span-flood and span-budget modes).
+    spans: Vec<interpose_guest::tracing::Span>,
     /// The guest's configuration, read once per instance (each read is a host call).
     cfg: Option<Cfg>,
 }
@@ -63,6 +65,16 @@ fn work(n: u64) -> u64 {
         x = x.rotate_left(5) ^ i.wrapping_mul(0x100_0000_01b3);
     }
     x
+}
+
+/// An internal span with no attributes and the current span as parent.
+fn span(name: &str) -> interpose_guest::tracing::Span {
+    interpose_guest::tracing::Span::new(
+        name,
+        interpose_guest::tracing::SpanKind::Internal,
+        &[],
+        None,
+    )
 }
 
 /// Record a heartbeat naming the guest and the attempt.
@@ -130,6 +142,25 @@ impl Probe {
                     )]),
                     _ => {}
                 }
+                Before::Proceed
+            }
+            // Misuse of the tracing import, for the limit tests.
+            Some("span-long-name") => {
+                let _ = span(&"x".repeat(300));
+                Before::Proceed
+            }
+            Some("span-flood") => {
+                for i in 0..300 {
+                    self.spans.push(span(&format!("s{i}")));
+                }
+                Before::Proceed
+            }
+            Some("span-budget") => {
+                let s = span("big");
+                for i in 0..200 {
+                    s.set_attribute(&format!("k{i}"), &"v".repeat(4096));
+                }
+                self.spans.push(s);
                 Before::Proceed
             }
             Some("set-args") => {

@@ -1,0 +1,250 @@
+//! The tracing import and the tracing example guest (fast tier: no Temporal): span shape and
+//! parentage, workflow time, ids identical in replay, no export in replay, and every limit.
+
+use std::sync::Arc;
+
+use interpose::chain::{ActivitySchedule, Call, CallDetail, Hook, Outcome, Payload};
+use interpose::services::{FinishedSpan, FixedWorkflow, Scope, SpanKind, WorkflowInfo};
+use interpose_tests::{TestChain, call, chain, guest, guests, header};
+
+const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const CLIENT_SPAN: &str = "b7ad6b7169203331";
+
+/// What a client's tracing interceptor puts in `_tracer-data`.
+fn client_carrier() -> Payload {
+    Payload::json(format!(
+        "{{\"traceparent\":\"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01\"}}"
+    ))
+}
+
+fn schedule(activity_type: &str) -> Call {
+    Call::new(
+        CallDetail::ScheduleActivity(ActivitySchedule {
+            activity_type: activity_type.into(),
+            activity_id: "1".into(),
+            task_queue: "q".into(),
+        }),
+        Some(vec![]),
+    )
+}
+
+fn workflow(run: &str, now: u64) -> Arc<FixedWorkflow> {
+    FixedWorkflow::new(WorkflowInfo::new("ns", "order-1", run, "Order", "q"), now)
+}
+
+/// One workflow task's worth of the run: execute (with the client's header), one activity
+/// scheduled at `now + 5 s`, and the run's end at `now + 9 s`, each hook at its own
+/// workflow time. Returns the `_tracer-data` header the activity command got.
+fn run_order(t: &TestChain, wf: &Arc<FixedWorkflow>, now: u64) -> String {
+    let mut session = t.chain.session(Scope::Workflow(wf.clone()));
+    let mut exec = call(Hook::ExecuteWorkflow);
+    exec.headers_mut()
+        .insert("_tracer-data".into(), client_carrier());
+    let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
+        panic!("tracing proceeds")
+    };
+    wf.set_now(now + 5_000_000_000);
+    let mut act = schedule("Charge");
+    session.run(&mut act, |_| Outcome::Ok(vec![])).unwrap();
+    wf.set_now(now + 9_000_000_000);
+    session
+        .after(
+            &mut exec,
+            entered,
+            Outcome::Ok(vec![Payload::json("\"done\"")]),
+        )
+        .unwrap();
+    header(&act, "_tracer-data").unwrap_or_default()
+}
+
+fn by_name<'a>(spans: &'a [FinishedSpan], name: &str) -> &'a FinishedSpan {
+    spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+}
+
+#[test]
+fn workflow_spans_continue_the_clients_trace_in_workflow_time() {
+    let t = chain(&guest("tracing", guests::TRACING, ""));
+    let now = 1_700_000_000_000_000_000;
+    let wf = workflow("run-1", now);
+    let injected = run_order(&t, &wf, now);
+    let spans = t.traces.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let run = by_name(&spans, "RunWorkflow:Order");
+    let start = by_name(&spans, "StartActivity:Charge");
+    assert_eq!(run.kind, SpanKind::Server);
+    assert_eq!(start.kind, SpanKind::Client);
+    assert_eq!(
+        run.trace_id_hex(),
+        CLIENT_TRACE,
+        "the client's trace goes on"
+    );
+    assert_eq!(
+        run.parent_span_id_hex().as_deref(),
+        Some(CLIENT_SPAN),
+        "RunWorkflow is a child of the client's span"
+    );
+    assert!(run.parent_is_remote);
+    assert_eq!(start.trace_id_hex(), CLIENT_TRACE);
+    assert_eq!(
+        start.parent_span_id,
+        Some(run.span_id),
+        "StartActivity is a child of RunWorkflow"
+    );
+    assert_eq!(
+        (run.start_nanos, run.end_nanos),
+        (now, now + 9_000_000_000),
+        "workflow time, from execute to its end"
+    );
+    assert_eq!(start.start_nanos, now + 5_000_000_000);
+    assert!(run.workflow_time && start.workflow_time);
+    assert!(
+        run.attributes
+            .contains(&("temporalWorkflowID".into(), "order-1".into()))
+            && run
+                .attributes
+                .contains(&("temporalRunID".into(), "run-1".into())),
+        "{:?}",
+        run.attributes
+    );
+    assert_eq!(run.guest, "tracing");
+    assert_eq!(
+        injected,
+        format!(
+            "{{\"traceparent\":\"00-{CLIENT_TRACE}-{}-01\"}}",
+            start.span_id_hex()
+        ),
+        "the activity command carries StartActivity's context"
+    );
+}
+
+#[test]
+fn span_ids_are_identical_in_replay_and_replayed_spans_are_not_exported() {
+    let now = 1_700_000_000_000_000_000;
+    let live = chain(&guest("tracing", guests::TRACING, ""));
+    let wf = workflow("run-7", now);
+    let live_header = run_order(&live, &wf, now);
+    let replay = chain(&guest("tracing", guests::TRACING, ""));
+    let wf = workflow("run-7", now);
+    wf.set_replaying(true);
+    let replay_header = run_order(&replay, &wf, now);
+    assert_eq!(
+        replay_header, live_header,
+        "the replayed command carries the same context"
+    );
+    assert!(
+        replay.traces.spans().is_empty(),
+        "nothing is exported in replay: {:#?}",
+        replay.traces.spans()
+    );
+    assert_eq!(
+        replay.traces.replayed_spans(),
+        live.traces.spans(),
+        "the replayed spans are the live ones, ids and times alike"
+    );
+    // Another run gets other ids.
+    let other = chain(&guest("tracing", guests::TRACING, ""));
+    let wf = workflow("run-8", now);
+    assert_ne!(run_order(&other, &wf, now), live_header);
+}
+
+#[test]
+fn a_span_started_before_an_eviction_is_exported_once_when_it_ends_live() {
+    // Task 1 runs live and the run is evicted (the session dropped) before it ends; task 2
+    // rebuilds it by replaying task 1, then ends it live. RunWorkflow is exported once, with
+    // task 1's start time and ids.
+    let t = chain(&guest("tracing", guests::TRACING, ""));
+    let now = 1_700_000_000_000_000_000;
+    let wf = workflow("run-9", now);
+    {
+        let mut task1 = t.chain.session(Scope::Workflow(wf.clone()));
+        let mut exec = call(Hook::ExecuteWorkflow);
+        exec.headers_mut()
+            .insert("_tracer-data".into(), client_carrier());
+        let _ = task1.before(&mut exec).unwrap();
+    }
+    assert!(t.traces.spans().is_empty(), "not ended yet");
+    wf.set_replaying(true);
+    let mut task2 = t.chain.session(Scope::Workflow(wf.clone()));
+    let mut exec = call(Hook::ExecuteWorkflow);
+    exec.headers_mut()
+        .insert("_tracer-data".into(), client_carrier());
+    let interpose::chain::Before::Proceed(entered) = task2.before(&mut exec).unwrap() else {
+        panic!("tracing proceeds")
+    };
+    wf.set_replaying(false);
+    wf.set_now(now + 3_000_000_000);
+    task2
+        .after(&mut exec, entered, Outcome::Ok(vec![]))
+        .unwrap();
+    let spans = t.traces.spans();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(
+        (spans[0].start_nanos, spans[0].end_nanos),
+        (now, now + 3_000_000_000)
+    );
+    assert_eq!(spans[0].parent_span_id_hex().as_deref(), Some(CLIENT_SPAN));
+}
+
+#[test]
+fn a_failed_call_marks_its_span_as_an_error() {
+    let t = chain(&guest("tracing", guests::TRACING, ""));
+    let wf = workflow("run-2", 1);
+    let mut session = t.chain.session(Scope::Workflow(wf));
+    let mut exec = call(Hook::ExecuteWorkflow);
+    session
+        .run(&mut exec, |_| {
+            Outcome::Err(interpose::chain::Failure::new("card declined"))
+        })
+        .unwrap();
+    let spans = t.traces.spans();
+    assert_eq!(spans[0].status, interpose::services::SpanStatus::Error);
+    assert_eq!(spans[0].status_description, "card declined");
+    assert_eq!(spans[0].parent_span_id, None, "no header: a new trace");
+}
+
+#[test]
+fn span_limits_trap_with_the_reason() {
+    for (mode, reason) in [
+        (
+            "span-long-name",
+            "a span name is 300 bytes; it must be 1 to 256 bytes",
+        ),
+        ("span-flood", "the instance holds 256 spans already"),
+    ] {
+        let t = chain(&guest(
+            "p",
+            guests::PROBE,
+            &format!("[guest.config]\nbefore = '{mode}'"),
+        ));
+        let e = t
+            .chain
+            .session(Scope::Client)
+            .run(&mut call(Hook::QueryWorkflow), |_| Outcome::Ok(vec![]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(reason), "{mode}: {e}");
+    }
+    // The instance's span budget spans calls: a workflow guest that keeps 800 KiB of spans
+    // per call is stopped in its second call.
+    let t = chain(&guest(
+        "p",
+        guests::PROBE,
+        "[guest.config]\nbefore = 'span-budget'",
+    ));
+    let wf = workflow("run-3", 1);
+    let mut session = t.chain.session(Scope::Workflow(wf));
+    session
+        .run(&mut call(Hook::ExecuteWorkflow), |_| Outcome::Ok(vec![]))
+        .unwrap();
+    let e = session
+        .run(&mut call(Hook::StartTimer), |_| Outcome::Ok(vec![]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the instance's spans would hold") && e.contains("at most 1048576"),
+        "{e}"
+    );
+}
