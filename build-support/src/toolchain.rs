@@ -5,7 +5,9 @@
 //! - JavaScript: componentize-js (StarlingMonkey) and componentize-qjs (QuickJS) from npm, at
 //!   the versions of `guest-sdk/js/package-lock.json` (`npm ci`);
 //! - C: Debian's clang, lld, wasi-libc and the wasm32 compiler runtime (`apt-get install`),
-//!   with bindings from `wit-bindgen c`'s generator (a library here, nothing to install).
+//!   with bindings from `wit-bindgen c`'s generator (a library here, nothing to install);
+//! - the Python peer: the Temporal Python SDK and OpenTelemetry's Python SDK from PyPI
+//!   (`pip install --target`), the foreign client of the cross-SDK tracing test.
 //!
 //! [`find`](Toolchain::find) never installs (build scripts use it); [`install`] does
 //! (`cargo xtask toolchains`, which `cargo xtask test` runs first).
@@ -17,6 +19,10 @@ use anyhow::{Context as _, bail};
 
 /// componentize-py version Python guests are built with.
 pub const COMPONENTIZE_PY: &str = "0.25.1";
+/// The Temporal Python SDK the cross-SDK tests run as a foreign client.
+pub const PEER_TEMPORALIO: &str = "1.35.0";
+/// OpenTelemetry's Python SDK the cross-SDK tracing test records the client's spans with.
+pub const PEER_OPENTELEMETRY_SDK: &str = "1.45.2";
 /// Debian packages C guests are built with.
 pub const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 
@@ -29,11 +35,18 @@ pub enum Toolchain {
     JavaScript,
     /// clang + wasi-libc.
     C,
+    /// The Temporal Python SDK with OpenTelemetry (a test peer, not a guest toolchain).
+    PythonPeer,
 }
 
 impl Toolchain {
     /// All of them.
-    pub const ALL: [Toolchain; 3] = [Toolchain::Python, Toolchain::JavaScript, Toolchain::C];
+    pub const ALL: [Toolchain; 4] = [
+        Toolchain::Python,
+        Toolchain::JavaScript,
+        Toolchain::C,
+        Toolchain::PythonPeer,
+    ];
 
     /// Human name.
     pub fn name(self) -> &'static str {
@@ -41,6 +54,7 @@ impl Toolchain {
             Toolchain::Python => "Python (componentize-py)",
             Toolchain::JavaScript => "JavaScript (componentize-js, componentize-qjs)",
             Toolchain::C => "C (clang, lld, wasi-libc)",
+            Toolchain::PythonPeer => "the Python peer (temporalio, opentelemetry-sdk)",
         }
     }
 
@@ -77,6 +91,26 @@ impl Toolchain {
                 }
                 let node = which("node").context("node is not on PATH (Node.js 18 or newer)")?;
                 Ok(Installed::JavaScript { node, dir })
+            }
+            Toolchain::PythonPeer => {
+                let site = peer_dir(cache);
+                if !site
+                    .join(format!("temporalio-{PEER_TEMPORALIO}.dist-info"))
+                    .exists()
+                    || !site
+                        .join(format!(
+                            "opentelemetry_sdk-{PEER_OPENTELEMETRY_SDK}.dist-info"
+                        ))
+                        .exists()
+                {
+                    bail!(
+                        "temporalio {PEER_TEMPORALIO} with opentelemetry-sdk \
+                         {PEER_OPENTELEMETRY_SDK} is not installed in {}; {how}",
+                        site.display()
+                    );
+                }
+                let python = python()?;
+                Ok(Installed::Python { python, site })
             }
             Toolchain::C => {
                 let clang = which("clang").with_context(|| {
@@ -130,6 +164,10 @@ pub fn cache_dir(root: &Path) -> PathBuf {
 
 fn python_dir(cache: &Path) -> PathBuf {
     cache.join(format!("componentize-py-{COMPONENTIZE_PY}"))
+}
+
+fn peer_dir(cache: &Path) -> PathBuf {
+    cache.join(format!("python-peer-{PEER_TEMPORALIO}"))
 }
 
 fn js_dir(cache: &Path) -> PathBuf {
@@ -222,6 +260,24 @@ pub fn install(which_one: Toolchain, root: &Path, cache: &Path) -> anyhow::Resul
                 .arg(&dir)
                 .arg(format!("componentize-py=={COMPONENTIZE_PY}")))
             .context("installing componentize-py from PyPI")?;
+        }
+        Toolchain::PythonPeer => {
+            let dir = peer_dir(cache);
+            let _ = std::fs::remove_dir_all(&dir);
+            run(Command::new(python()?)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--root-user-action=ignore",
+                ])
+                .arg("--target")
+                .arg(&dir)
+                .arg(format!("temporalio=={PEER_TEMPORALIO}"))
+                .arg(format!("opentelemetry-sdk=={PEER_OPENTELEMETRY_SDK}")))
+            .context("installing the Temporal and OpenTelemetry Python SDKs from PyPI")?;
         }
         Toolchain::JavaScript => {
             let dir = js_dir(cache);

@@ -45,6 +45,8 @@ pub mod config;
 pub mod devserver;
 pub mod error;
 pub mod model;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod runtime;
 pub mod services;
 pub mod temporal;

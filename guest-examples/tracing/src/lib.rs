@@ -13,7 +13,8 @@
 //! - workflow outbound: `StartActivity:<type>` (also local activities),
 //!   `StartChildWorkflow:<type>`, `SignalChildWorkflow:<signal>` /
 //!   `SignalExternalWorkflow:<signal>` (client, children of the run's span), injected into
-//!   the command's headers; continue-as-new carries the run's span to the next run;
+//!   the command's headers; continue-as-new ends the run's span and carries it to the next
+//!   run;
 //! - activity inbound: `RunActivity:<type>` (server, a child of the header's span, from
 //!   `before` to `after`).
 //!
@@ -201,9 +202,12 @@ impl Interceptor for Tracing {
                 (format!("SignalExternalWorkflow:{}", s.name), Vec::new())
             }
             CallDetail::ContinueAsNew(_) => {
-                // The next run continues the trace of this one.
-                if let Some(run) = &self.run {
+                // The next run continues the trace of this one, and this run ends here:
+                // the SDK never returns from `execute-workflow` after continue-as-new.
+                if let Some(run) = self.run.take() {
                     let _ = call.set_header(HEADER, run.inject());
+                    run.set_status(Status::Ok, "");
+                    run.end();
                 }
                 return Before::Proceed;
             }
