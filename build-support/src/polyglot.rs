@@ -338,6 +338,10 @@ pub const EXAMPLES: &[(&str, Source)] = &[
         "context-propagation-c",
         Source::C("guest-examples/c/context-propagation"),
     ),
+    (
+        "tracing-py",
+        Source::Python("guest-examples/python/tracing", "app"),
+    ),
 ];
 
 /// Build `source` into `<out_dir>/<stem>.wasm` with the toolchains in `cache`.

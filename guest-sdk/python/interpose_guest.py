@@ -46,6 +46,7 @@ from wit_world.imports import (  # noqa: F401  (re-exported for guests)
     config,
     log,
     metrics,
+    tracing,
     types,
     workflow_context,
 )

@@ -248,3 +248,20 @@ fn span_limits_trap_with_the_reason() {
         "{e}"
     );
 }
+
+#[test]
+fn the_python_tracing_guest_makes_exactly_the_rust_guests_spans() {
+    // Both guests are named `tracing`: same per-run id stream, so the same ids too.
+    let now = 1_700_000_000_000_000_000;
+    let rust = chain(&guest("tracing", guests::TRACING, ""));
+    let python = chain(&guest(
+        "tracing",
+        interpose_tests::polyglot(guests::TRACING_PY),
+        "",
+    ));
+    let rust_header = run_order(&rust, &workflow("run-4", now), now);
+    let python_header = run_order(&python, &workflow("run-4", now), now);
+    assert_eq!(python_header, rust_header);
+    assert_eq!(python.traces.spans(), rust.traces.spans());
+    assert_eq!(rust.traces.spans().len(), 2);
+}
