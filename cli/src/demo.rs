@@ -26,7 +26,9 @@ use temporalio_sdk::{
 
 use interpose::chain::{Hook, Phase};
 use interpose::config::Config;
-use interpose::services::{HopObserver, MemoryLogs, MemoryMetrics, MetricsSink};
+use interpose::services::{
+    FinishedSpan, HopObserver, MemoryLogs, MemoryMetrics, MemoryTraces, MetricsSink,
+};
 use interpose::temporal::metrics::MetricsEndpoint;
 use interpose::temporal::{Interpose, connect};
 
@@ -176,6 +178,68 @@ fn scrape(addr: std::net::SocketAddr) -> anyhow::Result<String> {
     Ok(body)
 }
 
+/// Print the trace of the order workflow's start as a tree: span names, durations (workflow
+/// time for spans made in workflow hooks) and the guest that made each span. Fails when the
+/// worker's spans do not continue the client's.
+fn print_trace(spans: &[FinishedSpan], id: &str) -> anyhow::Result<()> {
+    let Some(start) = spans.iter().find(|s| {
+        s.name == "StartWorkflow:OrderWorkflow"
+            && s.attributes
+                .contains(&("temporalWorkflowID".into(), id.to_owned()))
+    }) else {
+        bail!("the tracing guest made no StartWorkflow span for {id}");
+    };
+    let trace: Vec<&FinishedSpan> = spans
+        .iter()
+        .filter(|s| s.trace_id == start.trace_id)
+        .collect();
+    println!(
+        "
+trace {} of {id} ({} spans; [wf] = workflow time):",
+        start.trace_id_hex(),
+        trace.len()
+    );
+    fn print(trace: &[&FinishedSpan], span: &FinishedSpan, depth: usize) {
+        let ms = span.end_nanos.saturating_sub(span.start_nanos) as f64 / 1e6;
+        let clock = if span.workflow_time { " [wf]" } else { "" };
+        println!(
+            "  {:indent$}{:<width$} {ms:>9.3} ms{clock:<5}  by {}",
+            "",
+            span.name,
+            span.guest,
+            indent = depth * 2,
+            width = 44usize.saturating_sub(depth * 2)
+        );
+        let mut children: Vec<&&FinishedSpan> = trace
+            .iter()
+            .filter(|c| c.parent_span_id == Some(span.span_id))
+            .collect();
+        children.sort_by_key(|c| (c.start_nanos, c.name.clone()));
+        for c in children {
+            print(trace, c, depth + 1);
+        }
+    }
+    print(&trace, start, 0);
+    let others = spans
+        .iter()
+        .filter(|s| s.trace_id != start.trace_id)
+        .map(|s| s.trace_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    println!(
+        "  ({others} more traces: each client call the demo makes (update, query, signal, the \
+         denied start) starts one, and its handler's span continues it)"
+    );
+    let run = trace
+        .iter()
+        .find(|s| s.name == "RunWorkflow:OrderWorkflow")
+        .context("the worker's RunWorkflow span is not in the client's trace")?;
+    if run.parent_span_id != Some(start.span_id) {
+        bail!("RunWorkflow is not a child of the client's StartWorkflow");
+    }
+    Ok(())
+}
+
 /// Prints each guest call as it happens and counts them.
 #[derive(Default)]
 struct Printer {
@@ -213,8 +277,11 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
     // Guest metrics and the worker's own metrics share one Prometheus endpoint.
     let endpoint = MetricsEndpoint::start(([127, 0, 0, 1], 0).into())?;
     let sink = Arc::new(Tee(metrics.clone(), endpoint.sink()));
+    let traces = Arc::new(MemoryTraces::default());
     let chain = interpose::chain::Chain::load(
-        &runtime.with_sinks(sink, logs.clone()),
+        &runtime
+            .with_sinks(sink, logs.clone())
+            .with_traces(traces.clone()),
         &config,
         Vec::new(),
     )?
@@ -355,6 +422,8 @@ async fn scenario(config_path: PathBuf) -> anyhow::Result<()> {
 
     shutdown();
     running.await??;
+
+    print_trace(&traces.spans(), &id)?;
 
     println!("\nguest logs:");
     for l in logs.lines() {

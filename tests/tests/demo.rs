@@ -16,6 +16,7 @@ fn temporal_demo_runs_the_whole_scenario_on_the_example_config() {
         ("deny-list.wasm", guests::DENY_LIST),
         ("latency-metrics.wasm", guests::LATENCY_METRICS),
         ("replay-logger.wasm", guests::REPLAY_LOGGER),
+        ("tracing.wasm", guests::TRACING),
     ] {
         let from = format!("../target/guests/{file}");
         assert!(config.contains(&from), "the example config names {from}");
