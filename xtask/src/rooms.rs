@@ -25,6 +25,9 @@ pub(crate) const ROOMS: &[&str] = &[
     "chain",
     "devserver",
     "temporal",
+    // The OpenTelemetry export of guest spans (feature `otel`): an embedding-side sink, like
+    // the Temporal adapters' Prometheus one.
+    "otel",
 ];
 
 /// One use of another room.
