@@ -125,8 +125,10 @@ impl TraceSink for OtelTraces {
             }
             None => opentelemetry::Context::new(),
         };
-        let mut attrs = attributes(&span.attributes);
-        attrs.push(KeyValue::new("interpose.guest", span.guest.clone()));
+        // The host's attribution first: an exporter keeps only the first attributes of a
+        // span (128 by default), and guests cannot use the `interpose.` prefix.
+        let mut attrs = vec![KeyValue::new("interpose.guest", span.guest.clone())];
+        attrs.extend(attributes(&span.attributes));
         let builder = self
             .tracer
             .span_builder(span.name.clone())

@@ -213,6 +213,10 @@ fn span_limits_trap_with_the_reason() {
             "a span name is 300 bytes; it must be 1 to 256 bytes",
         ),
         ("span-flood", "the instance holds 256 spans already"),
+        (
+            "span-reserved-key",
+            "attribute key `interpose.guest` is the host's",
+        ),
     ] {
         let t = chain(&guest(
             "p",
@@ -264,4 +268,52 @@ fn the_python_tracing_guest_makes_exactly_the_rust_guests_spans() {
     assert_eq!(python_header, rust_header);
     assert_eq!(python.traces.spans(), rust.traces.spans());
     assert_eq!(rust.traces.spans().len(), 2);
+}
+
+#[test]
+fn dropped_spans_and_replaced_values_give_their_budget_back() {
+    // 800 KiB per call: two calls fit the 1 MiB budget only if the first call's bytes came
+    // back (span-budget, which keeps its spans, is stopped in its second call).
+    for mode in ["span-churn", "span-replace"] {
+        let t = chain(&guest(
+            "p",
+            guests::PROBE,
+            &format!("[guest.config]\nbefore = '{mode}'"),
+        ));
+        let wf = workflow("run-5", 1);
+        let mut session = t.chain.session(Scope::Workflow(wf));
+        for hook in [Hook::ExecuteWorkflow, Hook::StartTimer, Hook::StartTimer] {
+            session
+                .run(&mut call(hook), |_| Outcome::Ok(vec![]))
+                .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn a_reused_instance_never_parents_a_callers_span_on_an_earlier_callers() {
+    let t = chain(&guest(
+        "p",
+        guests::PROBE,
+        "instances = 'reuse'\n[guest.config]\nbefore = 'span-leak'",
+    ));
+    for _ in 0..2 {
+        t.chain
+            .session(Scope::Client)
+            .run(&mut call(Hook::QueryWorkflow), |_| Outcome::Ok(vec![]))
+            .unwrap();
+    }
+    assert_eq!(t.chain.stats("p").unwrap().instantiations, 2, "reused");
+    let children: Vec<_> = t
+        .traces
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "child")
+        .map(|s| s.parent_span_id)
+        .collect();
+    assert_eq!(
+        children,
+        [None, None],
+        "each call's span starts its own trace"
+    );
 }

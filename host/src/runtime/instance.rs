@@ -138,6 +138,14 @@ impl GuestInstance {
                 let wasi = seed("wasi");
                 let ins = seed("wasi-insecure-seed");
                 let ids = seed("tracing");
+                // Queries and validators are never replayed, and each read-only instance
+                // would restart a seeded stream: their span ids must be unique, not
+                // reproducible.
+                let ids = if role == Role::ReadOnly {
+                    rand::RngExt::random::<[u8; 32]>(&mut rand::rng())
+                } else {
+                    ids
+                };
                 shared.now.store(w.now_nanos(), Ordering::Relaxed);
                 (
                     ChaCha8Rng::from_seed(ctx),
@@ -271,7 +279,10 @@ impl GuestInstance {
     /// Bind a reused instance to the scope of its next call: activity info, heartbeat
     /// target and clock come from the call being served, never from an earlier caller.
     pub(crate) fn rescope(&mut self, scope: &Scope) {
-        self.store.data_mut().scope = scope.clone();
+        let data = self.store.data_mut();
+        data.scope = scope.clone();
+        // A span an earlier caller left open is never this caller's parent.
+        data.spans.forget_open();
     }
 
     /// Ask the guest which hooks of `cat` it wants.

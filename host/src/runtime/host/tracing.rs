@@ -22,6 +22,9 @@ pub(crate) const MAX_NAME: usize = 256;
 pub(crate) const MAX_VALUE: usize = 4096;
 /// Most spans one instance holds (started and not dropped).
 pub(crate) const MAX_SPANS: usize = 256;
+/// Most attributes one span holds (OpenTelemetry's default limit), and most events; an
+/// event's attributes count against the same limit.
+pub(crate) const MAX_ATTRIBUTES: usize = 128;
 /// Most span data one instance holds: every name, key and value, each with
 /// [`OUTPUT_ITEM_COST`] more.
 pub(crate) const MAX_SPAN_BYTES: u64 = 1 << 20;
@@ -39,6 +42,8 @@ pub(crate) struct SpanState {
     status: SpanStatus,
     description: String,
     ended: bool,
+    /// What the current status holds of the budget (given back when it is replaced).
+    status_bytes: u64,
     /// What this span holds of the instance's budget, given back when it is dropped.
     bytes: u64,
 }
@@ -64,6 +69,12 @@ impl Spans {
             bytes: 0,
             ids,
         }
+    }
+
+    /// No span is current any more (the instance serves another caller now); the spans
+    /// stay the guest's until it drops them.
+    pub(crate) fn forget_open(&mut self) {
+        self.open.clear();
     }
 
     fn get(&mut self, span: &Resource<SpanRep>) -> wasmtime::Result<&mut SpanState> {
@@ -113,7 +124,12 @@ pub(crate) fn parse_parent(header: &Payload) -> Option<([u8; 16], [u8; 8])> {
     let mut parts = carrier.traceparent.split('-');
     let (version, trace, span, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || version != "00" || flags.len() != 2 {
+    let lower_hex = |p: &str| p.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if parts.next().is_some()
+        || version != "00"
+        || flags.len() != 2
+        || ![trace, span, flags].into_iter().all(lower_hex)
+    {
         return None;
     }
     let mut trace_id = [0u8; 16];
@@ -151,19 +167,38 @@ impl HostState {
         Ok(s.len() as u64 + OUTPUT_ITEM_COST)
     }
 
+    /// Check and charge one attribute; its cost in the span budget.
+    fn span_attribute(&mut self, key: &str, value: &str) -> wasmtime::Result<u64> {
+        if key.starts_with("interpose.") {
+            wasmtime::bail!(
+                "`tracing`: attribute key `{}` is the host's (keys starting `interpose.` are \
+                 reserved)",
+                key.chars().take(64).collect::<String>()
+            );
+        }
+        Ok(self
+            .span_text("an attribute key", key, 1, MAX_NAME)?
+            .saturating_add(self.span_text("an attribute value", value, 0, MAX_VALUE)?))
+    }
+
     fn span_attributes(&mut self, attributes: &[(String, String)]) -> wasmtime::Result<u64> {
+        if attributes.len() > MAX_ATTRIBUTES {
+            wasmtime::bail!(
+                "`tracing`: {} attributes; at most {MAX_ATTRIBUTES} are allowed",
+                attributes.len()
+            );
+        }
         let mut n = 0u64;
         for (k, v) in attributes {
-            n = n
-                .saturating_add(self.span_text("an attribute key", k, 1, MAX_NAME)?)
-                .saturating_add(self.span_text("an attribute value", v, 0, MAX_VALUE)?);
+            n = n.saturating_add(self.span_attribute(k, v)?);
         }
         Ok(n)
     }
 
-    /// Take `bytes` of the instance's span budget for `span` (trapping past it).
-    fn span_budget(&mut self, bytes: u64) -> wasmtime::Result<()> {
-        let total = self.spans.bytes.saturating_add(bytes);
+    /// Take `bytes` of the instance's span budget and give back `freed` (what a replaced
+    /// value held), trapping past the budget.
+    fn span_budget(&mut self, bytes: u64, freed: u64) -> wasmtime::Result<()> {
+        let total = self.spans.bytes.saturating_sub(freed).saturating_add(bytes);
         if total > MAX_SPAN_BYTES {
             wasmtime::bail!(
                 "`tracing`: the instance's spans would hold {total} bytes; at most \
@@ -195,6 +230,12 @@ impl HostState {
 
     fn span(&mut self, span: &Resource<SpanRep>) -> wasmtime::Result<&mut SpanState> {
         self.spans.get(span)
+    }
+
+    /// Whether `span` still takes changes: an ended span was exported, so changes to it are
+    /// ignored (and not charged).
+    fn span_open(&mut self, span: &Resource<SpanRep>) -> wasmtime::Result<bool> {
+        Ok(!self.span(span)?.ended)
     }
 }
 
@@ -228,7 +269,7 @@ impl tracing::HostSpan for HostState {
         if let Some(p) = &parent {
             self.charge_payloads(std::slice::from_ref(p))?;
         }
-        self.span_budget(bytes)?;
+        self.span_budget(bytes, 0)?;
         let from_header = parent.as_ref().and_then(parse_parent);
         let (trace_id, parent) = match from_header {
             Some((trace, span)) => (trace, Some((span, true))),
@@ -264,6 +305,7 @@ impl tracing::HostSpan for HostState {
             status: SpanStatus::Unset,
             description: String::new(),
             ended: false,
+            status_bytes: 0,
             bytes,
         };
         let rep = self.spans.insert(state);
@@ -277,15 +319,25 @@ impl tracing::HostSpan for HostState {
         key: String,
         value: String,
     ) -> wasmtime::Result<()> {
-        let bytes = self
-            .span_text("an attribute key", &key, 1, MAX_NAME)?
-            .saturating_add(self.span_text("an attribute value", &value, 0, MAX_VALUE)?);
-        self.span(&span)?;
-        self.span_budget(bytes)?;
+        if !self.span_open(&span)? {
+            return Ok(());
+        }
+        let bytes = self.span_attribute(&key, &value)?;
         let s = self.span(&span)?;
-        s.bytes = s.bytes.saturating_add(bytes);
-        match s.attributes.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
+        let slot = s.attributes.iter().position(|(k, _)| *k == key);
+        if slot.is_none() && s.attributes.len() >= MAX_ATTRIBUTES {
+            wasmtime::bail!("`tracing`: a span holds at most {MAX_ATTRIBUTES} attributes");
+        }
+        // A replaced value gives its bytes back.
+        let freed = slot.map_or(0, |i| {
+            let (k, v) = &s.attributes[i];
+            (k.len() + v.len()) as u64 + 2 * OUTPUT_ITEM_COST
+        });
+        self.span_budget(bytes, freed)?;
+        let s = self.span(&span)?;
+        s.bytes = s.bytes.saturating_sub(freed).saturating_add(bytes);
+        match slot {
+            Some(i) => s.attributes[i].1 = value,
             None => s.attributes.push((key, value)),
         }
         Ok(())
@@ -297,11 +349,16 @@ impl tracing::HostSpan for HostState {
         name: String,
         attributes: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
+        if !self.span_open(&span)? {
+            return Ok(());
+        }
+        if self.span(&span)?.events.len() >= MAX_ATTRIBUTES {
+            wasmtime::bail!("`tracing`: a span holds at most {MAX_ATTRIBUTES} events");
+        }
         let bytes = self
             .span_text("an event name", &name, 1, MAX_NAME)?
             .saturating_add(self.span_attributes(&attributes)?);
-        self.span(&span)?;
-        self.span_budget(bytes)?;
+        self.span_budget(bytes, 0)?;
         let time = self.span_now();
         let s = self.span(&span)?;
         s.bytes = s.bytes.saturating_add(bytes);
@@ -315,11 +372,16 @@ impl tracing::HostSpan for HostState {
         status: tracing::Status,
         description: String,
     ) -> wasmtime::Result<()> {
+        if !self.span_open(&span)? {
+            return Ok(());
+        }
         let bytes = self.span_text("a status description", &description, 0, MAX_VALUE)?;
-        self.span(&span)?;
-        self.span_budget(bytes)?;
+        // The status it replaces gives its bytes back.
+        let freed = self.span(&span)?.status_bytes;
+        self.span_budget(bytes, freed)?;
         let s = self.span(&span)?;
-        s.bytes = s.bytes.saturating_add(bytes);
+        s.bytes = s.bytes.saturating_sub(freed).saturating_add(bytes);
+        s.status_bytes = bytes;
         s.status = match status {
             tracing::Status::Unset => SpanStatus::Unset,
             tracing::Status::Ok => SpanStatus::Ok,
@@ -421,6 +483,7 @@ mod tests {
             "{\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x\"}",
             "{\"traceparent\":\"00-0af7651916cd43dd8448eb211c8031ü-b7ad6b7169203331-01\"}",
             "{\"traceparent\":\"00-zz-b7ad6b7169203331-01\"}",
+            "{\"traceparent\":\"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01\"}",
         ] {
             assert_eq!(parse_parent(&Payload::json(bad)), None, "{bad}");
         }

@@ -77,6 +77,19 @@ fn span(name: &str) -> interpose_guest::tracing::Span {
     )
 }
 
+/// Two spans of 100 attributes of 4 KiB each: 800 KiB of span data.
+fn big_spans() -> Vec<interpose_guest::tracing::Span> {
+    (0..2)
+        .map(|_| {
+            let s = span("big");
+            for i in 0..100 {
+                s.set_attribute(&format!("k{i}"), &"v".repeat(4096));
+            }
+            s
+        })
+        .collect()
+}
+
 /// Record a heartbeat naming the guest and the attempt.
 fn heartbeat(tag: &str) {
     let attempt = interpose_guest::activity::info().attempt;
@@ -155,12 +168,35 @@ impl Probe {
                 }
                 Before::Proceed
             }
-            Some("span-budget") => {
-                let s = span("big");
-                for i in 0..200 {
-                    s.set_attribute(&format!("k{i}"), &"v".repeat(4096));
+            // Two spans of 800 KiB in all, ended and dropped in the call.
+            Some("span-churn") => {
+                for s in big_spans() {
+                    s.end();
                 }
-                self.spans.push(s);
+                Before::Proceed
+            }
+            // One kept span whose one attribute is replaced 200 times a call.
+            Some("span-replace") => {
+                if self.spans.is_empty() {
+                    self.spans.push(span("kept"));
+                }
+                for _ in 0..200 {
+                    self.spans[0].set_attribute("k", &"v".repeat(4096));
+                }
+                Before::Proceed
+            }
+            // An ended child of whatever span is current, then a span left open.
+            Some("span-leak") => {
+                span("child").end();
+                self.spans.push(span("open"));
+                Before::Proceed
+            }
+            Some("span-reserved-key") => {
+                span("s").set_attribute("interpose.guest", "someone else");
+                Before::Proceed
+            }
+            Some("span-budget") => {
+                self.spans.extend(big_spans());
                 Before::Proceed
             }
             Some("set-args") => {
