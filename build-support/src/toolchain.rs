@@ -166,6 +166,23 @@ fn python_dir(cache: &Path) -> PathBuf {
     cache.join(format!("componentize-py-{COMPONENTIZE_PY}"))
 }
 
+/// `pip install --target dir` of `packages`, into an emptied `dir`.
+fn pip_install(dir: &Path, packages: &[String]) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    run(Command::new(python()?)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+        ])
+        .arg("--target")
+        .arg(dir)
+        .args(packages))
+}
+
 fn peer_dir(cache: &Path) -> PathBuf {
     cache.join(format!("python-peer-{PEER_TEMPORALIO}"))
 }
@@ -244,41 +261,19 @@ pub fn install(which_one: Toolchain, root: &Path, cache: &Path) -> anyhow::Resul
     }
     eprintln!("toolchains: installing {}", which_one.name());
     match which_one {
-        Toolchain::Python => {
-            let dir = python_dir(cache);
-            let _ = std::fs::remove_dir_all(&dir);
-            run(Command::new(python()?)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--root-user-action=ignore",
-                ])
-                .arg("--target")
-                .arg(&dir)
-                .arg(format!("componentize-py=={COMPONENTIZE_PY}")))
-            .context("installing componentize-py from PyPI")?;
-        }
-        Toolchain::PythonPeer => {
-            let dir = peer_dir(cache);
-            let _ = std::fs::remove_dir_all(&dir);
-            run(Command::new(python()?)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--root-user-action=ignore",
-                ])
-                .arg("--target")
-                .arg(&dir)
-                .arg(format!("temporalio=={PEER_TEMPORALIO}"))
-                .arg(format!("opentelemetry-sdk=={PEER_OPENTELEMETRY_SDK}")))
-            .context("installing the Temporal and OpenTelemetry Python SDKs from PyPI")?;
-        }
+        Toolchain::Python => pip_install(
+            &python_dir(cache),
+            &[format!("componentize-py=={COMPONENTIZE_PY}")],
+        )
+        .context("installing componentize-py from PyPI")?,
+        Toolchain::PythonPeer => pip_install(
+            &peer_dir(cache),
+            &[
+                format!("temporalio=={PEER_TEMPORALIO}"),
+                format!("opentelemetry-sdk=={PEER_OPENTELEMETRY_SDK}"),
+            ],
+        )
+        .context("installing the Temporal and OpenTelemetry Python SDKs from PyPI")?,
         Toolchain::JavaScript => {
             let dir = js_dir(cache);
             std::fs::create_dir_all(&dir)?;

@@ -158,34 +158,46 @@ fn a_span_started_before_an_eviction_is_exported_once_when_it_ends_live() {
     let t = chain(&guest("tracing", guests::TRACING, ""));
     let now = 1_700_000_000_000_000_000;
     let wf = workflow("run-9", now);
-    {
-        let mut task1 = t.chain.session(Scope::Workflow(wf.clone()));
+    // Each task runs execute's `before` and schedules an activity; task 2 replays that, then
+    // ends the run live.
+    let task = |replaying: bool| {
+        wf.set_replaying(replaying);
+        let mut session = t.chain.session(Scope::Workflow(wf.clone()));
         let mut exec = call(Hook::ExecuteWorkflow);
         exec.headers_mut()
             .insert("_tracer-data".into(), client_carrier());
-        let _ = task1.before(&mut exec).unwrap();
-    }
-    assert!(t.traces.spans().is_empty(), "not ended yet");
-    wf.set_replaying(true);
-    let mut task2 = t.chain.session(Scope::Workflow(wf.clone()));
-    let mut exec = call(Hook::ExecuteWorkflow);
-    exec.headers_mut()
-        .insert("_tracer-data".into(), client_carrier());
-    let interpose::chain::Before::Proceed(entered) = task2.before(&mut exec).unwrap() else {
-        panic!("tracing proceeds")
+        let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
+            panic!("tracing proceeds")
+        };
+        session
+            .run(&mut schedule("Charge"), |_| Outcome::Ok(vec![]))
+            .unwrap();
+        (session, exec, entered)
     };
+    drop(task(false));
+    let task1 = t.traces.spans();
+    assert_eq!(task1.len(), 1, "StartActivity only: {task1:#?}");
+    let (mut session, mut exec, entered) = task(true);
     wf.set_replaying(false);
     wf.set_now(now + 3_000_000_000);
-    task2
+    session
         .after(&mut exec, entered, Outcome::Ok(vec![]))
         .unwrap();
     let spans = t.traces.spans();
-    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let run = by_name(&spans, "RunWorkflow:Order");
+    assert_eq!((run.start_nanos, run.end_nanos), (now, now + 3_000_000_000));
+    assert_eq!(run.parent_span_id_hex().as_deref(), Some(CLIENT_SPAN));
     assert_eq!(
-        (spans[0].start_nanos, spans[0].end_nanos),
-        (now, now + 3_000_000_000)
+        task1[0].parent_span_id,
+        Some(run.span_id),
+        "the rebuilt run span has the id task 1's command was parented on"
     );
-    assert_eq!(spans[0].parent_span_id_hex().as_deref(), Some(CLIENT_SPAN));
+    assert_eq!(
+        t.traces.replayed_spans().len(),
+        1,
+        "task 2's replayed StartActivity"
+    );
 }
 
 #[test]

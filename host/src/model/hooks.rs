@@ -82,13 +82,20 @@ pub enum Phase {
     After,
 }
 
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Phase {
+    /// `load`, `before` or `after`.
+    pub fn name(self) -> &'static str {
+        match self {
             Phase::Load => "load",
             Phase::Before => "before",
             Phase::After => "after",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

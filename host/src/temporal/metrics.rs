@@ -134,6 +134,15 @@ struct GuestAttrs {
 }
 
 impl Operator {
+    /// `f` over the guest's attribute sets (its name is allocated only the first time).
+    fn attrs_of<T>(&self, guest: &str, f: impl FnOnce(&mut GuestAttrs) -> T) -> T {
+        let mut all = self.attrs.lock().unwrap_or_else(|p| p.into_inner());
+        if !all.contains_key(guest) {
+            all.insert(guest.to_owned(), GuestAttrs::default());
+        }
+        f(all.get_mut(guest).expect("inserted above"))
+    }
+
     fn new(meter: &dyn CoreMeter) -> Operator {
         let p = |name: &str, description: &str, unit: &str| MetricParameters {
             name: name.to_owned().into(),
@@ -263,20 +272,14 @@ impl MetricsSink for PrometheusMetrics {
     }
 
     fn hop(&self, guest: &str, hook: Hook, phase: Phase, elapsed: Duration, fuel: u64) {
-        let (by_phase, by_hook) = {
-            let mut all = self
-                .operator
-                .attrs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let g = guest_attrs(&mut all, guest);
-            let m = self.meter.as_ref();
-            let labels = [("hook", hook.name()), ("phase", phase_name(phase))];
+        let m = self.meter.as_ref();
+        let labels = [("hook", hook.name()), ("phase", phase.name())];
+        let (by_phase, by_hook) = self.operator.attrs_of(guest, |g| {
             (
                 Operator::with(m, &mut g.phase, (hook as u8, phase), guest, &labels),
                 Operator::with(m, &mut g.hook, hook as u8, guest, &labels[..1]),
             )
-        };
+        });
         self.operator.calls.add(1, &by_phase);
         self.operator.hop.record(elapsed.as_secs_f64(), &by_phase);
         if fuel > 0 {
@@ -285,18 +288,12 @@ impl MetricsSink for PrometheusMetrics {
     }
 
     fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
-        let attrs = {
-            let mut all = self
-                .operator
-                .attrs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let g = guest_attrs(&mut all, guest);
-            let labels = [
-                ("hook", hook.name()),
-                ("phase", phase_name(phase)),
-                ("cause", cause),
-            ];
+        let labels = [
+            ("hook", hook.name()),
+            ("phase", phase.name()),
+            ("cause", cause),
+        ];
+        let attrs = self.operator.attrs_of(guest, |g| {
             Operator::with(
                 self.meter.as_ref(),
                 &mut g.cause,
@@ -304,18 +301,12 @@ impl MetricsSink for PrometheusMetrics {
                 guest,
                 &labels,
             )
-        };
+        });
         self.operator.failures.add(1, &attrs);
     }
 
     fn instances(&self, guest: &str, delta: i64) {
-        let attrs = {
-            let mut all = self
-                .operator
-                .attrs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let g = guest_attrs(&mut all, guest);
+        let attrs = self.operator.attrs_of(guest, |g| {
             g.guest
                 .get_or_insert_with(|| {
                     self.meter.new_attributes(NewAttributes {
@@ -323,23 +314,7 @@ impl MetricsSink for PrometheusMetrics {
                     })
                 })
                 .clone()
-        };
+        });
         self.operator.instances.add(delta, &attrs);
-    }
-}
-
-/// The guest's attribute sets, allocating its name only the first time.
-fn guest_attrs<'a>(all: &'a mut HashMap<String, GuestAttrs>, guest: &str) -> &'a mut GuestAttrs {
-    if !all.contains_key(guest) {
-        all.insert(guest.to_owned(), GuestAttrs::default());
-    }
-    all.get_mut(guest).expect("inserted above")
-}
-
-fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Load => "load",
-        Phase::Before => "before",
-        Phase::After => "after",
     }
 }
