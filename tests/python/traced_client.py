@@ -10,6 +10,7 @@ result, and prints one JSON object: the result and every span the client's trace
 
 import asyncio
 import json
+import os
 import sys
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -44,3 +45,8 @@ async def main(address: str, queue: str, workflow_id: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(*sys.argv[1:4]))
+    # Leave without interpreter finalization: the SDK's Rust bridge threads can still hold
+    # the GIL state then, and finalizing sometimes aborts the process (SIGABRT,
+    # "PyGILState_Release: thread state ... must be current") after the output is written.
+    sys.stdout.flush()
+    os._exit(0)

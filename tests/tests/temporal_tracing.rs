@@ -197,7 +197,9 @@ async fn python_client(queue: String, id: String) -> ClientRun {
         .unwrap();
     assert!(
         out.status.success(),
-        "the Python client failed:\n{}",
+        "the Python client failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
