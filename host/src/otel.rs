@@ -118,7 +118,11 @@ impl TraceSink for OtelTraces {
                 opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
                     trace_id,
                     SpanId::from_bytes(parent),
-                    TraceFlags::SAMPLED,
+                    if span.sampled {
+                        TraceFlags::SAMPLED
+                    } else {
+                        TraceFlags::default()
+                    },
                     true,
                     TraceState::default(),
                 ))

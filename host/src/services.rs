@@ -551,6 +551,11 @@ pub struct FinishedSpan {
     pub parent_span_id: Option<[u8; 8]>,
     /// Whether the parent came from a header (another process, or another hook).
     pub parent_is_remote: bool,
+    /// The W3C `sampled` flag: inherited from the parent (an unsampled incoming trace
+    /// stays unsampled), set on a span that starts a trace. A sink should not record an
+    /// unsampled span; `interpose::otel::OtelTraces` leaves that to the provider's sampler
+    /// (the default, parent-based, drops it).
+    pub sampled: bool,
     /// Start, ns since the Unix epoch.
     pub start_nanos: u64,
     /// End, ns since the Unix epoch.

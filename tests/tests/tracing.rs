@@ -3,17 +3,21 @@
 
 use std::sync::Arc;
 
-use interpose::chain::{ActivitySchedule, Call, CallDetail, Hook, Outcome, Payload};
+use interpose::chain::{ActivitySchedule, Call, CallDetail, Chain, Hook, Outcome, Payload};
 use interpose::services::{FinishedSpan, FixedWorkflow, Scope, SpanKind, WorkflowInfo};
 use interpose_tests::{TestChain, call, chain, guest, guests, header};
 
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
 
-/// What a client's tracing interceptor puts in `_tracer-data`.
+/// What a client's tracing interceptor puts in `_tracer-data` (a sampled trace).
 fn client_carrier() -> Payload {
+    client_carrier_flags("01")
+}
+
+fn client_carrier_flags(flags: &str) -> Payload {
     Payload::json(format!(
-        "{{\"traceparent\":\"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01\"}}"
+        "{{\"traceparent\":\"00-{CLIENT_TRACE}-{CLIENT_SPAN}-{flags}\"}}"
     ))
 }
 
@@ -36,10 +40,13 @@ fn workflow(run: &str, now: u64) -> Arc<FixedWorkflow> {
 /// scheduled at `now + 5 s`, and the run's end at `now + 9 s`, each hook at its own
 /// workflow time. Returns the `_tracer-data` header the activity command got.
 fn run_order(t: &TestChain, wf: &Arc<FixedWorkflow>, now: u64) -> String {
-    let mut session = t.chain.session(Scope::Workflow(wf.clone()));
+    run_order_from(&t.chain, wf, now, client_carrier())
+}
+
+fn run_order_from(chain: &Chain, wf: &Arc<FixedWorkflow>, now: u64, parent: Payload) -> String {
+    let mut session = chain.session(Scope::Workflow(wf.clone()));
     let mut exec = call(Hook::ExecuteWorkflow);
-    exec.headers_mut()
-        .insert("_tracer-data".into(), client_carrier());
+    exec.headers_mut().insert("_tracer-data".into(), parent);
     let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
         panic!("tracing proceeds")
     };
@@ -110,6 +117,7 @@ fn workflow_spans_continue_the_clients_trace_in_workflow_time() {
         run.attributes
     );
     assert_eq!(run.guest, "tracing");
+    assert!(run.sampled && start.sampled);
     assert_eq!(
         injected,
         format!(
@@ -118,6 +126,71 @@ fn workflow_spans_continue_the_clients_trace_in_workflow_time() {
         ),
         "the activity command carries StartActivity's context"
     );
+}
+
+#[test]
+fn an_unsampled_incoming_trace_stays_unsampled_downstream() {
+    let t = chain(&guest("tracing", guests::TRACING, ""));
+    let now = 1_700_000_000_000_000_000;
+    let wf = workflow("run-1", now);
+    let injected = run_order_from(&t.chain, &wf, now, client_carrier_flags("00"));
+    let spans = t.traces.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert!(
+        spans.iter().all(|s| !s.sampled),
+        "the client's decision not to sample holds for its children: {spans:#?}"
+    );
+    let start = by_name(&spans, "StartActivity:Charge");
+    assert_eq!(
+        injected,
+        format!(
+            "{{\"traceparent\":\"00-{CLIENT_TRACE}-{}-00\"}}",
+            start.span_id_hex()
+        ),
+        "the activity command says the trace is not sampled"
+    );
+}
+
+#[test]
+fn the_otel_sink_leaves_unsampled_spans_to_the_providers_sampler() {
+    use opentelemetry::trace::TracerProvider as _;
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    // The default sampler: parent-based, always on for new traces.
+    let provider = interpose::otel::provider_builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let traces = Arc::new(interpose::otel::OtelTraces::new(
+        provider.tracer("interpose"),
+    ));
+    let config = interpose::config::Config::from_toml(
+        &guest("tracing", guests::TRACING, ""),
+        std::path::Path::new("/"),
+        std::path::Path::new("tracing.toml"),
+    )
+    .unwrap();
+    let chain = Chain::load(
+        &interpose_tests::runtime().with_traces(traces),
+        &config,
+        Vec::new(),
+    )
+    .unwrap();
+    let now = 1_700_000_000_000_000_000;
+    run_order_from(
+        &chain,
+        &workflow("run-1", now),
+        now,
+        client_carrier_flags("00"),
+    );
+    assert_eq!(exporter.get_finished_spans().unwrap().len(), 0);
+    run_order_from(
+        &chain,
+        &workflow("run-2", now),
+        now,
+        client_carrier_flags("01"),
+    );
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert!(spans.iter().all(|s| s.span_context.is_sampled()));
 }
 
 #[test]

@@ -36,6 +36,8 @@ pub(crate) struct SpanState {
     trace_id: [u8; 16],
     span_id: [u8; 8],
     parent: Option<([u8; 8], bool)>,
+    /// The W3C `sampled` flag: inherited from the parent, set on a new trace.
+    sampled: bool,
     start: u64,
     attributes: Vec<(String, String)>,
     events: Vec<SpanEvent>,
@@ -113,9 +115,9 @@ impl Spans {
     }
 }
 
-/// The trace and span id a `_tracer-data` header value carries, if it is a JSON object whose
-/// `traceparent` is a valid W3C version-00 trace parent with non-zero ids.
-pub(crate) fn parse_parent(header: &Payload) -> Option<([u8; 16], [u8; 8])> {
+/// The trace id, span id and `sampled` flag a `_tracer-data` header value carries, if it is
+/// a JSON object whose `traceparent` is a valid W3C version-00 trace parent with non-zero ids.
+pub(crate) fn parse_parent(header: &Payload) -> Option<([u8; 16], [u8; 8], bool)> {
     #[derive(serde::Deserialize)]
     struct Carrier {
         traceparent: String,
@@ -136,20 +138,23 @@ pub(crate) fn parse_parent(header: &Payload) -> Option<([u8; 16], [u8; 8])> {
     let mut span_id = [0u8; 8];
     hex::decode_to_slice(trace, &mut trace_id).ok()?;
     hex::decode_to_slice(span, &mut span_id).ok()?;
-    hex::decode(flags).ok()?;
+    let mut flags_byte = [0u8; 1];
+    hex::decode_to_slice(flags, &mut flags_byte).ok()?;
     if trace_id == [0; 16] || span_id == [0; 8] {
         return None;
     }
-    Some((trace_id, span_id))
+    Some((trace_id, span_id, flags_byte[0] & 1 == 1))
 }
 
-/// The `_tracer-data` header value for a span: `{"traceparent":"00-<trace>-<span>-01"}`,
-/// JSON with Temporal's `json/plain` encoding.
-pub(crate) fn carrier(trace_id: &[u8; 16], span_id: &[u8; 8]) -> Payload {
+/// The `_tracer-data` header value for a span:
+/// `{"traceparent":"00-<trace>-<span>-<flags>"}` (flags `01` when sampled, else `00`), JSON
+/// with Temporal's `json/plain` encoding.
+pub(crate) fn carrier(trace_id: &[u8; 16], span_id: &[u8; 8], sampled: bool) -> Payload {
     Payload::json(format!(
-        "{{\"traceparent\":\"00-{}-{}-01\"}}",
+        "{{\"traceparent\":\"00-{}-{}-{}\"}}",
         hex::encode(trace_id),
-        hex::encode(span_id)
+        hex::encode(span_id),
+        if sampled { "01" } else { "00" }
     ))
 }
 
@@ -271,8 +276,8 @@ impl tracing::HostSpan for HostState {
         }
         self.span_budget(bytes, 0)?;
         let from_header = parent.as_ref().and_then(parse_parent);
-        let (trace_id, parent) = match from_header {
-            Some((trace, span)) => (trace, Some((span, true))),
+        let (trace_id, parent, sampled) = match from_header {
+            Some((trace, span, sampled)) => (trace, Some((span, true)), sampled),
             None => match self.spans.open.last() {
                 Some(rep) => {
                     let cur = self
@@ -280,9 +285,9 @@ impl tracing::HostSpan for HostState {
                         .table
                         .get(rep)
                         .ok_or_else(|| wasmtime::format_err!("`tracing`: unknown span"))?;
-                    (cur.trace_id, Some((cur.span_id, false)))
+                    (cur.trace_id, Some((cur.span_id, false)), cur.sampled)
                 }
-                None => (self.spans.trace_id(), None),
+                None => (self.spans.trace_id(), None, true),
             },
         };
         let span_id = self.spans.span_id();
@@ -299,6 +304,7 @@ impl tracing::HostSpan for HostState {
             trace_id,
             span_id,
             parent,
+            sampled,
             start: self.span_now(),
             attributes: unique,
             events: Vec::new(),
@@ -393,7 +399,7 @@ impl tracing::HostSpan for HostState {
 
     fn inject(&mut self, span: Resource<SpanRep>) -> wasmtime::Result<Payload> {
         let s = self.span(&span)?;
-        Ok(carrier(&s.trace_id, &s.span_id))
+        Ok(carrier(&s.trace_id, &s.span_id, s.sampled))
     }
 
     fn trace_id(&mut self, span: Resource<SpanRep>) -> wasmtime::Result<String> {
@@ -426,6 +432,7 @@ impl tracing::HostSpan for HostState {
             span_id: s.span_id,
             parent_span_id: s.parent.map(|p| p.0),
             parent_is_remote: s.parent.is_some_and(|p| p.1),
+            sampled: s.sampled,
             start_nanos: s.start,
             end_nanos: end.max(s.start),
             attributes: s.attributes.clone(),
@@ -466,7 +473,8 @@ mod tests {
     #[test]
     fn the_carrier_round_trips_and_bad_headers_are_no_parent() {
         let (t, s) = ([7u8; 16], [9u8; 8]);
-        assert_eq!(parse_parent(&carrier(&t, &s)), Some((t, s)));
+        assert_eq!(parse_parent(&carrier(&t, &s, true)), Some((t, s, true)));
+        assert_eq!(parse_parent(&carrier(&t, &s, false)), Some((t, s, false)));
         // What Python's TracingInterceptor writes (sorted keys, baggage beside).
         let python = Payload::json(
             "{\"baggage\":\"k=v\",\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}",
