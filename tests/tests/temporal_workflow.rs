@@ -183,3 +183,121 @@ async fn temporal_workflow_guest_failure_fails_the_task_not_the_workflow_and_it_
     .await;
     assert_eq!(result.borrow().as_deref(), Some("hello ship parcel"));
 }
+
+/// Records how each run ended, as `after(execute-workflow)` saw it.
+#[derive(Debug, Default)]
+struct RunEnds(std::sync::Mutex<Vec<String>>);
+
+impl interpose::chain::NativeInterceptor for RunEnds {
+    fn wants(&self, hook: interpose::chain::Hook) -> bool {
+        hook == interpose::chain::Hook::ExecuteWorkflow
+    }
+
+    fn after(
+        &self,
+        _: &interpose::chain::Call,
+        outcome: interpose::chain::Outcome,
+        scope: &interpose::services::Scope,
+    ) -> interpose::chain::Outcome {
+        let interpose::services::Scope::Workflow(w) = scope else {
+            return outcome;
+        };
+        let how = match &outcome {
+            interpose::chain::Outcome::Ok(_) => "completed".to_owned(),
+            interpose::chain::Outcome::Err(f) => format!("{}: {}", f.error_type, f.message),
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {how}", w.info().workflow_type));
+        outcome
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_cancelled() {
+    use interpose_tests::propagation::OrderWorkflow;
+    use std::sync::Arc;
+    use temporalio_client::WorkflowCancelOptions;
+    let ends = Arc::new(RunEnds::default());
+    let config = interpose::config::Config::from_toml(
+        "[[guest]]\nname = 'ends'\nnative = true\n",
+        std::path::Path::new("/"),
+        std::path::Path::new("ends.toml"),
+    )
+    .unwrap();
+    let loaded = interpose::chain::Chain::load(
+        runtime(),
+        &config,
+        vec![(
+            "ends".into(),
+            ends.clone() as Arc<dyn interpose::chain::NativeInterceptor>,
+        )],
+    )
+    .unwrap();
+    let interpose = Interpose::from_chain(runtime().clone(), loaded);
+    let client = interpose_tests::scenario::client(&dev_server().url(), None).await;
+    let queue = "interpose-run-ends";
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<ShipWorkflow>()
+        .unwrap()
+        .register_workflow::<OrderWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
+        .build();
+    let pid = std::process::id();
+    let driver = client.clone();
+    let seen = ends.clone();
+    interpose_tests::scenario::with_worker(&client, options, async move {
+        // A run that continues as new, then completes.
+        let ship = driver
+            .start_workflow(
+                ShipWorkflow::run,
+                format!("{}bob", interpose_tests::propagation::CONTINUE),
+                WorkflowStartOptions::new(queue, format!("ends-ship-{pid}")).build(),
+            )
+            .await
+            .unwrap();
+        ship.get_result(WorkflowGetResultOptions::default())
+            .await
+            .unwrap();
+        // A run cancelled while it waits for approval (after its child completes).
+        let order = driver
+            .start_workflow(
+                OrderWorkflow::run,
+                "carol".to_string(),
+                WorkflowStartOptions::new(queue, format!("ends-order-{pid}")).build(),
+            )
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            if seen.0.lock().unwrap().len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        order
+            .cancel(WorkflowCancelOptions::builder().reason("test").build())
+            .await
+            .unwrap();
+        let r = order.get_result(WorkflowGetResultOptions::default()).await;
+        assert!(r.is_err(), "the order was cancelled: {r:?}");
+    })
+    .await;
+    let mut ends = ends.0.lock().unwrap().clone();
+    ends.sort();
+    assert_eq!(
+        ends,
+        [
+            "OrderWorkflow Cancelled: cancelled",
+            "ShipWorkflow ContinueAsNew: continued as new",
+            "ShipWorkflow ContinueAsNew: continued as new",
+            "ShipWorkflow completed",
+            "ShipWorkflow completed",
+        ],
+        "every run's end reaches `after`: the ship runs (one alone, one the order's child) \
+         continue as new and then complete, and the order is cancelled"
+    );
+}

@@ -9,7 +9,8 @@
   ``ValidateUpdate:``, ``HandleUpdate:``;
 - workflow outbound: ``StartActivity:<type>``, ``StartChildWorkflow:<type>``,
   ``SignalChildWorkflow:`` / ``SignalExternalWorkflow:`` (children of the run's span, injected
-  into the command); continue-as-new ends the run's span and carries it to the next run;
+  into the command); continue-as-new carries the run's span to the next run, and the run's
+  span ends well when the run continues as new;
 - activity inbound: ``RunActivity:<type>`` (server, a child of the header's span).
 """
 
@@ -28,7 +29,7 @@ def _workflow_attrs():
 
 def _finish(span, outcome):
     failure = outcome.failure()
-    if failure is not None:
+    if failure is not None and failure.error_type != "ContinueAsNew":
         span.set_status(Status.ERROR, failure.message)
     else:
         span.set_status(Status.OK, "")
@@ -123,12 +124,10 @@ class Tracing(ig.Interceptor):
             kind = "SignalChildWorkflow" if d.value.child else "SignalExternalWorkflow"
             name = f"{kind}:{d.value.name}"
         elif isinstance(d, types.CallDetail_ContinueAsNew):
-            # The next run continues this run's trace, and this run ends here.
+            # The next run continues this run's trace (the run's span ends in
+            # `after_execute_workflow`, which sees the run continue as new).
             if self.run is not None:
                 ig.set_header(call, HEADER, self.run.inject())
-                self.run.set_status(Status.OK, "")
-                self.run.end()
-                self.run = None
             return None
         else:
             return None

@@ -13,8 +13,8 @@
 //! - workflow outbound: `StartActivity:<type>` (also local activities),
 //!   `StartChildWorkflow:<type>`, `SignalChildWorkflow:<signal>` /
 //!   `SignalExternalWorkflow:<signal>` (client, children of the run's span), injected into
-//!   the command's headers; continue-as-new ends the run's span and carries it to the next
-//!   run;
+//!   the command's headers; continue-as-new carries the run's span to the next run (whose
+//!   `RunWorkflow` is its child), and the run's span ends well when the run continues as new;
 //! - activity inbound: `RunActivity:<type>` (server, a child of the header's span, from
 //!   `before` to `after`).
 //!
@@ -50,9 +50,11 @@ fn workflow_attrs() -> Vec<(String, String)> {
     ])
 }
 
-/// End `span` with the call's outcome as its status.
+/// End `span` with the call's outcome as its status (a run that continues as new ends
+/// well).
 fn finish(span: Span, outcome: &Outcome) {
     match outcome.failure() {
+        Some(f) if f.error_type == "ContinueAsNew" => span.set_status(Status::Ok, ""),
         Some(f) => span.set_status(Status::Error, &f.message),
         None => span.set_status(Status::Ok, ""),
     }
@@ -202,12 +204,10 @@ impl Interceptor for Tracing {
                 (format!("SignalExternalWorkflow:{}", s.name), Vec::new())
             }
             CallDetail::ContinueAsNew(_) => {
-                // The next run continues the trace of this one, and this run ends here:
-                // the SDK never returns from `execute-workflow` after continue-as-new.
-                if let Some(run) = self.run.take() {
+                // The next run continues the trace of this one (the run's span ends in
+                // `after` of `execute-workflow`, which sees the run continue as new).
+                if let Some(run) = &self.run {
                     let _ = call.set_header(HEADER, run.inject());
-                    run.set_status(Status::Ok, "");
-                    run.end();
                 }
                 return Before::Proceed;
             }

@@ -156,8 +156,6 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                             let (v, p) = boxed_payloads(v);
                             (entered, Outcome::Ok(p), Some(Ok(v)))
                         }
-                        // Control flow (continue-as-new, cancellation, eviction) passes
-                        // through: guests observe it but cannot change it.
                         Err(WorkflowTermination::Failed(e)) => {
                             let f = Failure::new(e.to_string());
                             (
@@ -166,6 +164,30 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                                 Some(Err(WorkflowTermination::Failed(e))),
                             )
                         }
+                        // The run ends by control flow (continue-as-new, cancellation):
+                        // guests observe it as a failure of type `ContinueAsNew` or
+                        // `Cancelled` and cannot change it.
+                        Err(
+                            t @ (WorkflowTermination::ContinueAsNew(_)
+                            | WorkflowTermination::Cancelled { .. }),
+                        ) => {
+                            let f = control_flow_failure(&t);
+                            let mut session = session.borrow_mut();
+                            let seen = Outcome::Err(f);
+                            let last =
+                                task_failure(session.after(&mut call, entered, seen.clone()));
+                            if last != seen {
+                                let who = session
+                                    .decided_by()
+                                    .map_or_else(|| "(unknown)".to_owned(), |g| format!("`{g}`"));
+                                panic!(
+                                    "interceptor {who} changed how the run ended in `after` of                                      `execute-workflow`; a run that {} can only be observed                                      (the workflow task fails)",
+                                    seen_message(&seen)
+                                );
+                            }
+                            return Err(t);
+                        }
+                        // An eviction is not the run's end: no `after`.
                         Err(other) => return Err(other),
                     }
                 }
@@ -532,5 +554,23 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         }
         Self::observe(&self.session, call, entered, &Ok::<(), String>(()));
         next.run(input)
+    }
+}
+
+/// What guests see in `after(execute-workflow)` when the run ends by control flow.
+fn control_flow_failure(t: &WorkflowTermination) -> Failure {
+    let (message, error_type) = match t {
+        WorkflowTermination::ContinueAsNew(_) => ("continued as new", "ContinueAsNew"),
+        _ => ("cancelled", "Cancelled"),
+    };
+    let mut f = Failure::new(message);
+    f.error_type = error_type.into();
+    f
+}
+
+fn seen_message(o: &Outcome) -> &str {
+    match o {
+        Outcome::Err(f) => &f.message,
+        Outcome::Ok(_) => "completed",
     }
 }
