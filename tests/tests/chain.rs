@@ -732,6 +732,25 @@ fn operator_metrics_count_calls_fuel_failures_by_cause_and_live_instances() {
         0,
         "dropping the run drops its instance, and the gauge follows"
     );
+    // A replaying run's calls are work the worker did: they count, while guest samples
+    // from replay are dropped.
+    let wf = FixedWorkflow::new(WorkflowInfo::new("ns", "w", "run-2", "T", "q"), 1);
+    wf.set_replaying(true);
+    let mut replay = t.chain.session(Scope::Workflow(wf));
+    let mut c = call(Hook::ExecuteWorkflow);
+    replay.run(&mut c, |_| Outcome::Ok(vec![])).unwrap();
+    assert_eq!(
+        calls("a", Hook::ExecuteWorkflow, Phase::Before),
+        1,
+        "`calls` read the earlier snapshot"
+    );
+    let op = t.metrics.operator();
+    assert_eq!(
+        op.calls
+            .get(&("a".to_owned(), Hook::ExecuteWorkflow.name(), Phase::Before)),
+        Some(&2),
+        "replayed calls count: {op:?}"
+    );
 }
 
 #[test]
