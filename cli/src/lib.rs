@@ -221,6 +221,9 @@ fn print_guest(out: &mut dyn Write, info: &interpose::runtime::GuestInfo) -> std
             writeln!(out, "    {cat}: {}", names.join(", "))?;
         }
     }
+    for w in &info.warnings {
+        writeln!(out, "  warning:     {w}")?;
+    }
     Ok(())
 }
 

@@ -40,11 +40,11 @@
 // One instance of the class lives as long as the guest instance: for workflow hooks that is
 // one workflow run, so fields are per-run state.
 
-import * as config from 'interpose:interceptor/config@0.2.0';
-import * as log from 'interpose:interceptor/log@0.2.0';
-import * as metrics from 'interpose:interceptor/metrics@0.2.0';
-import * as workflowContext from 'interpose:interceptor/workflow-context@0.2.0';
-import * as activityContext from 'interpose:interceptor/activity-context@0.2.0';
+import * as config from 'interpose:interceptor/config@0.3.0';
+import * as log from 'interpose:interceptor/log@0.3.0';
+import * as metrics from 'interpose:interceptor/metrics@0.3.0';
+import * as workflowContext from 'interpose:interceptor/workflow-context@0.3.0';
+import * as activityContext from 'interpose:interceptor/activity-context@0.3.0';
 
 export { config, log, metrics, workflowContext, activityContext };
 
@@ -96,6 +96,7 @@ export const CATEGORIES = {
     'cancel-external-workflow',
     'continue-as-new',
     'start-timer',
+    'start-nexus-operation',
   ],
   activityInbound: [
     'execute-activity',

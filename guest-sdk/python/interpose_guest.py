@@ -100,6 +100,7 @@ CATEGORIES: Dict[str, Tuple[str, ...]] = {
         "cancel_external_workflow",
         "continue_as_new",
         "start_timer",
+        "start_nexus_operation",
     ),
     "activity_inbound": (
         "execute_activity",

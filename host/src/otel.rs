@@ -123,7 +123,8 @@ impl TraceSink for OtelTraces {
                     } else {
                         TraceFlags::default()
                     },
-                    true,
+                    // A parent-based sampler may treat local and remote parents apart.
+                    span.parent_is_remote,
                     TraceState::default(),
                 ))
             }

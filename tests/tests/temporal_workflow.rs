@@ -216,12 +216,20 @@ impl interpose::chain::NativeInterceptor for RunEnds {
 
 #[tokio::test(flavor = "current_thread")]
 async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_cancelled() {
-    use interpose_tests::propagation::OrderWorkflow;
+    use interpose_tests::scenario::Poked;
     use std::sync::Arc;
     use temporalio_client::WorkflowCancelOptions;
     let ends = Arc::new(RunEnds::default());
+    // A guest that fails every run's end, before `ends` in the chain (so `ends` sees each
+    // end as Temporal produced it): its change holds for a run that completes and is
+    // ignored for one that continues as new or is cancelled.
+    let toml = guest(
+        "p",
+        guests::PROBE,
+        "[guest.config]\ntag = 'p'\nafter = 'fail-run'",
+    ) + "[[guest]]\nname = 'ends'\nnative = true\n";
     let config = interpose::config::Config::from_toml(
-        "[[guest]]\nname = 'ends'\nnative = true\n",
+        &toml,
         std::path::Path::new("/"),
         std::path::Path::new("ends.toml"),
     )
@@ -241,7 +249,7 @@ async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_ca
     let options = WorkerOptions::new(queue)
         .register_workflow::<ShipWorkflow>()
         .unwrap()
-        .register_workflow::<OrderWorkflow>()
+        .register_workflow::<Poked>()
         .unwrap()
         .register_activities(Greetings)
         .workflow_interceptor(interpose.workflow_interceptor())
@@ -249,9 +257,8 @@ async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_ca
         .build();
     let pid = std::process::id();
     let driver = client.clone();
-    let seen = ends.clone();
     interpose_tests::scenario::with_worker(&client, options, async move {
-        // A run that continues as new, then completes.
+        // A run that continues as new; the next run completes, and the guest fails it.
         let ship = driver
             .start_workflow(
                 ShipWorkflow::run,
@@ -260,30 +267,41 @@ async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_ca
             )
             .await
             .unwrap();
-        ship.get_result(WorkflowGetResultOptions::default())
-            .await
-            .unwrap();
-        // A run cancelled while it waits for approval (after its child completes).
-        let order = driver
+        let shipped = tokio::time::timeout(
+            Duration::from_secs(60),
+            ship.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("the ship workflow ends within a minute");
+        let err = format!(
+            "{:?}",
+            shipped.expect_err("the guest fails the completed run")
+        );
+        assert!(err.contains("failed by p"), "{err}");
+        // A run cancelled while it waits.
+        let poked = driver
             .start_workflow(
-                OrderWorkflow::run,
-                "carol".to_string(),
-                WorkflowStartOptions::new(queue, format!("ends-order-{pid}")).build(),
+                Poked::run,
+                (),
+                WorkflowStartOptions::new(queue, format!("ends-poked-{pid}")).build(),
             )
             .await
             .unwrap();
-        for _ in 0..200 {
-            if seen.0.lock().unwrap().len() >= 4 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        order
+        poked
             .cancel(WorkflowCancelOptions::builder().reason("test").build())
             .await
             .unwrap();
-        let r = order.get_result(WorkflowGetResultOptions::default()).await;
-        assert!(r.is_err(), "the order was cancelled: {r:?}");
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            poked.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("the cancelled workflow ends within a minute");
+        let err = format!("{:?}", r.expect_err("the run was cancelled"));
+        assert!(
+            err.to_lowercase().contains("cancel") && !err.contains("failed by p"),
+            "cancelled, whatever the guest did: {err}"
+        );
     })
     .await;
     let mut ends = ends.0.lock().unwrap().clone();
@@ -291,13 +309,11 @@ async fn temporal_after_execute_workflow_sees_a_run_continue_as_new_and_a_run_ca
     assert_eq!(
         ends,
         [
-            "OrderWorkflow Cancelled: cancelled",
+            "Poked Cancelled: cancelled",
             "ShipWorkflow ContinueAsNew: continued as new",
-            "ShipWorkflow ContinueAsNew: continued as new",
-            "ShipWorkflow completed",
             "ShipWorkflow completed",
         ],
-        "every run's end reaches `after`: the ship runs (one alone, one the order's child) \
-         continue as new and then complete, and the order is cancelled"
+        "every run's end reaches `after`, and a guest's change does not stop a run from \
+         continuing as new or being cancelled"
     );
 }

@@ -176,11 +176,11 @@ fn main() -> anyhow::Result<()> {
                 .current_dir(root())
                 .args(["test", "--workspace", "--locked"])
                 .args(&args[1..]))?;
-            // The library as a worker embeds it: alone, without the `dev-server` feature the
-            // workspace's tests and CLI switch on.
-            eprintln!("xtask: building the interpose library alone (no dev-server feature)");
+            // The library as a worker embeds it: alone, without the features the workspace's
+            // tests and CLI switch on (dev-server, nexus, plugin, otel), its own tests too.
+            eprintln!("xtask: testing the interpose library alone (no features)");
             run(Command::new(&cargo).current_dir(root()).args([
-                "build",
+                "test",
                 "--locked",
                 "-p",
                 "interpose",

@@ -29,7 +29,7 @@ def _workflow_attrs():
 
 def _finish(span, outcome):
     failure = outcome.failure()
-    if failure is not None and failure.error_type != "ContinueAsNew":
+    if failure is not None:
         span.set_status(Status.ERROR, failure.message)
     else:
         span.set_status(Status.OK, "")
@@ -99,7 +99,13 @@ class Tracing(ig.Interceptor):
 
     def after_execute_workflow(self, call, outcome):
         if self.run is not None:
-            _finish(self.run, outcome)
+            failure = outcome.failure()
+            if failure is not None and failure.error_type == "ContinueAsNew":
+                # The host's way of saying the run continued as new: it ended well.
+                self.run.set_status(Status.OK, "")
+                self.run.end()
+            else:
+                _finish(self.run, outcome)
             self.run = None
 
     before_handle_signal = _handler("HandleSignal")

@@ -50,11 +50,9 @@ fn workflow_attrs() -> Vec<(String, String)> {
     ])
 }
 
-/// End `span` with the call's outcome as its status (a run that continues as new ends
-/// well).
+/// End `span` with the call's outcome as its status.
 fn finish(span: Span, outcome: &Outcome) {
     match outcome.failure() {
-        Some(f) if f.error_type == "ContinueAsNew" => span.set_status(Status::Ok, ""),
         Some(f) => span.set_status(Status::Error, &f.message),
         None => span.set_status(Status::Ok, ""),
     }
@@ -157,8 +155,14 @@ impl Interceptor for Tracing {
         Before::Proceed
     }
     fn after_execute_workflow(&mut self, _: &Call, outcome: &Outcome) -> After {
-        if let Some(span) = self.run.take() {
-            finish(span, outcome);
+        match (self.run.take(), outcome.failure()) {
+            // The host's way of saying the run continued as new: it ended well.
+            (Some(span), Some(f)) if f.error_type == "ContinueAsNew" => {
+                span.set_status(Status::Ok, "");
+                span.end();
+            }
+            (Some(span), _) => finish(span, outcome),
+            (None, _) => {}
         }
         After::Keep
     }

@@ -5,8 +5,8 @@ use std::fmt;
 
 use super::{
     ActivitySchedule, AsyncActivity, CallDetail, ChildStart, ContinueAsNewOptions, Handler, Hook,
-    OutboundCancel, OutboundSignal, ScheduleTarget, UpdateTarget, VisibilityQuery, WorkflowMessage,
-    WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+    NexusStart, OutboundCancel, OutboundSignal, ScheduleTarget, UpdateTarget, VisibilityQuery,
+    WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
 /// The four categories a guest can export, one WIT interface each.
@@ -145,6 +145,21 @@ impl Hook {
         self.properties().headers
     }
 
+    /// The cargo feature of Interpose this hook needs, when this build lacks it: such a
+    /// hook is never called (the Temporal SDK API it wraps is not compiled in), and a guest
+    /// that declares it loads with a warning naming the feature.
+    pub fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            Hook::StartNexusOperation if !cfg!(feature = "nexus") => Some("nexus"),
+            _ => None,
+        }
+    }
+
+    /// Whether the operation's headers are strings (Nexus): see [`Properties::string_headers`].
+    pub fn has_string_headers(self) -> bool {
+        self.properties().string_headers
+    }
+
     /// The detail case that belongs to this hook, with empty fields. Used as a placeholder
     /// and in tests.
     pub fn empty_detail(self) -> CallDetail {
@@ -167,6 +182,11 @@ pub struct Properties {
     pub respond: bool,
     /// The operation carries Temporal headers.
     pub headers: bool,
+    /// The operation's headers are strings (Nexus), not payloads: a header a guest sets
+    /// must be a payload [`Payload::header_string`] accepts.
+    ///
+    /// [`Payload::header_string`]: super::Payload::header_string
+    pub string_headers: bool,
 }
 
 /// A hook that carries headers and allows nothing else: the base of every row.
@@ -176,6 +196,7 @@ const BASE: Properties = Properties {
     payload_result: false,
     respond: false,
     headers: true,
+    string_headers: false,
 };
 
 /// The one table of per-hook properties. A hook added to the WIT does not compile until
@@ -253,6 +274,12 @@ const fn properties(hook: Hook) -> Properties {
             detail_editable: true,
             ..NO_HEADERS
         },
+        // Nexus headers are strings (the adapter converts); endpoint, service and operation
+        // decide which handler runs, and the start's result is a handle, not payloads.
+        Hook::StartNexusOperation => Properties {
+            string_headers: true,
+            ..BASE
+        },
         // activity inbound
         Hook::ExecuteActivity => ANSWERABLE,
     }
@@ -277,6 +304,7 @@ impl CallDetail {
             D::ScheduleActivity(a) | D::ScheduleLocalActivity(a) => vec![&a.activity_type],
             D::StartChildWorkflow(c) => vec![&c.workflow_type],
             D::SignalExternalWorkflow(s) => vec![&s.name],
+            D::StartNexusOperation(n) => vec![&n.endpoint, &n.service, &n.operation],
             D::PollWorkflowUpdate(_)
             | D::CancelWorkflow(_)
             | D::TerminateWorkflow(_)
@@ -407,6 +435,12 @@ fn empty_detail(hook: Hook) -> CallDetail {
             task_queue: String::new(),
         }),
         Hook::StartTimer => D::StartTimer(0),
+        Hook::StartNexusOperation => D::StartNexusOperation(NexusStart {
+            endpoint: String::new(),
+            service: String::new(),
+            operation: String::new(),
+            schedule_to_close_timeout: 0,
+        }),
         Hook::ExecuteActivity => D::ExecuteActivity,
     }
 }
@@ -437,6 +471,19 @@ mod tests {
                 );
             }
             assert_eq!(empty_detail(hook).hook(), hook, "{hook}: detail case");
+        }
+    }
+
+    /// Run alone (`cargo xtask test` tests the library without features too), this sees the
+    /// build without `nexus`.
+    #[test]
+    fn only_the_nexus_hook_needs_a_feature_and_only_without_it() {
+        let nexus = Hook::StartNexusOperation.missing_feature();
+        assert_eq!(nexus, (!cfg!(feature = "nexus")).then_some("nexus"));
+        for &hook in Hook::ALL {
+            if hook != Hook::StartNexusOperation {
+                assert_eq!(hook.missing_feature(), None, "{hook}");
+            }
         }
     }
 }

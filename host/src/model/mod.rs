@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 pub use wit::interpose::interceptor::types::{
     ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart, ContinueAsNewOptions,
-    Failure, Handler, HeaderAccess, HeaderEdit, HeaderReads, Hook, Interest, OutboundCancel,
-    OutboundSignal, Payload, Phases, ScheduleTarget, UpdateTarget, VisibilityQuery,
+    Failure, Handler, HeaderAccess, HeaderEdit, HeaderReads, Hook, Interest, NexusStart,
+    OutboundCancel, OutboundSignal, Payload, Phases, ScheduleTarget, UpdateTarget, VisibilityQuery,
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
@@ -26,6 +26,28 @@ impl Payload {
         Payload {
             metadata: vec![("encoding".into(), b"json/plain".to_vec())],
             data: data.into(),
+        }
+    }
+
+    /// A string header value (a Nexus header) as guests see it: `json/plain`, the value as a
+    /// JSON string.
+    pub fn from_header_string(value: &str) -> Payload {
+        Payload::json(serde_json::Value::from(value).to_string())
+    }
+
+    /// The string a payload stands for as a string header value (a Nexus header): a
+    /// `json/plain` JSON string is that string; a payload with another encoding stands for
+    /// its data as UTF-8. `None` when it is neither (a `json/plain` value that is not a
+    /// string, or data that is not UTF-8).
+    pub fn header_string(&self) -> Option<String> {
+        let json = self
+            .metadata
+            .iter()
+            .any(|(k, v)| k == "encoding" && v.as_slice() == b"json/plain");
+        if json {
+            serde_json::from_slice::<String>(&self.data).ok()
+        } else {
+            String::from_utf8(self.data.clone()).ok()
         }
     }
 

@@ -102,6 +102,9 @@ pub struct GuestInfo {
     pub instantiate_time: Duration,
     /// Failure policy.
     pub on_failure: FailurePolicy,
+    /// What the operator should know though the guest loaded: hooks it declared that this
+    /// build never calls (they need a cargo feature it was built without).
+    pub warnings: Vec<String>,
 }
 
 /// A guest compiled and checked, ready to be instantiated.

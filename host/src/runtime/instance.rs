@@ -461,6 +461,19 @@ impl GuestInstance {
                         .data_mut()
                         .charge_output(bytes)
                         .map_err(|e| classify(&mut self.store, &e, guest))?;
+                    // Checked once charged: the output limit bounds what is parsed.
+                    if let HeaderEdit::Set((k, v)) = edit
+                        && hook.has_string_headers()
+                        && v.header_string().is_none()
+                    {
+                        return Err(GuestFailure::InvalidDecision {
+                            message: format!(
+                                "header `{}` on `{hook}`: its headers are strings, so a header \
+                                 must be a `json/plain` JSON string or UTF-8 data",
+                                k.chars().take(64).collect::<String>()
+                            ),
+                        });
+                    }
                 }
             }
             BeforeDecision::Reject(f) => self.charge_decision(

@@ -264,6 +264,7 @@ impl Runtime {
                 cache: compiled.cache,
                 instantiate_time: Duration::ZERO,
                 on_failure: g.on_failure,
+                warnings: Vec::new(),
             },
             reads: vec![Reads::None; Hook::ALL.len()].into_boxed_slice(),
             idle: Mutex::new(Vec::new()),
@@ -353,6 +354,19 @@ impl Runtime {
         guest.before_mask = before;
         guest.after_mask = after;
         guest.interests = before | after;
+        for &hook in Hook::ALL {
+            if let (true, Some(feature)) =
+                (guest.interests & hook.bit() != 0, hook.missing_feature())
+            {
+                let warning = format!(
+                    "guest `{}` declares hook `{hook}`, which this build of Interpose never \
+                     calls: build it with its `{feature}` cargo feature to intercept it",
+                    who.name
+                );
+                tracing::warn!("{warning}");
+                guest.info.warnings.push(warning);
+            }
+        }
         Ok(guest)
     }
 

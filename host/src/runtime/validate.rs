@@ -10,7 +10,7 @@ use crate::model::Category;
 /// The WIT package guests are built against.
 pub const PACKAGE: &str = "interpose:interceptor";
 /// The version of the WIT package this host implements.
-pub const VERSION: &str = "0.2.0";
+pub const VERSION: &str = "0.3.0";
 
 /// Host interfaces a guest may import.
 const HOST_INTERFACES: &[&str] = &[
@@ -25,8 +25,15 @@ const HOST_INTERFACES: &[&str] = &[
 
 /// What an operator does with a guest built for another contract version.
 pub(crate) fn version_advice(found: &str) -> String {
-    let older = semver_key(found) < semver_key(VERSION);
-    if older {
+    let key = semver_key(found);
+    if key[0] == 0 && key[1] == 2 {
+        format!(
+            "Contract {VERSION} adds the `start-nexus-operation` hook to the hook catalogue, \
+             which every guest is compiled against, so a {found} guest cannot run here: rebuild \
+             it with this release's SDK (Rust: interpose-guest; Python, JavaScript, C: the \
+             helpers in guest-sdk/); its source needs no change"
+        )
+    } else if key < semver_key(VERSION) {
         format!(
             "Contract {VERSION} hands declared headers to hooks as parameters and takes header \
              edits with the `before` decision, so a {found} guest cannot run here: rebuild it \
@@ -206,12 +213,13 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_within_the_same_minor() {
-        assert!(compatible("0.2.0"));
-        assert!(compatible("0.2.7"));
-        assert!(compatible("0.2.0-rc.1"));
-        assert!(compatible("0.2.0+build.1"));
+        assert!(compatible("0.3.0"));
+        assert!(compatible("0.3.7"));
+        assert!(compatible("0.3.0-rc.1"));
+        assert!(compatible("0.3.0+build.1"));
         assert!(!compatible("0.1.0"));
-        assert!(!compatible("0.3.0"));
+        assert!(!compatible("0.2.0"));
+        assert!(!compatible("0.4.0"));
         assert!(!compatible("1.1.0"));
         assert!(!compatible("garbage"));
     }
@@ -220,7 +228,8 @@ mod tests {
     fn advice_says_rebuild_for_older_guests_and_upgrade_for_newer_ones() {
         assert!(version_advice("0.1.0").contains("interpose new"));
         assert!(version_advice("0.1.0").contains("rebuild"));
-        assert!(version_advice("0.3.0").contains("upgrade Interpose"));
+        assert!(version_advice("0.2.0").contains("needs no change"));
+        assert!(version_advice("0.4.0").contains("upgrade Interpose"));
         assert!(version_advice("1.0.0").contains("upgrade Interpose"));
         assert!(version_advice("garbage").contains("rebuild"));
     }

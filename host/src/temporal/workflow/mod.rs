@@ -156,7 +156,7 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                             let (v, p) = boxed_payloads(v);
                             (entered, Outcome::Ok(p), Some(Ok(v)))
                         }
-                        Err(WorkflowTermination::Failed(e)) => {
+                        Err(WorkflowTermination::Failed(e)) if !cancelled(&ctx, &e) => {
                             let f = Failure::new(e.to_string());
                             (
                                 entered,
@@ -164,25 +164,32 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
                                 Some(Err(WorkflowTermination::Failed(e))),
                             )
                         }
-                        // The run ends by control flow (continue-as-new, cancellation):
-                        // guests observe it as a failure of type `ContinueAsNew` or
-                        // `Cancelled` and cannot change it.
+                        // The run ends by control flow: continue-as-new, or cancellation
+                        // (returned as such, or as a cancelled error the SDK turns into a
+                        // cancellation). Guests observe it as a failure of type
+                        // `ContinueAsNew` or `Cancelled`; a change they make is ignored (a
+                        // workflow that cannot continue or be cancelled would be stuck).
                         Err(
                             t @ (WorkflowTermination::ContinueAsNew(_)
-                            | WorkflowTermination::Cancelled { .. }),
+                            | WorkflowTermination::Cancelled { .. }
+                            | WorkflowTermination::Failed(_)),
                         ) => {
-                            let f = control_flow_failure(&t);
+                            let seen = Outcome::Err(control_flow_failure(&t));
                             let mut session = session.borrow_mut();
-                            let seen = Outcome::Err(f);
                             let last =
                                 task_failure(session.after(&mut call, entered, seen.clone()));
                             if last != seen {
                                 let who = session
                                     .decided_by()
                                     .map_or_else(|| "(unknown)".to_owned(), |g| format!("`{g}`"));
-                                panic!(
-                                    "interceptor {who} changed how the run ended in `after` of                                      `execute-workflow`; a run that {} can only be observed                                      (the workflow task fails)",
-                                    seen_message(&seen)
+                                tracing::warn!(
+                                    "interceptor {who} changed the end of a run that {} in \
+                                     `after` of `execute-workflow`; ignored: such an end can \
+                                     only be observed",
+                                    match &t {
+                                        WorkflowTermination::ContinueAsNew(_) => "continued as new",
+                                        _ => "was cancelled",
+                                    }
                                 );
                             }
                             return Err(t);
@@ -557,6 +564,16 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
     }
 }
 
+/// Whether a failed run is a cancelled one: the SDK completes it as cancelled when the
+/// workflow was cancelled and the error is a cancellation (`WorkflowInstance`'s terminal
+/// outcome, temporalio-workflow 1.1.1 `runtime/instance.rs`).
+fn cancelled(
+    ctx: &WorkflowInterceptorContext,
+    e: &temporalio_common::error::OutgoingWorkflowError,
+) -> bool {
+    ctx.cancellation_token().is_cancelled() && e.as_cancelled().is_some()
+}
+
 /// What guests see in `after(execute-workflow)` when the run ends by control flow.
 fn control_flow_failure(t: &WorkflowTermination) -> Failure {
     let (message, error_type) = match t {
@@ -566,11 +583,4 @@ fn control_flow_failure(t: &WorkflowTermination) -> Failure {
     let mut f = Failure::new(message);
     f.error_type = error_type.into();
     f
-}
-
-fn seen_message(o: &Outcome) -> &str {
-    match o {
-        Outcome::Err(f) => &f.message,
-        Outcome::Ok(_) => "completed",
-    }
 }

@@ -2,7 +2,8 @@
 //!
 //! - `tag`: this guest's name in trails (default `probe`);
 //! - `before`: `proceed` (default) | `reject` | `respond` | `set-args` | `edit-detail`;
-//! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail`;
+//! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail` |
+//!   `fail-run` (fails `execute-workflow` only: the run's end);
 //! - `work`: iterations of deterministic busy work per call (for fuel tests);
 //! - `work-growth`: further iterations per call, times the calls this instance has seen
 //!   (call n of a run costs `n * work-growth`: a fuel limit then runs out at a known call);
@@ -246,6 +247,9 @@ impl Probe {
                 After::Replace(vec![Payload::json_string(&format!("{prev}+{tag}"))])
             }
             Some("fail") => After::Fail(Failure::new(format!("failed by {tag}")).non_retryable()),
+            Some("fail-run") if interpose_guest::hook_name(call.hook()) == "execute-workflow" => {
+                After::Fail(Failure::new(format!("failed by {tag}")).non_retryable())
+            }
             Some("heartbeat") => {
                 heartbeat(tag);
                 After::Keep
