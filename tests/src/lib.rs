@@ -1,6 +1,6 @@
 //! Helpers shared by the workspace tests: guest paths, one shared engine, chains from TOML.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use interpose::chain::{Call, CallDetail, Chain, Hook, Payload, WorkflowStart};
@@ -123,6 +123,18 @@ pub fn header(call: &Call, key: &str) -> Option<String> {
     let p = call.headers().get(key)?;
     let s = std::str::from_utf8(&p.data).ok()?;
     Some(s.trim_matches('"').to_owned())
+}
+
+/// The Python peer (the Temporal Python SDK and OpenTelemetry), from the toolchain cache
+/// (`cargo xtask toolchains` installs it): its interpreter and its `PYTHONPATH`.
+pub fn python_peer() -> (PathBuf, PathBuf) {
+    use interpose_build_support::toolchain::{Installed, Toolchain, cache_dir};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    match Toolchain::PythonPeer.find(&root, &cache_dir(&root)) {
+        Ok(Installed::Python { python, site }) => (python, site),
+        Ok(_) => unreachable!("the Python peer is a Python installation"),
+        Err(e) => panic!("{e:#}"),
+    }
 }
 
 /// One Temporal dev server per test binary, started on first use (loopback, free port,

@@ -200,6 +200,47 @@ fn hostile_oversized_output_hits_the_output_limit() {
 }
 
 #[test]
+fn hostile_non_string_nexus_headers_are_refused_and_string_ones_pass() {
+    let wf = || {
+        Scope::Workflow(FixedWorkflow::new(
+            WorkflowInfo::new("ns", "w", "r", "T", "q"),
+            1,
+        ))
+    };
+    let t = hostile("non-string-header", "", "start-nexus-operation");
+    let mut c = call(Hook::StartNexusOperation);
+    let err = t
+        .chain
+        .session(wf())
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap_err();
+    match err.cause {
+        GuestFailure::InvalidDecision { message } => assert!(
+            message.contains("header `b`") || message.contains("header `n`"),
+            "{message}"
+        ),
+        other => panic!("expected an invalid decision, got {other}"),
+    }
+    assert!(c.headers().is_empty(), "nothing applied: {:?}", c.headers());
+    // Headers that are payloads take the same edits.
+    let t = hostile("non-string-header", "", "schedule-activity");
+    let mut c = call(Hook::ScheduleActivity);
+    t.chain
+        .session(wf())
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert_eq!(c.headers().len(), 2);
+    // What the host makes of string headers.
+    let p = interpose::chain::Payload::from_header_string("alice \"x\"");
+    assert_eq!(p.header_string().as_deref(), Some("alice \"x\""));
+    let raw = interpose::chain::Payload {
+        metadata: vec![],
+        data: b"plain".to_vec(),
+    };
+    assert_eq!(raw.header_string().as_deref(), Some("plain"));
+}
+
+#[test]
 fn hostile_invalid_decision_is_reported() {
     let t = hostile("respond", "", "start-workflow");
     assert!(matches!(fails(&t), GuestFailure::InvalidDecision { .. }));

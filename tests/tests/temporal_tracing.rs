@@ -42,17 +42,6 @@ struct ClientRun {
     spans: Vec<Span>,
 }
 
-/// The Python client, from the toolchain cache (`cargo xtask toolchains` installs it).
-fn python_peer() -> (std::path::PathBuf, std::path::PathBuf) {
-    use interpose_build_support::toolchain::{Installed, Toolchain, cache_dir};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    match Toolchain::PythonPeer.find(&root, &cache_dir(&root)) {
-        Ok(Installed::Python { python, site }) => (python, site),
-        Ok(_) => unreachable!("the Python peer is a Python installation"),
-        Err(e) => panic!("{e:#}"),
-    }
-}
-
 /// Which client starts, signals and awaits the workflow, with its SDK's own tracing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Driver {
@@ -180,7 +169,7 @@ async fn traced_run(
 
 /// The Python script (tests/python/traced_client.py) as the client.
 async fn python_client(queue: String, id: String) -> ClientRun {
-    let (python, site) = python_peer();
+    let (python, site) = interpose_tests::python_peer();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/traced_client.py");
     let address = dev_server().url().trim_start_matches("http://").to_owned();
     let run = tokio::task::spawn_blocking(move || {

@@ -1,6 +1,7 @@
 //! The seed's context propagation, as one guest for every category: a user id travels in the
 //! `user-id` header from the client to the workflow, and from the workflow to every
-//! activity, local activity, child workflow, external signal and continue-as-new.
+//! activity, local activity, child workflow, external signal, Nexus operation and
+//! continue-as-new.
 //!
 //! - client: outbound calls that start or message a workflow get `user-id` if they do not
 //!   carry one yet, from this guest's config value `user-id` (the application's default
@@ -83,6 +84,11 @@ impl Interceptor for ContextPropagation {
         self.forward(call)
     }
     fn before_continue_as_new(&mut self, call: &Call) -> Before {
+        self.forward(call)
+    }
+    /// Nexus headers are strings: the host turns the `json/plain` string into the header's
+    /// value (`alice`), which the Nexus handler reads as any Nexus header.
+    fn before_start_nexus_operation(&mut self, call: &Call) -> Before {
         self.forward(call)
     }
 

@@ -325,6 +325,85 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         )
     }
 
+    /// A Nexus operation: its Nexus headers (strings) as `json/plain` string payloads, its
+    /// input as the call's one argument; `after` sees the operation token, if it started
+    /// asynchronously, or the start's failure. The operation's own result is not reachable:
+    /// the SDK's interceptor wraps the start (`StartedNexusOperation::result` awaits a
+    /// crate-private future), so guests see how the start resolved.
+    #[cfg(feature = "nexus")]
+    fn start_nexus_operation(
+        &self,
+        ctx: WorkflowInterceptorContext,
+        mut input: StartNexusOperationInput,
+        next: WorkflowNext<
+            'static,
+            StartNexusOperationInput,
+            CancellableWorkflowOutboundFuture<StartNexusOperationResult>,
+        >,
+    ) -> CancellableWorkflowOutboundFuture<StartNexusOperationResult> {
+        use super::convert::{payload_in, payload_out};
+        if !self.chain.wants(Hook::StartNexusOperation) {
+            return next.run(input);
+        }
+        let o = input.options();
+        let detail = CallDetail::StartNexusOperation(chain::NexusStart {
+            endpoint: o.endpoint.clone(),
+            service: o.service.clone(),
+            operation: o.operation.clone(),
+            schedule_to_close_timeout: o
+                .schedule_to_close_timeout
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        });
+        let original: Vec<chain::Payload> = o.input.iter().cloned().map(payload_in).collect();
+        let mut call = Call::for_operation(detail, Some(original.clone()));
+        *call.headers_mut() = o
+            .nexus_header
+            .iter()
+            .map(|(k, v)| (k.clone(), chain::Payload::from_header_string(v)))
+            .collect();
+        let (call, entered) = self.command(&ctx, call);
+        let o = input.options_mut();
+        // Guest edits were checked when applied; a native interceptor's are checked here.
+        o.nexus_header = call
+            .headers()
+            .iter()
+            .map(|(k, p)| {
+                let v = p.header_string().unwrap_or_else(|| {
+                    panic!(
+                        "an interceptor set Nexus header `{k}` to a payload that is not a \
+                         string (a `json/plain` JSON string or UTF-8 data)"
+                    )
+                });
+                (k.clone(), v)
+            })
+            .collect();
+        if let Some(args) = call.args()
+            && args != original.as_slice()
+        {
+            if args.len() > 1 {
+                panic!(
+                    "an interceptor gave a Nexus operation {} inputs; it takes one",
+                    args.len()
+                );
+            }
+            o.input = args.first().cloned().map(payload_out);
+        }
+        let pending = self.pending(ctx, call, entered);
+        next.run(input).map(move |r| {
+            pending.resolved_as(match &r {
+                Ok(started) => chain::Outcome::Ok(
+                    started
+                        .operation_token
+                        .iter()
+                        .map(|t| chain::Payload::from_header_string(t))
+                        .collect(),
+                ),
+                Err(f) => chain::Outcome::Err(Failure::new(f.message.clone())),
+            });
+            r
+        })
+    }
+
     fn start_timer(
         &self,
         ctx: WorkflowInterceptorContext,

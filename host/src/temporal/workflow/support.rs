@@ -114,8 +114,13 @@ pub(super) struct Pending {
 impl Pending {
     /// The command resolved, in a later activation: guests see that one's time.
     pub(super) fn resolved<T, E: std::fmt::Display>(self, r: &Result<T, E>) {
+        self.resolved_as(unit_outcome(r));
+    }
+
+    /// The command resolved, and guests see it as `seen`.
+    pub(super) fn resolved_as(self, seen: Outcome) {
         refresh(&self.host, &self.ctx);
-        WasmWorkflowInterceptor::observe(&self.session, self.call, self.entered, r);
+        WasmWorkflowInterceptor::observe_as(&self.session, self.call, self.entered, seen);
     }
 }
 
@@ -153,11 +158,20 @@ impl WasmWorkflowInterceptor {
     /// Run `after` for an outbound call whose result can only be observed.
     pub(super) fn observe<T, E: std::fmt::Display>(
         session: &RefCell<chain::Session>,
-        mut call: Call,
+        call: Call,
         entered: chain::Entered,
         result: &Result<T, E>,
     ) {
-        let seen = unit_outcome(result);
+        Self::observe_as(session, call, entered, unit_outcome(result));
+    }
+
+    /// Run `after` for an outbound call that guests see as `seen` and can only observe.
+    pub(super) fn observe_as(
+        session: &RefCell<chain::Session>,
+        mut call: Call,
+        entered: chain::Entered,
+        seen: Outcome,
+    ) {
         let last = task_failure(session.borrow_mut().after(&mut call, entered, seen.clone()));
         if seen != last {
             let who = session

@@ -20,6 +20,8 @@
 //! - `many-metadata`: sets a header whose payload has 200,000 empty metadata entries;
 //! - `reject-huge-type`: rejects with a 4 MiB error type (the output limit counts it);
 //! - `reject`: rejects everything;
+//! - `non-string-header`: sets header `n` to a `json/plain` object and header `b` to data
+//!   that is not UTF-8 (neither can be a Nexus header, which is a string);
 //! - anything else: behaves.
 //!
 //! The config value `only` restricts misbehaviour to one hook (by WIT name); `only-workflow`
@@ -163,6 +165,17 @@ impl Hostile {
                 "log-enabled={}",
                 interpose_guest::log::enabled(interpose_guest::log::Level::Info)
             ))),
+            Some("non-string-header") => {
+                let _ = call.set_header("n", Payload::json(b"{\"not\":\"a string\"}".to_vec()));
+                let _ = call.set_header(
+                    "b",
+                    Payload {
+                        metadata: vec![],
+                        data: vec![0xff, 0xfe],
+                    },
+                );
+                Before::Proceed
+            }
             Some("many-metadata") => {
                 let _ = call.set_header(
                     "meta",

@@ -1,8 +1,14 @@
 //! Test fixture: logs the `user-id` header it sees on every workflow and activity hook, as
 //! `<workflow type> <hook> user=<id or none>`. Placed after context propagation in a chain,
 //! it shows what each hop carried.
+//!
+//! On `start-nexus-operation` it also logs the operation's details and tries to change the
+//! operation, which the host must refuse: `nexus <endpoint> <service>/<operation> timeout=<ns>
+//! input=<payloads> edit=<refused: why | accepted>`.
 
-use interpose_guest::{Before, Call, Interceptor, activity, hook_name, interceptor, log, workflow};
+use interpose_guest::{
+    Before, Call, CallDetail, Interceptor, activity, hook_name, interceptor, log, workflow,
+};
 
 #[derive(Default)]
 struct Witness;
@@ -24,6 +30,22 @@ impl Interceptor for Witness {
         report(call, workflow::info().workflow_type)
     }
     fn before_workflow_outbound(&mut self, call: &Call) -> Before {
+        if let CallDetail::StartNexusOperation(mut n) = call.detail() {
+            let head = format!(
+                "nexus {} {}/{} timeout={} input={}",
+                n.endpoint,
+                n.service,
+                n.operation,
+                n.schedule_to_close_timeout,
+                call.args().len()
+            );
+            n.operation = "other".into();
+            let edit = match call.set_detail(CallDetail::StartNexusOperation(n)) {
+                Ok(()) => "accepted".to_owned(),
+                Err(e) => format!("refused: {e:?}"),
+            };
+            log::info(&format!("{head} edit={edit}"));
+        }
         report(call, workflow::info().workflow_type)
     }
     fn before_activity_inbound(&mut self, call: &Call) -> Before {
