@@ -290,6 +290,13 @@ def as_json_string(payload: Optional[Payload]) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
+def traceparent(span) -> str:
+    """A span's W3C trace parent (``00-<trace>-<span>-<flags>``): the value of the
+    ``traceparent`` Nexus header, where Temporal's tracing interceptors carry the context
+    (Nexus headers are strings)."""
+    return json.loads(bytes(span.inject().data))["traceparent"]
+
+
 def header_string(call: Call, key: str) -> Optional[str]:
     """The string a ``json/plain`` header holds, or ``None``."""
     return as_json_string(call.header(key))

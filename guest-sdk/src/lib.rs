@@ -460,6 +460,22 @@ pub mod tracing {
 
     /// The header Temporal's tracing interceptors carry a span's context in.
     pub const HEADER: &str = "_tracer-data";
+
+    /// The Nexus header key Temporal's tracing interceptors carry a span's context in: Nexus
+    /// headers are strings, so the W3C fields go there as they are, not in [`HEADER`].
+    pub const TRACEPARENT: &str = "traceparent";
+
+    /// The span's W3C trace parent (`00-<trace>-<span>-<flags>`), the value of a Nexus
+    /// operation's [`TRACEPARENT`] header.
+    pub fn traceparent(span: &Span) -> alloc::string::String {
+        // The host's carrier is `{"traceparent":"<value>"}`.
+        let carrier = span.inject();
+        core::str::from_utf8(&carrier.data)
+            .ok()
+            .and_then(|t| t.split('"').nth(3))
+            .unwrap_or_default()
+            .into()
+    }
 }
 
 /// The activity attempt (activity hooks only).

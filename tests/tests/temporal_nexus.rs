@@ -142,7 +142,7 @@ fn handler() -> &'static Handler {
 }
 
 /// A worker with `toml`'s chain on `queue` runs `NexusCaller` for `name`; returns its
-/// result (or failure text), the guests' log lines and the run's history.
+/// result (or failure text), the guests' log lines, the run's history and the guests' spans.
 async fn call_nexus(
     toml: &str,
     queue: &str,
@@ -152,9 +152,11 @@ async fn call_nexus(
     Result<String, String>,
     Vec<String>,
     Vec<temporalio_common::protos::temporal::api::history::v1::HistoryEvent>,
+    Vec<interpose::services::FinishedSpan>,
 ) {
     let h = handler();
     let t = chain(toml);
+    let traces = t.traces.clone();
     let interpose = Interpose::from_chain(runtime().clone(), t.chain);
     let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
     let options = WorkerOptions::new(queue)
@@ -199,7 +201,7 @@ async fn call_nexus(
         .into_iter()
         .map(|l| format!("{}: {}", l.guest, l.message))
         .collect();
-    (result, logs, events)
+    (result, logs, events, traces.spans())
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -208,8 +210,9 @@ async fn temporal_nexus_operation_carries_the_user_to_a_python_handler_and_repla
         "propagation",
         guests::CONTEXT_PROPAGATION,
         "[guest.config]\nuser-id = 'alice'",
-    ) + &guest("witness", guests::WITNESS, "");
-    let (result, logs, events) =
+    ) + &guest("tracing", guests::TRACING, "")
+        + &guest("witness", guests::WITNESS, "");
+    let (result, logs, events, spans) =
         call_nexus(&toml, "nexus-caller", "bob", Duration::from_secs(60)).await;
     assert_eq!(
         result.as_deref(),
@@ -234,6 +237,16 @@ async fn temporal_nexus_operation_carries_the_user_to_a_python_handler_and_repla
         .find(|c| c["input"] == "bob")
         .unwrap_or_else(|| panic!("the handler was called for bob: {calls:#?}"));
     assert_eq!(call["headers"]["user-id"], "alice", "{call}");
+    let span = spans
+        .iter()
+        .find(|s| s.name == "StartNexusOperation:Greeting/greet")
+        .unwrap_or_else(|| panic!("the tracing guest's span: {spans:#?}"));
+    assert_eq!(
+        call["headers"]["traceparent"],
+        format!("00-{}-{}-01", span.trace_id_hex(), span.span_id_hex()),
+        "the handler gets the operation span's context as Temporal's tracing interceptors \
+         send it to Nexus: {call}"
+    );
 
     // The recorded history replays with the same guests.
     let t = chain(&toml);
@@ -272,7 +285,7 @@ async fn temporal_nexus_guest_reject_fails_the_workflow_task_naming_the_guest() 
         guests::HOSTILE,
         "[guest.config]\nbehavior = 'reject'\nonly = 'start-nexus-operation'",
     );
-    let (result, logs, events) =
+    let (result, logs, events, _) =
         call_nexus(&toml, "nexus-rejected", "carol", Duration::from_secs(5)).await;
     assert_eq!(result, Err("still running".to_owned()), "logs: {logs:#?}");
     let failures: Vec<String> = events
@@ -307,4 +320,33 @@ async fn temporal_nexus_guest_reject_fails_the_workflow_task_naming_the_guest() 
             .any(|l| l.contains("carol")),
         "the handler never ran for the rejected call"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn temporal_nexus_the_python_javascript_and_c_propagation_guests_carry_the_user_too() {
+    // (The QuickJS build of the JavaScript guest traps on an undropped borrow; polyglot.rs
+    // pins that down.)
+    for (lang, path) in [
+        ("py", guests::CONTEXT_PROPAGATION_PY),
+        ("js", guests::CONTEXT_PROPAGATION_JS),
+        ("c", guests::CONTEXT_PROPAGATION_C),
+    ] {
+        let toml = guest(
+            "propagation",
+            interpose_tests::polyglot(path),
+            "[guest.config]\nuser-id = 'alice'",
+        );
+        let (result, logs, ..) = call_nexus(
+            &toml,
+            &format!("nexus-caller-{lang}"),
+            lang,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            result,
+            Ok(format!("hello {lang} for alice")),
+            "the {lang} guest: logs {logs:#?}"
+        );
+    }
 }

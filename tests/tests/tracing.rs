@@ -355,6 +355,69 @@ fn the_python_tracing_guest_makes_exactly_the_rust_guests_spans() {
     assert_eq!(rust.traces.spans().len(), 2);
 }
 
+/// A run that starts one Nexus operation: the spans and the operation's `traceparent`
+/// Nexus header (as the string the handler gets).
+fn run_nexus(t: &TestChain, now: u64) -> (Vec<FinishedSpan>, Option<String>) {
+    let wf = workflow("run-nexus", now);
+    let mut session = t.chain.session(Scope::Workflow(wf.clone()));
+    let mut exec = call(Hook::ExecuteWorkflow);
+    exec.headers_mut()
+        .insert("_tracer-data".into(), client_carrier());
+    let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
+        panic!("tracing proceeds")
+    };
+    wf.set_now(now + 3_000_000_000);
+    let mut op = Call::for_operation(
+        CallDetail::StartNexusOperation(interpose::chain::NexusStart {
+            endpoint: "payments".into(),
+            service: "Greeting".into(),
+            operation: "greet".into(),
+            schedule_to_close_timeout: 0,
+        }),
+        Some(vec![]),
+    );
+    session.run(&mut op, |_| Outcome::Ok(vec![])).unwrap();
+    session
+        .after(&mut exec, entered, Outcome::Ok(vec![]))
+        .unwrap();
+    let header = op
+        .headers()
+        .get("traceparent")
+        .and_then(|p| p.header_string());
+    (t.traces.spans(), header)
+}
+
+#[test]
+fn a_nexus_operation_gets_its_span_and_its_context_in_the_traceparent_nexus_header() {
+    let now = 1_700_000_000_000_000_000;
+    let rust = chain(&guest("tracing", guests::TRACING, ""));
+    let (spans, header) = run_nexus(&rust, now);
+    let run = by_name(&spans, "RunWorkflow:Order");
+    let start = by_name(&spans, "StartNexusOperation:Greeting/greet");
+    assert_eq!(start.kind, SpanKind::Client);
+    assert_eq!(
+        start.parent_span_id,
+        Some(run.span_id),
+        "a child of the run"
+    );
+    assert_eq!(start.start_nanos, now + 3_000_000_000, "workflow time");
+    assert_eq!(
+        header,
+        Some(format!("00-{CLIENT_TRACE}-{}-01", start.span_id_hex())),
+        "the handler gets the W3C trace parent as a string Nexus header"
+    );
+    let python = chain(&guest(
+        "tracing",
+        interpose_tests::polyglot(guests::TRACING_PY),
+        "",
+    ));
+    assert_eq!(
+        run_nexus(&python, now),
+        (spans, header),
+        "the Python guest does the same"
+    );
+}
+
 #[test]
 fn dropped_spans_and_replaced_values_give_their_budget_back() {
     // 800 KiB per call: two calls fit the 1 MiB budget only if the first call's bytes came

@@ -76,7 +76,8 @@ void exports_interpose_interceptor_workflow_outbound_interests(
     exports_interpose_interceptor_workflow_outbound_list_interest_t *ret) {
   IP_INTERESTS_READING(ret, IP_BEFORE, READS, 1, IP_HOOK(SCHEDULE_ACTIVITY),
                        IP_HOOK(SCHEDULE_LOCAL_ACTIVITY), IP_HOOK(START_CHILD_WORKFLOW),
-                       IP_HOOK(SIGNAL_EXTERNAL_WORKFLOW), IP_HOOK(CONTINUE_AS_NEW));
+                       IP_HOOK(SIGNAL_EXTERNAL_WORKFLOW), IP_HOOK(CONTINUE_AS_NEW),
+                       IP_HOOK(START_NEXUS_OPERATION));
 }
 
 IP_BEFORE_FN(workflow_outbound) {

@@ -5,7 +5,8 @@
 //   this guest's config value `user-id`;
 // - workflow inbound: the header of execute-workflow (and of signals and updates, which may
 //   carry a newer one) is remembered for the run;
-// - workflow outbound: the remembered id is copied onto every command that carries headers;
+// - workflow outbound: the remembered id is copied onto every command that carries headers
+//   (Nexus operations included);
 // - activity inbound: the id is logged with the activity.
 
 import {
@@ -51,6 +52,8 @@ class ContextPropagation extends Interceptor {
   beforeStartChildWorkflow(call) { this.forward(call); }
   beforeSignalExternalWorkflow(call) { this.forward(call); }
   beforeContinueAsNew(call) { this.forward(call); }
+  // Nexus headers are strings: the host turns the JSON string into the header's value.
+  beforeStartNexusOperation(call) { this.forward(call); }
 
   // activity inbound: use it
   beforeExecuteActivity(call) {

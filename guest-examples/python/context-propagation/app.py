@@ -5,7 +5,8 @@
   from this guest's config value ``user-id``;
 - workflow inbound: the header of ``execute-workflow`` (and of signals and updates, which may
   carry a newer one) is remembered for the run;
-- workflow outbound: the remembered id is copied onto every command that carries headers;
+- workflow outbound: the remembered id is copied onto every command that carries headers
+  (Nexus operations included);
 - activity inbound: the id is logged with the activity.
 """
 
@@ -52,6 +53,8 @@ class ContextPropagation(ig.Interceptor):
     before_start_child_workflow = _forward
     before_signal_external_workflow = _forward
     before_continue_as_new = _forward
+    # Nexus headers are strings: the host turns the JSON string into the header's value.
+    before_start_nexus_operation = _forward
 
     # activity inbound: use it
     def before_execute_activity(self, call):

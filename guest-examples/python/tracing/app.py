@@ -9,7 +9,8 @@
   ``ValidateUpdate:``, ``HandleUpdate:``;
 - workflow outbound: ``StartActivity:<type>``, ``StartChildWorkflow:<type>``,
   ``SignalChildWorkflow:`` / ``SignalExternalWorkflow:`` (children of the run's span, injected
-  into the command); continue-as-new carries the run's span to the next run, and the run's
+  into the command), ``StartNexusOperation:<service>/<operation>`` (its context in the
+  operation's ``traceparent`` Nexus header); continue-as-new carries the run's span to the next run, and the run's
   span ends well when the run continues as new;
 - activity inbound: ``RunActivity:<type>`` (server, a child of the header's span).
 """
@@ -129,6 +130,18 @@ class Tracing(ig.Interceptor):
         elif isinstance(d, types.CallDetail_SignalExternalWorkflow):
             kind = "SignalChildWorkflow" if d.value.child else "SignalExternalWorkflow"
             name = f"{kind}:{d.value.name}"
+        elif isinstance(d, types.CallDetail_StartNexusOperation):
+            # Nexus headers are strings: the context goes in the W3C key, as Temporal's
+            # tracing interceptors send it to Nexus handlers.
+            span = tracing.Span(
+                f"StartNexusOperation:{d.value.service}/{d.value.operation}",
+                Kind.CLIENT,
+                _workflow_attrs(),
+                None,
+            )
+            ig.set_header(call, "traceparent", ig.json_string(ig.traceparent(span)))
+            span.end()
+            return None
         elif isinstance(d, types.CallDetail_ContinueAsNew):
             # The next run continues this run's trace (the run's span ends in
             # `after_execute_workflow`, which sees the run continue as new).

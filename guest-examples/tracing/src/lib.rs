@@ -13,7 +13,8 @@
 //! - workflow outbound: `StartActivity:<type>` (also local activities),
 //!   `StartChildWorkflow:<type>`, `SignalChildWorkflow:<signal>` /
 //!   `SignalExternalWorkflow:<signal>` (client, children of the run's span), injected into
-//!   the command's headers; continue-as-new carries the run's span to the next run (whose
+//!   the command's headers; `StartNexusOperation:<service>/<operation>` (client), its
+//!   context in the operation's `traceparent` Nexus header; continue-as-new carries the run's span to the next run (whose
 //!   `RunWorkflow` is its child), and the run's span ends well when the run continues as new;
 //! - activity inbound: `RunActivity:<type>` (server, a child of the header's span, from
 //!   `before` to `after`).
@@ -21,8 +22,10 @@
 //! Failed calls set the span's status to error with the failure's message. Attributes:
 //! `temporalWorkflowID`, `temporalRunID`, `temporalActivityID` where they apply.
 
-use interpose_guest::tracing::{Span, SpanKind, Status};
-use interpose_guest::{After, Before, Call, CallDetail, Interceptor, Outcome, interceptor};
+use interpose_guest::tracing::{Span, SpanKind, Status, TRACEPARENT};
+use interpose_guest::{
+    After, Before, Call, CallDetail, Interceptor, Outcome, Payload, interceptor,
+};
 
 use interpose_guest::tracing::HEADER;
 
@@ -206,6 +209,22 @@ impl Interceptor for Tracing {
             }
             CallDetail::SignalExternalWorkflow(s) => {
                 (format!("SignalExternalWorkflow:{}", s.name), Vec::new())
+            }
+            CallDetail::StartNexusOperation(n) => {
+                // Nexus headers are strings: the context goes in the W3C key, as Temporal's
+                // tracing interceptors send it to Nexus handlers.
+                let span = Span::new(
+                    &format!("StartNexusOperation:{}/{}", n.service, n.operation),
+                    SpanKind::Client,
+                    &workflow_attrs(),
+                    None,
+                );
+                let _ = call.set_header(
+                    TRACEPARENT,
+                    Payload::json_string(&interpose_guest::tracing::traceparent(&span)),
+                );
+                span.end();
+                return Before::Proceed;
             }
             CallDetail::ContinueAsNew(_) => {
                 // The next run continues the trace of this one (the run's span ends in
