@@ -207,21 +207,48 @@ fn hostile_non_string_nexus_headers_are_refused_and_string_ones_pass() {
             1,
         ))
     };
-    let t = hostile("non-string-header", "", "start-nexus-operation");
+    for (behavior, why) in [
+        ("non-string-header", "header `n`: its headers are strings"),
+        (
+            "header-uppercase",
+            "header key `User-Id` is not a lowercase HTTP token",
+        ),
+        ("header-newline", "without control characters"),
+        ("header-big", "at most 4096 are allowed"),
+    ] {
+        let t = hostile(behavior, "", "start-nexus-operation");
+        let mut c = call(Hook::StartNexusOperation);
+        let err = t
+            .chain
+            .session(wf())
+            .run(&mut c, |_| Outcome::Ok(vec![]))
+            .unwrap_err();
+        assert_eq!(
+            (err.guest.as_str(), err.hook),
+            ("hostile", Hook::StartNexusOperation)
+        );
+        match err.cause {
+            GuestFailure::InvalidDecision { message } => {
+                assert!(message.contains(why), "{behavior}: {message}")
+            }
+            other => panic!("{behavior}: expected an invalid decision, got {other}"),
+        }
+        assert!(c.headers().is_empty(), "nothing applied: {:?}", c.headers());
+    }
+    // One input at most: more is refused as an edit (the guest goes on), never reaches the
+    // adapter.
+    let t = hostile("two-args", "", "start-nexus-operation");
     let mut c = call(Hook::StartNexusOperation);
-    let err = t
-        .chain
+    let before = c.args().map(<[_]>::to_vec);
+    t.chain
         .session(wf())
         .run(&mut c, |_| Outcome::Ok(vec![]))
-        .unwrap_err();
-    match err.cause {
-        GuestFailure::InvalidDecision { message } => assert!(
-            message.contains("header `b`") || message.contains("header `n`"),
-            "{message}"
-        ),
-        other => panic!("expected an invalid decision, got {other}"),
-    }
-    assert!(c.headers().is_empty(), "nothing applied: {:?}", c.headers());
+        .unwrap();
+    assert_eq!(
+        c.args().map(<[_]>::to_vec),
+        before,
+        "the arguments stay as they were"
+    );
     // Headers that are payloads take the same edits.
     let t = hostile("non-string-header", "", "schedule-activity");
     let mut c = call(Hook::ScheduleActivity);

@@ -20,6 +20,8 @@ static const char *const READS[] = {HEADER};
 // The user id of the current workflow run (workflow instances live for a run).
 static ip_payload_t user;
 static bool has_user = false;
+// Whether it is a JSON string: only a string can be a Nexus header.
+static bool user_is_string = false;
 
 // ---- client: stamp the configured user unless the application set one ----
 
@@ -64,6 +66,8 @@ IP_BEFORE_FN(workflow_inbound) {
     if (has_user) interpose_interceptor_types_payload_free(&user);
     user = ip_payload_copy(found);
     has_user = true;
+    char probe[2];
+    user_is_string = ip_header_string(headers, HEADER, probe, sizeof probe);
   }
   ip_done(call, headers);
 }
@@ -81,9 +85,10 @@ void exports_interpose_interceptor_workflow_outbound_interests(
 }
 
 IP_BEFORE_FN(workflow_outbound) {
-  (void)hook;
   ip_proceed(ret);
-  if (has_user) ip_edit_set(ret, access, HEADER, &user);
+  // Nexus headers are strings: a user id that is not one stays off Nexus operations.
+  if (has_user && (hook != IP_HOOK(START_NEXUS_OPERATION) || user_is_string))
+    ip_edit_set(ret, access, HEADER, &user);
   ip_done(call, headers);
 }
 

@@ -88,8 +88,14 @@ impl Interceptor for ContextPropagation {
     }
     /// Nexus headers are strings: the host turns the `json/plain` string into the header's
     /// value (`alice`), which the Nexus handler reads as any Nexus header.
+    /// A user id that is not a string stays off Nexus operations.
     fn before_start_nexus_operation(&mut self, call: &Call) -> Before {
-        self.forward(call)
+        if let Some(user) = &self.user
+            && user.as_json_string().is_some()
+        {
+            let _ = call.set_header(HEADER, user.clone());
+        }
+        Before::Proceed
     }
 
     fn before_execute_activity(&mut self, call: &Call) -> Before {

@@ -10,8 +10,8 @@
 // - activity inbound: the id is logged with the activity.
 
 import {
-  Interceptor, exportInterceptor, config, log, activityContext, jsonString, headerString,
-  setHeader,
+  Interceptor, exportInterceptor, config, log, activityContext, jsonString, asJsonString,
+  headerString, setHeader,
 } from './interpose.js';
 
 const HEADER = 'user-id';
@@ -52,8 +52,13 @@ class ContextPropagation extends Interceptor {
   beforeStartChildWorkflow(call) { this.forward(call); }
   beforeSignalExternalWorkflow(call) { this.forward(call); }
   beforeContinueAsNew(call) { this.forward(call); }
-  // Nexus headers are strings: the host turns the JSON string into the header's value.
-  beforeStartNexusOperation(call) { this.forward(call); }
+  // Nexus headers are strings: the host turns the JSON string into the header's value; a
+  // user id that is not a string stays off Nexus operations.
+  beforeStartNexusOperation(call) {
+    if (this.user !== undefined && asJsonString(this.user) !== undefined) {
+      setHeader(call, HEADER, this.user);
+    }
+  }
 
   // activity inbound: use it
   beforeExecuteActivity(call) {

@@ -53,8 +53,11 @@ class ContextPropagation(ig.Interceptor):
     before_start_child_workflow = _forward
     before_signal_external_workflow = _forward
     before_continue_as_new = _forward
-    # Nexus headers are strings: the host turns the JSON string into the header's value.
-    before_start_nexus_operation = _forward
+    # Nexus headers are strings: the host turns the JSON string into the header's value; a
+    # user id that is not a string stays off Nexus operations.
+    def before_start_nexus_operation(self, call):
+        if ig.as_json_string(self.user) is not None:
+            ig.set_header(call, HEADER, self.user)
 
     # activity inbound: use it
     def before_execute_activity(self, call):

@@ -182,6 +182,9 @@ pub struct Properties {
     pub respond: bool,
     /// The operation carries Temporal headers.
     pub headers: bool,
+    /// Most arguments the operation takes (`set-args` refuses more): one for a Nexus
+    /// operation's input, unbounded elsewhere.
+    pub max_args: usize,
     /// The operation's headers are strings (Nexus), not payloads: a header a guest sets
     /// must be a payload [`Payload::header_string`] accepts.
     ///
@@ -196,6 +199,7 @@ const BASE: Properties = Properties {
     payload_result: false,
     respond: false,
     headers: true,
+    max_args: usize::MAX,
     string_headers: false,
 };
 
@@ -275,9 +279,11 @@ const fn properties(hook: Hook) -> Properties {
             ..NO_HEADERS
         },
         // Nexus headers are strings (the adapter converts); endpoint, service and operation
-        // decide which handler runs, and the start's result is a handle, not payloads.
+        // decide which handler runs, the input is one payload, and the start's result is a
+        // handle, not payloads.
         Hook::StartNexusOperation => Properties {
             string_headers: true,
+            max_args: 1,
             ..BASE
         },
         // activity inbound

@@ -20,6 +20,20 @@ pub use wit::interpose::interceptor::types::{
 
 pub use hooks::{Category, Phase, Properties};
 
+/// Most bytes of keys and values the string headers of one operation (a Nexus operation's)
+/// hold after guests' edits: Temporal refuses larger Nexus headers.
+pub const MAX_STRING_HEADER_BYTES: usize = 4096;
+
+/// Whether `key` may name a string header (a Nexus header): a non-empty lowercase HTTP token
+/// (letters, digits and ``!#$%&'*+-.^_`|~``). Lowercase, because HTTP headers match without
+/// case and Temporal lowercases them.
+pub fn is_string_header_name(key: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+        })
+}
+
 impl Payload {
     /// A payload with Temporal's `json/plain` encoding.
     pub fn json(data: impl Into<Vec<u8>>) -> Payload {
@@ -44,11 +58,13 @@ impl Payload {
             .metadata
             .iter()
             .any(|(k, v)| k == "encoding" && v.as_slice() == b"json/plain");
-        if json {
-            serde_json::from_slice::<String>(&self.data).ok()
+        let s = if json {
+            serde_json::from_slice::<String>(&self.data).ok()?
         } else {
-            String::from_utf8(self.data.clone()).ok()
-        }
+            String::from_utf8(self.data.clone()).ok()?
+        };
+        // A header value travels in HTTP: no control character but tab.
+        (!s.chars().any(|c| c.is_control() && c != '\t')).then_some(s)
     }
 
     /// Size in bytes of metadata and data.

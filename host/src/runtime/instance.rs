@@ -15,11 +15,12 @@ use super::host::{
     CallRep, CallState, HostState, Limiter, OutcomeRep, OutputLimitExceeded, Shared, Undo,
 };
 use super::{LoadedGuest, wasi};
-use crate::config::ClockMode;
+use crate::config::{ClockMode, OUTPUT_ITEM_COST};
 use crate::error::GuestFailure;
 use crate::model::wit::interpose::interceptor::types::{AfterDecision, BeforeDecision};
 use crate::model::{
-    Call, Category, Failure, HeaderAccess, HeaderEdit, Hook, Interest, Outcome, Payload, Phase,
+    Call, Category, Failure, HeaderAccess, HeaderEdit, Hook, Interest, MAX_STRING_HEADER_BYTES,
+    Outcome, Payload, Phase,
 };
 use crate::services::Scope;
 
@@ -451,29 +452,26 @@ impl GuestInstance {
                     });
                 }
                 for edit in edits {
-                    let bytes = match edit {
+                    // Every edit is an item, whatever its size.
+                    let bytes = OUTPUT_ITEM_COST.saturating_add(match edit {
                         HeaderEdit::Set((k, v)) => {
                             (k.len() as u64).saturating_add(super::host::payload_cost(v))
                         }
                         HeaderEdit::Remove(k) => k.len() as u64,
-                    };
+                    });
                     self.store
                         .data_mut()
                         .charge_output(bytes)
                         .map_err(|e| classify(&mut self.store, &e, guest))?;
-                    // Checked once charged: the output limit bounds what is parsed.
-                    if let HeaderEdit::Set((k, v)) = edit
-                        && hook.has_string_headers()
-                        && v.header_string().is_none()
-                    {
-                        return Err(GuestFailure::InvalidDecision {
-                            message: format!(
-                                "header `{}` on `{hook}`: its headers are strings, so a header \
-                                 must be a `json/plain` JSON string or UTF-8 data",
-                                k.chars().take(64).collect::<String>()
-                            ),
-                        });
-                    }
+                }
+                // Checked once charged: the output limit bounds what is parsed.
+                if hook.has_string_headers() {
+                    let headers = &self.store.data().cur.call.headers;
+                    string_header_edits(headers, edits).map_err(|why| {
+                        GuestFailure::InvalidDecision {
+                            message: format!("`{hook}`: {why}"),
+                        }
+                    })?;
                 }
             }
             BeforeDecision::Reject(f) => self.charge_decision(
@@ -714,4 +712,57 @@ mod tests {
         let said = wasmtime::Error::msg("metric name \"Cannot allocate memory (os error 12)\"");
         assert!(super::host_capacity(&said).is_none());
     }
+}
+
+/// Check a guest's header edits on a hook whose headers are strings (Nexus: HTTP-style
+/// headers): each key a lowercase HTTP token, each value a string ([`Payload::header_string`]),
+/// and the headers as they will be at most [`MAX_STRING_HEADER_BYTES`] of keys and values.
+fn string_header_edits(
+    current: &std::collections::BTreeMap<String, Payload>,
+    edits: &[HeaderEdit],
+) -> Result<(), String> {
+    let shown = |k: &str| {
+        k.chars()
+            .take(64)
+            .collect::<String>()
+            .escape_debug()
+            .to_string()
+    };
+    let size = |k: &str, p: &Payload| k.len() + p.header_string().map_or(p.data.len(), |s| s.len());
+    let mut sizes: std::collections::BTreeMap<&str, usize> = current
+        .iter()
+        .map(|(k, p)| (k.as_str(), size(k, p)))
+        .collect();
+    for edit in edits {
+        match edit {
+            HeaderEdit::Set((k, v)) => {
+                if !crate::model::is_string_header_name(k) {
+                    return Err(format!(
+                        "header key `{}` is not a lowercase HTTP token (Nexus headers are HTTP \
+                         headers, matched without case)",
+                        shown(k)
+                    ));
+                }
+                if v.header_string().is_none() {
+                    return Err(format!(
+                        "header `{}`: its headers are strings, so a header must be a \
+                         `json/plain` JSON string or UTF-8 data, without control characters",
+                        shown(k)
+                    ));
+                }
+                sizes.insert(k, size(k, v));
+            }
+            HeaderEdit::Remove(k) => {
+                sizes.remove(k.as_str());
+            }
+        }
+    }
+    let total: usize = sizes.values().sum();
+    if total > MAX_STRING_HEADER_BYTES {
+        return Err(format!(
+            "the headers would hold {total} bytes of keys and values; at most \
+             {MAX_STRING_HEADER_BYTES} are allowed (Temporal refuses larger Nexus headers)"
+        ));
+    }
+    Ok(())
 }

@@ -105,6 +105,14 @@ impl types::HostCall for HostState {
                 self.cur.hook
             ))));
         }
+        let max = self.cur.hook.properties().max_args;
+        if args.len() > max {
+            return Ok(Err(types::EditError::Invalid(format!(
+                "hook `{}` takes at most {max} argument(s); {} were given",
+                self.cur.hook,
+                args.len()
+            ))));
+        }
         self.charge_payloads(&args)?;
         let old = self.cur.call.args.replace(args);
         self.cur.undo.push(Undo::Args(old));

@@ -178,7 +178,7 @@ impl HostState {
             wasmtime::bail!(
                 "`tracing`: attribute key `{}` is the host's (keys starting `interpose.` are \
                  reserved)",
-                key.chars().take(64).collect::<String>()
+                key.chars().take(64).collect::<String>().escape_debug()
             );
         }
         Ok(self

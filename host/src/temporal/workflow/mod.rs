@@ -356,18 +356,31 @@ impl WorkflowInterceptor for WasmWorkflowInterceptor {
         });
         let original: Vec<chain::Payload> = o.input.iter().cloned().map(payload_in).collect();
         let mut call = Call::for_operation(detail, Some(original.clone()));
-        *call.headers_mut() = o
+        // HTTP-style headers match without case (Temporal lowercases them): guests see and
+        // set lowercase keys.
+        let incoming: std::collections::HashMap<String, String> = o
             .nexus_header
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        *call.headers_mut() = incoming
             .iter()
             .map(|(k, v)| (k.clone(), chain::Payload::from_header_string(v)))
             .collect();
         let (call, entered) = self.command(&ctx, call);
         let o = input.options_mut();
-        // Guest edits were checked when applied; a native interceptor's are checked here.
+        // Guest edits were checked when applied; a native interceptor's are checked here. A
+        // header the workflow set and nobody changed goes out as it came in (even one a guest
+        // could not set, such as a value with a control character).
         o.nexus_header = call
             .headers()
             .iter()
             .map(|(k, p)| {
+                if let Some(v) = incoming.get(k)
+                    && *p == chain::Payload::from_header_string(v)
+                {
+                    return (k.clone(), v.clone());
+                }
                 let v = p.header_string().unwrap_or_else(|| {
                     panic!(
                         "an interceptor set Nexus header `{k}` to a payload that is not a \

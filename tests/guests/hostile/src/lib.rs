@@ -22,6 +22,10 @@
 //! - `reject`: rejects everything;
 //! - `non-string-header`: sets header `n` to a `json/plain` object and header `b` to data
 //!   that is not UTF-8 (neither can be a Nexus header, which is a string);
+//! - `two-args`: sets the args to two payloads (a Nexus operation takes one input);
+//! - `header-uppercase`, `header-newline`, `header-big`: sets a header whose key has
+//!   uppercase letters, whose value holds a newline, or whose value is 5,000 bytes (a Nexus
+//!   header must be a lowercase HTTP token, without control characters, 4 KiB in all);
 //! - anything else: behaves.
 //!
 //! The config value `only` restricts misbehaviour to one hook (by WIT name); `only-workflow`
@@ -174,6 +178,22 @@ impl Hostile {
                         data: vec![0xff, 0xfe],
                     },
                 );
+                Before::Proceed
+            }
+            Some("two-args") => {
+                let _ = call.set_args(vec![Payload::json_string("a"), Payload::json_string("b")]);
+                Before::Proceed
+            }
+            Some("header-uppercase") => {
+                let _ = call.set_header("User-Id", Payload::json_string("bob"));
+                Before::Proceed
+            }
+            Some("header-newline") => {
+                let _ = call.set_header("x", Payload::json_string("a\r\nforged: yes"));
+                Before::Proceed
+            }
+            Some("header-big") => {
+                let _ = call.set_header("x", Payload::json_string(&"y".repeat(5000)));
                 Before::Proceed
             }
             Some("many-metadata") => {
