@@ -43,13 +43,22 @@ fn run_order(t: &TestChain, wf: &Arc<FixedWorkflow>, now: u64) -> String {
     run_order_from(&t.chain, wf, now, client_carrier())
 }
 
-fn run_order_from(chain: &Chain, wf: &Arc<FixedWorkflow>, now: u64, parent: Payload) -> String {
-    let mut session = chain.session(Scope::Workflow(wf.clone()));
+/// `before(execute-workflow)` with `parent` in `_tracer-data`: the run's call, entered.
+fn enter_run(
+    session: &mut interpose::chain::Session,
+    parent: Payload,
+) -> (Call, interpose::chain::Entered) {
     let mut exec = call(Hook::ExecuteWorkflow);
     exec.headers_mut().insert("_tracer-data".into(), parent);
     let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
         panic!("tracing proceeds")
     };
+    (exec, entered)
+}
+
+fn run_order_from(chain: &Chain, wf: &Arc<FixedWorkflow>, now: u64, parent: Payload) -> String {
+    let mut session = chain.session(Scope::Workflow(wf.clone()));
+    let (mut exec, entered) = enter_run(&mut session, parent);
     wf.set_now(now + 5_000_000_000);
     let mut act = schedule("Charge");
     session.run(&mut act, |_| Outcome::Ok(vec![])).unwrap();
@@ -236,12 +245,7 @@ fn a_span_started_before_an_eviction_is_exported_once_when_it_ends_live() {
     let task = |replaying: bool| {
         wf.set_replaying(replaying);
         let mut session = t.chain.session(Scope::Workflow(wf.clone()));
-        let mut exec = call(Hook::ExecuteWorkflow);
-        exec.headers_mut()
-            .insert("_tracer-data".into(), client_carrier());
-        let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
-            panic!("tracing proceeds")
-        };
+        let (exec, entered) = enter_run(&mut session, client_carrier());
         session
             .run(&mut schedule("Charge"), |_| Outcome::Ok(vec![]))
             .unwrap();
@@ -360,12 +364,7 @@ fn the_python_tracing_guest_makes_exactly_the_rust_guests_spans() {
 fn run_nexus(t: &TestChain, now: u64) -> (Vec<FinishedSpan>, Option<String>) {
     let wf = workflow("run-nexus", now);
     let mut session = t.chain.session(Scope::Workflow(wf.clone()));
-    let mut exec = call(Hook::ExecuteWorkflow);
-    exec.headers_mut()
-        .insert("_tracer-data".into(), client_carrier());
-    let interpose::chain::Before::Proceed(entered) = session.before(&mut exec).unwrap() else {
-        panic!("tracing proceeds")
-    };
+    let (mut exec, entered) = enter_run(&mut session, client_carrier());
     wf.set_now(now + 3_000_000_000);
     let mut op = Call::for_operation(
         CallDetail::StartNexusOperation(interpose::chain::NexusStart {
