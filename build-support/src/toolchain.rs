@@ -23,6 +23,8 @@ pub const COMPONENTIZE_PY: &str = "0.25.1";
 pub const PEER_TEMPORALIO: &str = "1.35.0";
 /// OpenTelemetry's Python SDK the cross-SDK tracing test records the client's spans with.
 pub const PEER_OPENTELEMETRY_SDK: &str = "1.45.2";
+/// maturin, which builds the `interpose` Python package's wheel (`python/`).
+pub const MATURIN: &str = "1.16.0";
 /// Debian packages C guests are built with.
 pub const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 
@@ -102,10 +104,12 @@ impl Toolchain {
                             "opentelemetry_sdk-{PEER_OPENTELEMETRY_SDK}.dist-info"
                         ))
                         .exists()
+                    || !site.join(format!("maturin-{MATURIN}.dist-info")).exists()
                 {
                     bail!(
                         "temporalio {PEER_TEMPORALIO} with opentelemetry-sdk \
-                         {PEER_OPENTELEMETRY_SDK} is not installed in {}; {how}",
+                         {PEER_OPENTELEMETRY_SDK} and maturin {MATURIN} are not installed in {}; \
+                         {how}",
                         site.display()
                     );
                 }
@@ -164,6 +168,50 @@ pub fn cache_dir(root: &Path) -> PathBuf {
 
 fn python_dir(cache: &Path) -> PathBuf {
     cache.join(format!("componentize-py-{COMPONENTIZE_PY}"))
+}
+
+/// Where `cargo xtask python-package` installs the `interpose` Python package (from the
+/// wheel it builds); put it on `PYTHONPATH` beside the peer's site.
+pub fn python_package_dir(cache: &Path) -> PathBuf {
+    cache.join("interpose-py")
+}
+
+/// Build the `interpose` wheel from `python/` with the peer's maturin (dev profile: the
+/// workspace's compiled dependencies are reused) into `target/wheels`, and install it,
+/// without dependencies, into [`python_package_dir`]. Returns the wheel.
+pub fn build_python_package(root: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
+    let Installed::Python { python, site } = Toolchain::PythonPeer.find(root, cache)? else {
+        bail!("the Python peer is a Python installation");
+    };
+    let out = root.join("target/wheels");
+    let _ = std::fs::remove_dir_all(&out);
+    run(Command::new(site.join("bin/maturin"))
+        .args([
+            "build",
+            "--profile",
+            "dev",
+            "--compatibility",
+            "linux",
+            "--quiet",
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("python/Cargo.toml"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--interpreter")
+        .arg(&python))
+    .context("building the interpose wheel with maturin")?;
+    let wheel = std::fs::read_dir(&out)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .context("maturin wrote no wheel")?;
+    pip_install(
+        &python_package_dir(cache),
+        &["--no-deps".to_owned(), wheel.display().to_string()],
+    )
+    .context("installing the interpose wheel")?;
+    Ok(wheel)
 }
 
 /// `pip install --target dir` of `packages`, into an emptied `dir`.
@@ -271,6 +319,7 @@ pub fn install(which_one: Toolchain, root: &Path, cache: &Path) -> anyhow::Resul
             &[
                 format!("temporalio=={PEER_TEMPORALIO}"),
                 format!("opentelemetry-sdk=={PEER_OPENTELEMETRY_SDK}"),
+                format!("maturin=={MATURIN}"),
             ],
         )
         .context("installing the Temporal and OpenTelemetry Python SDKs from PyPI")?,

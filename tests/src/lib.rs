@@ -137,6 +137,21 @@ pub fn python_peer() -> (PathBuf, PathBuf) {
     }
 }
 
+/// The `interpose` Python package (`cargo xtask python-package` builds and installs it;
+/// `cargo xtask test` does that first): the `PYTHONPATH` entry that holds it.
+pub fn python_package() -> PathBuf {
+    use interpose_build_support::toolchain::{cache_dir, python_package_dir};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = python_package_dir(&cache_dir(&root));
+    assert!(
+        dir.join("interpose/__init__.py").exists(),
+        "the interpose Python package is not installed in {}: run `cargo xtask python-package` \
+         (`cargo xtask test` does it first)",
+        dir.display()
+    );
+    dir
+}
+
 /// One Temporal dev server per test binary, started on first use (loopback, free port,
 /// in-memory database). It dies with the test process. A missing `temporal` CLI is a test
 /// failure with the install command, never a skip.

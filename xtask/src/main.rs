@@ -136,6 +136,21 @@ fn ensure_toolchains() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Build the `interpose` Python package's wheel and install it where the tests look.
+fn python_package() -> anyhow::Result<()> {
+    use interpose_build_support::toolchain::{build_python_package, cache_dir, python_package_dir};
+    let root = root();
+    let cache = cache_dir(&root);
+    eprintln!("xtask: building the interpose Python package (maturin, python/)");
+    let wheel = build_python_package(&root, &cache)?;
+    eprintln!(
+        "xtask: built {} and installed it in {}",
+        wheel.display(),
+        python_package_dir(&cache).display()
+    );
+    Ok(())
+}
+
 fn build_guests() -> anyhow::Result<PathBuf> {
     let root = root();
     let out = root.join("target/guests");
@@ -170,6 +185,7 @@ fn main() -> anyhow::Result<()> {
             rooms::check(&root())?;
             ensure_targets()?;
             ensure_toolchains()?;
+            python_package()?;
             let cli = ensure_temporal_cli()?;
             run(Command::new(&cargo)
                 .env("TEMPORAL_CLI", &cli)
@@ -220,6 +236,10 @@ fn main() -> anyhow::Result<()> {
         Some("toolchains") => {
             ensure_targets()?;
             ensure_toolchains()
+        }
+        Some("python-package") => {
+            ensure_toolchains()?;
+            python_package()
         }
         Some("build-guests") => {
             ensure_targets()?;
@@ -298,7 +318,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | rooms | catalogue | demo | build-guests | toolchains | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | rooms | catalogue | demo | build-guests | toolchains | python-package | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
         ),
     }
 }

@@ -1,0 +1,336 @@
+//! `interpose._native`: Interpose's runtime and chain for the Temporal Python SDK.
+//!
+//! The Python package (`python/interpose/`) adapts the SDK's interceptor classes; this
+//! module loads a config exactly as the Rust host does (every guest compiled, validated and
+//! asked for its interests before anything is registered) and runs a hook's `before` and
+//! `after` through the chain. A call crosses as plain Python values: the hook's WIT name,
+//! its detail as a dict of the WIT record's fields (snake case), headers as
+//! `(key, (metadata, data))` pairs with `metadata` a list of `(key, bytes)`.
+
+use std::path::PathBuf;
+
+use interpose::chain::{
+    Before, Call, CallDetail, Entered, Failure, Hook, Outcome, Payload, Session, UpdateTarget,
+    VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+};
+use interpose::services::Scope;
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+create_exception!(
+    _native,
+    InterposeError,
+    PyException,
+    "A config or a guest Interpose refuses to load: the message names the file, the guest \
+     and why."
+);
+create_exception!(
+    _native,
+    GuestError,
+    PyException,
+    "A guest failed in a hook: the message names the guest, the hook, the phase and the cause."
+);
+
+/// A payload as it crosses: (metadata pairs, data).
+type PyPayload = (Vec<(String, Vec<u8>)>, Vec<u8>);
+
+fn payload_in((metadata, data): PyPayload) -> Payload {
+    Payload { metadata, data }
+}
+
+fn payload_out<'py>(py: Python<'py>, p: &Payload) -> PyResult<Bound<'py, PyTuple>> {
+    let metadata: Vec<Bound<'py, PyTuple>> = p
+        .metadata
+        .iter()
+        .map(|(k, v)| {
+            PyTuple::new(
+                py,
+                [
+                    k.into_pyobject(py)?.into_any(),
+                    PyBytes::new(py, v).into_any(),
+                ],
+            )
+        })
+        .collect::<PyResult<_>>()?;
+    PyTuple::new(
+        py,
+        [
+            metadata.into_pyobject(py)?.into_any(),
+            PyBytes::new(py, &p.data).into_any(),
+        ],
+    )
+}
+
+fn failure_out<'py>(py: Python<'py>, f: &Failure) -> PyResult<Bound<'py, PyTuple>> {
+    (f.message.clone(), f.error_type.clone(), f.non_retryable).into_pyobject(py)
+}
+
+fn field(detail: &Bound<'_, PyDict>, key: &str) -> PyResult<String> {
+    match detail.get_item(key)? {
+        Some(v) if !v.is_none() => v.extract(),
+        _ => Ok(String::new()),
+    }
+}
+
+fn target(d: &Bound<'_, PyDict>) -> PyResult<WorkflowTarget> {
+    Ok(WorkflowTarget {
+        workflow_id: field(d, "workflow_id")?,
+        run_id: field(d, "run_id")?,
+    })
+}
+
+fn start(d: &Bound<'_, PyDict>) -> PyResult<WorkflowStart> {
+    Ok(WorkflowStart {
+        workflow_id: field(d, "workflow_id")?,
+        workflow_type: field(d, "workflow_type")?,
+        task_queue: field(d, "task_queue")?,
+    })
+}
+
+/// The detail of a client hook from the adapter's dict (flat: the fields of the record and
+/// of the records inside it).
+fn client_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
+    use CallDetail as D;
+    let message = || -> PyResult<WorkflowMessage> {
+        Ok(WorkflowMessage {
+            target: target(d)?,
+            name: field(d, "name")?,
+        })
+    };
+    let with_message = || -> PyResult<WorkflowStartWithMessage> {
+        Ok(WorkflowStartWithMessage {
+            start: start(d)?,
+            name: field(d, "name")?,
+        })
+    };
+    let query = || -> PyResult<VisibilityQuery> {
+        Ok(VisibilityQuery {
+            query: field(d, "query")?,
+        })
+    };
+    Ok(match hook {
+        Hook::StartWorkflow => D::StartWorkflow(start(d)?),
+        Hook::SignalWithStartWorkflow => D::SignalWithStartWorkflow(with_message()?),
+        Hook::UpdateWithStartWorkflow => D::UpdateWithStartWorkflow(with_message()?),
+        Hook::SignalWorkflow => D::SignalWorkflow(message()?),
+        Hook::QueryWorkflow => D::QueryWorkflow(message()?),
+        Hook::StartWorkflowUpdate => D::StartWorkflowUpdate(message()?),
+        Hook::PollWorkflowUpdate => D::PollWorkflowUpdate(UpdateTarget {
+            target: target(d)?,
+            update_id: field(d, "update_id")?,
+        }),
+        Hook::CancelWorkflow => D::CancelWorkflow(target(d)?),
+        Hook::TerminateWorkflow => D::TerminateWorkflow(target(d)?),
+        Hook::DescribeWorkflow => D::DescribeWorkflow(target(d)?),
+        Hook::FetchWorkflowHistory => D::FetchWorkflowHistory(target(d)?),
+        Hook::ListWorkflows => D::ListWorkflows(query()?),
+        Hook::CountWorkflows => D::CountWorkflows(query()?),
+        other => {
+            return Err(InterposeError::new_err(format!(
+                "hook `{other}` is not a client hook the Python adapter runs"
+            )));
+        }
+    })
+}
+
+/// The detail as the adapter's flat dict (editable fields are read back from it).
+fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, PyDict>> {
+    use CallDetail as D;
+    let d = PyDict::new(py);
+    let put_target = |t: &WorkflowTarget| -> PyResult<()> {
+        d.set_item("workflow_id", &t.workflow_id)?;
+        d.set_item("run_id", &t.run_id)
+    };
+    let put_start = |s: &WorkflowStart| -> PyResult<()> {
+        d.set_item("workflow_id", &s.workflow_id)?;
+        d.set_item("workflow_type", &s.workflow_type)?;
+        d.set_item("task_queue", &s.task_queue)
+    };
+    match detail {
+        D::StartWorkflow(s) => put_start(s)?,
+        D::SignalWithStartWorkflow(m) | D::UpdateWithStartWorkflow(m) => {
+            put_start(&m.start)?;
+            d.set_item("name", &m.name)?;
+        }
+        D::SignalWorkflow(m) | D::QueryWorkflow(m) | D::StartWorkflowUpdate(m) => {
+            put_target(&m.target)?;
+            d.set_item("name", &m.name)?;
+        }
+        D::PollWorkflowUpdate(u) => {
+            put_target(&u.target)?;
+            d.set_item("update_id", &u.update_id)?;
+        }
+        D::CancelWorkflow(t)
+        | D::TerminateWorkflow(t)
+        | D::DescribeWorkflow(t)
+        | D::FetchWorkflowHistory(t) => put_target(t)?,
+        D::ListWorkflows(q) | D::CountWorkflows(q) => d.set_item("query", &q.query)?,
+        _ => {}
+    }
+    Ok(d)
+}
+
+fn guest_error(e: interpose::GuestError) -> PyErr {
+    GuestError::new_err(e.to_string())
+}
+
+/// A loaded config: the chain every adapter of the package runs.
+#[pyclass(frozen, module = "interpose._native")]
+struct Chain {
+    interpose: interpose::temporal::Interpose,
+}
+
+/// Load `path` (an `interpose.toml`): every guest compiled, validated and asked for its
+/// interests, exactly as the Rust host does. Raises `InterposeError` naming what is wrong.
+#[pyfunction]
+fn load(py: Python<'_>, path: PathBuf) -> PyResult<Chain> {
+    py.detach(|| interpose::temporal::Interpose::load(&path))
+        .map(|interpose| Chain { interpose })
+        .map_err(|e| {
+            let message = e.to_string();
+            let shown = path.display().to_string();
+            // Name the config unless the error already does.
+            InterposeError::new_err(if message.contains(&shown) {
+                message
+            } else {
+                format!("{shown}: {message}")
+            })
+        })
+}
+
+fn hook_named(name: &str) -> PyResult<Hook> {
+    Hook::from_name(name).ok_or_else(|| InterposeError::new_err(format!("no hook `{name}`")))
+}
+
+#[pymethods]
+impl Chain {
+    /// Whether any guest declared `hook` (by WIT name): the adapters skip the chain when
+    /// none did.
+    fn wants(&self, hook: &str) -> PyResult<bool> {
+        Ok(self.interpose.chain().wants(hook_named(hook)?))
+    }
+
+    /// The chain's fingerprint (guests, hashes, limits, config).
+    #[getter]
+    fn fingerprint(&self) -> String {
+        self.interpose.fingerprint().to_owned()
+    }
+
+    /// Run `before` of client hook `hook` on a call with `detail` and `headers`. The
+    /// returned call holds the guests' edits and decision; run the real call unless it is
+    /// `done`, then `after`.
+    fn client_before(
+        &self,
+        hook: &str,
+        detail: &Bound<'_, PyDict>,
+        headers: Vec<(String, PyPayload)>,
+    ) -> PyResult<PendingCall> {
+        let hook = hook_named(hook)?;
+        let mut call = Call::for_operation(client_detail(hook, detail)?, None);
+        *call.headers_mut() = headers
+            .into_iter()
+            .map(|(k, p)| (k, payload_in(p)))
+            .collect();
+        let mut session = self.interpose.chain().session(Scope::Client);
+        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
+            Before::Proceed(entered) => (entered, None),
+            Before::Done(entered, outcome) => (entered, Some(outcome)),
+        };
+        Ok(PendingCall {
+            session,
+            call,
+            entered,
+            done,
+        })
+    }
+}
+
+/// A call whose `before` ran.
+#[pyclass(unsendable, module = "interpose._native")]
+struct PendingCall {
+    session: Session,
+    call: Call,
+    entered: Entered,
+    /// Set when a guest rejected or answered the call: the real call must not run.
+    done: Option<Outcome>,
+}
+
+fn outcome_out<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyTuple>> {
+    match o {
+        Outcome::Ok(p) => {
+            let payloads: Vec<Bound<'py, PyTuple>> = p
+                .iter()
+                .map(|p| payload_out(py, p))
+                .collect::<PyResult<_>>()?;
+            ("ok", payloads).into_pyobject(py)
+        }
+        Outcome::Err(f) => ("err", failure_out(py, f)?).into_pyobject(py),
+    }
+}
+
+#[pymethods]
+impl PendingCall {
+    /// The headers as the guests left them: `(key, (metadata, data))` pairs.
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyTuple>)>> {
+        self.call
+            .headers()
+            .iter()
+            .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
+            .collect()
+    }
+
+    /// The detail as the guests left it (the editable fields may have changed).
+    #[getter]
+    fn detail<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        detail_out(py, self.call.detail())
+    }
+
+    /// `None` when the real call runs; else the outcome a guest decided:
+    /// `("ok", payloads)` (answered) or `("err", (message, error_type, non_retryable))`.
+    #[getter]
+    fn done<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.done.as_ref().map(|o| outcome_out(py, o)).transpose()
+    }
+
+    /// Run `after` with the real call's outcome (`ok` with its payloads, or an error
+    /// message), or with the guest's decision when the call was `done`. Returns the final
+    /// outcome, as `done` does.
+    #[pyo3(signature = (payloads=None, error=None))]
+    fn after<'py>(
+        &mut self,
+        py: Python<'py>,
+        payloads: Option<Vec<PyPayload>>,
+        error: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let outcome = match (self.done.take(), error) {
+            (Some(o), _) => o,
+            (None, Some(message)) => Outcome::Err(Failure::new(message)),
+            (None, None) => Outcome::Ok(
+                payloads
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(payload_in)
+                    .collect(),
+            ),
+        };
+        let last = self
+            .session
+            .after(&mut self.call, self.entered, outcome)
+            .map_err(guest_error)?;
+        outcome_out(py, &last)
+    }
+}
+
+/// The module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_class::<Chain>()?;
+    m.add_class::<PendingCall>()?;
+    m.add("InterposeError", m.py().get_type::<InterposeError>())?;
+    m.add("GuestError", m.py().get_type::<GuestError>())?;
+    Ok(())
+}
