@@ -8,7 +8,9 @@
 
 ``load`` reads the same ``interpose.toml`` as the Rust host and runs the same guest
 components (Rust, Python, JavaScript, C) through the same runtime: fuel, memory, deadline and
-output limits, failure policies. The object it returns is a ``temporalio.client.Interceptor``.
+output limits, failure policies. The object it returns is a ``temporalio.client.Interceptor``
+and a ``temporalio.worker.Interceptor``: register it on ``Client.connect(interceptors=...)``
+(workers built from that client use it too) or on ``Worker(interceptors=...)``.
 
 What this release adapts (the rest of ``temporalio.client.OutboundInterceptor`` passes
 through untouched, and a guest that declares those hooks is never called for them):
@@ -23,16 +25,25 @@ through untouched, and a guest that declares those hooks is never called for the
   with its message and type; a guest that fails raises ``interpose.GuestError`` naming the
   guest, the hook, the phase and the cause.
 
-Worker interceptors (workflow, activity) are not adapted yet.
+- activities (``execute-activity``): headers, the arguments and the result as payloads through
+  the default payload converter (guests may replace them), the attempt's info, heartbeats a
+  guest records sent with ``activity.heartbeat``; a rejection or a guest's failure fails the
+  attempt (``ApplicationError``, ``GuestError``).
+
+Guest log lines go to Python ``logging`` (logger ``interpose``). Workflow interceptors are not
+adapted yet: a guest's workflow hooks are not called in Python workers.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+import temporalio.activity
 import temporalio.api.common.v1
 import temporalio.client
+import temporalio.converter
 import temporalio.exceptions
+import temporalio.worker
 
 from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
@@ -49,8 +60,8 @@ def load(path: str) -> "Interpose":
     return Interpose(_load(str(path)))
 
 
-class Interpose(temporalio.client.Interceptor):
-    """One loaded chain, registered as a client interceptor."""
+class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
+    """One loaded chain: a client interceptor and a worker interceptor (activities)."""
 
     def __init__(self, native) -> None:
         self._native = native
@@ -65,6 +76,11 @@ class Interpose(temporalio.client.Interceptor):
     ) -> temporalio.client.OutboundInterceptor:
         return _ClientOutbound(next, self._native)
 
+    def intercept_activity(
+        self, next: temporalio.worker.ActivityInboundInterceptor
+    ) -> temporalio.worker.ActivityInboundInterceptor:
+        return _ActivityInbound(next, self._native)
+
 
 def _headers_in(headers: Optional[Mapping[str, temporalio.api.common.v1.Payload]]):
     return [
@@ -77,6 +93,22 @@ def _headers_out(pairs) -> dict:
         k: temporalio.api.common.v1.Payload(metadata=dict(md), data=data)
         for k, (md, data) in pairs
     }
+
+
+def _nanos(t) -> int:
+    return int(t.timestamp() * 1_000_000_000) if t is not None else 0
+
+
+def _to_payloads(values) -> list:
+    converter = temporalio.converter.default().payload_converter
+    return [(list(p.metadata.items()), bytes(p.data)) for p in converter.to_payloads(values)]
+
+
+def _from_payloads(pairs) -> list:
+    converter = temporalio.converter.default().payload_converter
+    return converter.from_payloads(
+        [temporalio.api.common.v1.Payload(metadata=dict(md), data=data) for md, data in pairs]
+    )
 
 
 def _raise_failure(failure) -> None:
@@ -204,3 +236,65 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
     async def count_workflows(self, input: temporalio.client.CountWorkflowsInput):
         detail = {"query": input.query or ""}
         return await self._run("count-workflows", detail, input, super().count_workflows, False)
+
+
+class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
+    """``execute-activity``: headers, the arguments and the result as payloads (through the
+    default payload converter), heartbeats guests record sent with ``activity.heartbeat``."""
+
+    def __init__(self, next: temporalio.worker.ActivityInboundInterceptor, native) -> None:
+        super().__init__(next)
+        self._native = native
+
+    async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
+        if not self._native.wants("execute-activity"):
+            return await super().execute_activity(input)
+        info = temporalio.activity.info()
+        pending = self._native.activity_before(
+            {
+                "activity_id": info.activity_id,
+                "activity_type": info.activity_type,
+                "namespace": info.namespace,
+                "task_queue": info.task_queue,
+                "workflow_id": info.workflow_id or "",
+                "workflow_run_id": info.workflow_run_id or "",
+                "workflow_type": info.workflow_type or "",
+                "attempt": info.attempt,
+                "is_local": info.is_local,
+                "scheduled_time": _nanos(info.scheduled_time),
+                "current_attempt_scheduled_time": _nanos(info.current_attempt_scheduled_time),
+                "started_time": _nanos(info.started_time),
+            },
+            _headers_in(input.headers),
+            _to_payloads(list(input.args)),
+        )
+        for details in pending.heartbeats:
+            temporalio.activity.heartbeat(*_from_payloads(details))
+        if pending.done is not None:
+            kind, value = pending.after()
+            if kind == "err":
+                _raise_failure(value)
+            answered = _from_payloads(value)
+            return answered[0] if answered else None
+        args = pending.args
+        input.args = _from_payloads(args) if args is not None else input.args
+        input.headers = _headers_out(pending.headers)
+        try:
+            result = await super().execute_activity(input)
+        except Exception as e:
+            kind, value = pending.after(error=str(e))
+            if kind == "err" and value[0] == str(e):
+                raise
+            if kind == "err":
+                _raise_failure(value)
+            replaced = _from_payloads(value)
+            return replaced[0] if replaced else None
+        seen = _to_payloads([result])
+        kind, value = pending.after(payloads=seen)
+        if kind == "err":
+            _raise_failure(value)
+        if value == seen:
+            return result
+        replaced = _from_payloads(value)
+        return replaced[0] if replaced else None
+

@@ -8,12 +8,13 @@
 //! `(key, (metadata, data))` pairs with `metadata` a list of `(key, bytes)`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use interpose::chain::{
     Before, Call, CallDetail, Entered, Failure, Hook, Outcome, Payload, Session, UpdateTarget,
     VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
-use interpose::services::Scope;
+use interpose::services::{ActivityInfo, FixedActivity, LogSink, NoMetrics, Scope};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -172,6 +173,40 @@ fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, 
     Ok(d)
 }
 
+/// Guest log lines into Python `logging`, logger `interpose`, as `[<guest>] <hook>: <line>`
+/// (what the Rust host's default sink puts in `tracing` fields). Lines from replaying
+/// workflow hooks never get here.
+struct PythonLogs;
+
+impl LogSink for PythonLogs {
+    fn enabled(&self, _: tracing::Level) -> bool {
+        true
+    }
+
+    fn log(&self, guest: &str, hook: Option<Hook>, level: tracing::Level, message: &str) {
+        let level = match level {
+            tracing::Level::ERROR => 40,
+            tracing::Level::WARN => 30,
+            tracing::Level::INFO => 20,
+            tracing::Level::DEBUG => 10,
+            _ => 5,
+        };
+        let line = match hook {
+            Some(h) => format!("[{guest}] {h}: {message}"),
+            None => format!("[{guest}] {message}"),
+        };
+        Python::attach(|py| {
+            let logged = py
+                .import("logging")
+                .and_then(|l| l.call_method1("getLogger", ("interpose",)))
+                .and_then(|logger| logger.call_method1("log", (level, line)));
+            if let Err(e) = logged {
+                e.print(py);
+            }
+        });
+    }
+}
+
 fn guest_error(e: interpose::GuestError) -> PyErr {
     GuestError::new_err(e.to_string())
 }
@@ -186,18 +221,24 @@ struct Chain {
 /// interests, exactly as the Rust host does. Raises `InterposeError` naming what is wrong.
 #[pyfunction]
 fn load(py: Python<'_>, path: PathBuf) -> PyResult<Chain> {
-    py.detach(|| interpose::temporal::Interpose::load(&path))
-        .map(|interpose| Chain { interpose })
-        .map_err(|e| {
-            let message = e.to_string();
-            let shown = path.display().to_string();
-            // Name the config unless the error already does.
-            InterposeError::new_err(if message.contains(&shown) {
-                message
-            } else {
-                format!("{shown}: {message}")
-            })
+    py.detach(|| {
+        interpose::temporal::Interpose::load_with_sinks(
+            &path,
+            Arc::new(NoMetrics),
+            Arc::new(PythonLogs),
+        )
+    })
+    .map(|interpose| Chain { interpose })
+    .map_err(|e| {
+        let message = e.to_string();
+        let shown = path.display().to_string();
+        // Name the config unless the error already does.
+        InterposeError::new_err(if message.contains(&shown) {
+            message
+        } else {
+            format!("{shown}: {message}")
         })
+    })
 }
 
 fn hook_named(name: &str) -> PyResult<Hook> {
@@ -243,6 +284,64 @@ impl Chain {
             call,
             entered,
             done,
+            activity: None,
+        })
+    }
+
+    /// Run `before` of `execute-activity` for the attempt `info` describes (a dict of
+    /// `ActivityInfo`'s fields), with its `headers` and `args` as payloads.
+    fn activity_before(
+        &self,
+        info: &Bound<'_, PyDict>,
+        headers: Vec<(String, PyPayload)>,
+        args: Vec<PyPayload>,
+    ) -> PyResult<PendingCall> {
+        let text = |k: &str| field(info, k);
+        let number = |k: &str| -> PyResult<u64> {
+            match info.get_item(k)? {
+                Some(v) if !v.is_none() => v.extract(),
+                _ => Ok(0),
+            }
+        };
+        let activity = FixedActivity::new(ActivityInfo {
+            activity_id: text("activity_id")?,
+            activity_type: text("activity_type")?,
+            namespace: text("namespace")?,
+            task_queue: text("task_queue")?,
+            workflow_id: text("workflow_id")?,
+            workflow_run_id: text("workflow_run_id")?,
+            workflow_type: text("workflow_type")?,
+            attempt: u32::try_from(number("attempt")?).unwrap_or(u32::MAX),
+            is_local: match info.get_item("is_local")? {
+                Some(v) => v.extract()?,
+                None => false,
+            },
+            scheduled_time: number("scheduled_time")?,
+            current_attempt_scheduled_time: number("current_attempt_scheduled_time")?,
+            started_time: number("started_time")?,
+        });
+        let mut call = Call::for_operation(
+            CallDetail::ExecuteActivity,
+            Some(args.into_iter().map(payload_in).collect()),
+        );
+        *call.headers_mut() = headers
+            .into_iter()
+            .map(|(k, p)| (k, payload_in(p)))
+            .collect();
+        let mut session = self
+            .interpose
+            .chain()
+            .session(Scope::Activity(activity.clone()));
+        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
+            Before::Proceed(entered) => (entered, None),
+            Before::Done(entered, outcome) => (entered, Some(outcome)),
+        };
+        Ok(PendingCall {
+            session,
+            call,
+            entered,
+            done,
+            activity: Some(activity),
         })
     }
 }
@@ -255,6 +354,8 @@ struct PendingCall {
     entered: Entered,
     /// Set when a guest rejected or answered the call: the real call must not run.
     done: Option<Outcome>,
+    /// The activity attempt (activity hooks): the heartbeats guests recorded.
+    activity: Option<Arc<FixedActivity>>,
 }
 
 fn outcome_out<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyTuple>> {
@@ -279,6 +380,28 @@ impl PendingCall {
             .headers()
             .iter()
             .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
+            .collect()
+    }
+
+    /// The arguments as the guests left them (payloads), `None` where the hook has none.
+    #[getter]
+    fn args<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Bound<'py, PyTuple>>>> {
+        self.call
+            .args()
+            .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
+            .transpose()
+    }
+
+    /// The heartbeats guests recorded in `before` (each a list of payloads), for the SDK's
+    /// `activity.heartbeat`.
+    #[getter]
+    fn heartbeats<'py>(&self, py: Python<'py>) -> PyResult<Vec<Vec<Bound<'py, PyTuple>>>> {
+        let Some(a) = &self.activity else {
+            return Ok(Vec::new());
+        };
+        a.heartbeats()
+            .iter()
+            .map(|h| h.iter().map(|p| payload_out(py, p)).collect())
             .collect()
     }
 

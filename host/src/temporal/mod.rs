@@ -70,6 +70,28 @@ impl Interpose {
         Interpose::from_config(&Config::from_file(path)?)
     }
 
+    /// Load `interpose.toml` as [`Interpose::load`] does, with the guests' metrics and log
+    /// lines going to `metrics` and `logs` (an embedding that has its own logging, such as
+    /// the Python package's bridge to Python `logging`).
+    pub fn load_with_sinks(
+        path: impl AsRef<Path>,
+        metrics: Arc<dyn crate::services::MetricsSink>,
+        logs: Arc<dyn crate::services::LogSink>,
+    ) -> Result<Interpose, crate::Error> {
+        let config = Config::from_file(path)?;
+        let runtime = Runtime::builder()
+            .for_config(&config)
+            .build()?
+            .with_sinks(metrics, logs);
+        let chain = crate::chain::Chain::load(&runtime, &config, Vec::new())?;
+        fits(&config, &chain)?;
+        Ok(Interpose {
+            runtime,
+            chain,
+            args: args::ArgTypes::default(),
+        })
+    }
+
     /// Load the guests of an already parsed config.
     pub fn from_config(config: &Config) -> Result<Interpose, crate::Error> {
         let runtime = Runtime::builder().for_config(config).build()?;

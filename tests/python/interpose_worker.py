@@ -1,0 +1,59 @@
+"""A Temporal Python SDK worker with Interpose: the `interpose` package's activity adapter.
+
+Usage: interpose_worker.py <address> <task queue> <config>
+
+Runs activity `Greetings::greet` (the Rust test workflows' activity type) on <task queue>
+with `interpose.load(<config>)` as its interceptor. Prints `ready` once the worker polls,
+then one JSON line per record of the `interpose` logger (guest log lines): {"level",
+"message"}. Runs until its standard input closes, then leaves with os._exit (the SDK's
+bridge can abort interpreter finalization).
+"""
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+
+import interpose
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+
+def emit(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class Lines(logging.Handler):
+    def emit(self, record):
+        emit(json.dumps({"level": record.levelname, "message": record.getMessage()}))
+
+
+@activity.defn(name="Greetings::greet")
+async def greet(name: str) -> str:
+    return f"hello {name} from python"
+
+
+def exit_when_stdin_closes():
+    sys.stdin.read()
+    os._exit(0)
+
+
+async def main(address, queue, config):
+    logger = logging.getLogger("interpose")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(Lines())
+    chain = interpose.load(config)
+    client = await Client.connect(address)
+    worker = Worker(client, task_queue=queue, activities=[greet], interceptors=[chain])
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    async with worker:
+        emit("ready")
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:4]))

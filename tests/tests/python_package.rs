@@ -1,0 +1,245 @@
+//! The `interpose` Python package (built from `python/` by `cargo xtask python-package`) in
+//! Temporal Python SDK clients and workers: the same guest components the Rust host runs.
+//!
+//! - A Python client with Interpose starts a workflow on a Rust worker with Interpose, and
+//!   the context-propagation guest's `user-id` travels from the Python client's
+//!   `start-workflow` through the Rust worker's workflow and activity; a guest's rejection
+//!   reaches the Python caller as an `ApplicationError` and nothing starts; a bad config is
+//!   refused by `interpose.load` with one exception naming the guest.
+//! - A Rust client and worker with Interpose run a workflow whose activity runs on a Python
+//!   worker with Interpose: the user reaches the Python activity's guest (its log line
+//!   arrives through Python `logging`), and a guest replaces the activity's result.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use interpose::temporal::Interpose;
+use interpose_tests::propagation::{Greetings, ShipWorkflow};
+use interpose_tests::{chain, dev_server, guest, guests, runtime, scenario};
+use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityOptions, WorkerOptions, WorkflowContext, WorkflowResult};
+
+/// `PYTHONPATH` for the Python peer with the `interpose` package.
+fn python_path() -> (std::path::PathBuf, std::ffi::OsString) {
+    let (python, site) = interpose_tests::python_peer();
+    let package = interpose_tests::python_package();
+    (python, std::env::join_paths([package, site]).unwrap())
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn python_client_with_interpose_carries_the_user_to_a_rust_worker_with_interpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, toml: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, toml).unwrap();
+        path.display().to_string()
+    };
+    let propagation = guest(
+        "propagation",
+        guests::CONTEXT_PROPAGATION,
+        "[guest.config]\nuser-id = 'alice'",
+    );
+    let config = write("client.toml", propagation.clone());
+    let reject = write(
+        "reject.toml",
+        guest(
+            "gatekeeper",
+            guests::HOSTILE,
+            "[guest.config]\nbehavior = 'reject'\nonly = 'start-workflow'",
+        ),
+    );
+    let bad = write("bad.toml", guest("missing", "/nonexistent/guest.wasm", ""));
+
+    // The Rust worker: the same propagation guest (it forwards the user to the activity)
+    // and a witness that logs what each hook carried.
+    let t = chain(&(propagation + &guest("witness", guests::WITNESS, "")));
+    let logs = t.logs.clone();
+    let interpose = Interpose::from_chain(runtime().clone(), t.chain);
+    let client = scenario::client(&dev_server().url(), None).await;
+    let queue = "python-client";
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<ShipWorkflow>()
+        .unwrap()
+        .register_activities(Greetings)
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .activity_inbound_interceptor(interpose.activity_interceptor(&client))
+        .build();
+    let (python, path) = python_path();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/interpose_client.py");
+    let address = dev_server().url().trim_start_matches("http://").to_owned();
+    let id = format!("python-client-{}", std::process::id());
+    let out = scenario::with_worker(&client, options, async move {
+        let run = tokio::task::spawn_blocking(move || {
+            Command::new(python)
+                .env("PYTHONPATH", path)
+                .arg(script)
+                .args([&address, queue, &id, &config, &reject, &bad])
+                .output()
+                .expect("running the Python client")
+        });
+        tokio::time::timeout(Duration::from_secs(120), run)
+            .await
+            .expect("the Python client finishes within two minutes")
+            .unwrap()
+    })
+    .await;
+    assert!(
+        out.status.success(),
+        "the Python client failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the Python client's output: {e}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(report["result"], "hello ship parcel", "{report}");
+    let lines: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l.guest == "witness")
+        .map(|l| l.message)
+        .collect();
+    for hook in ["execute-workflow", "execute-activity"] {
+        assert!(
+            lines.contains(&format!("ShipWorkflow {hook} user=alice")),
+            "the Python client's guest stamped the user the Rust worker's hooks carry: \
+             {lines:#?}"
+        );
+    }
+    assert_eq!(
+        report["rejected"], "hostile guest rejects everything",
+        "{report}"
+    );
+    assert_eq!(
+        report["started_anyway"], false,
+        "a rejected start never reaches Temporal"
+    );
+    let bad = report["bad"].as_str().unwrap_or_default();
+    assert!(
+        bad.contains("missing") && bad.contains("/nonexistent/guest.wasm"),
+        "one exception naming the guest and its file: {bad}"
+    );
+}
+
+/// Runs `Greetings::greet` on the task queue it is given (a Python worker's).
+#[workflow]
+#[derive(Default)]
+struct RemoteGreet;
+
+#[workflow_methods]
+impl RemoteGreet {
+    #[run]
+    async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: (String, String),
+    ) -> WorkflowResult<String> {
+        let (queue, name) = input;
+        let mut options = ActivityOptions::start_to_close_timeout(Duration::from_secs(20));
+        options.task_queue = Some(queue);
+        Ok(ctx
+            .execute_activity(Greetings::greet, name, options)
+            .await?)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let propagation = guest(
+        "propagation",
+        guests::CONTEXT_PROPAGATION,
+        "[guest.config]\nuser-id = 'alice'",
+    );
+    // The Python worker: the propagation guest (it logs the activity's user) and a probe
+    // that appends its tag to the activity's result.
+    let config = dir.path().join("worker.toml");
+    std::fs::write(
+        &config,
+        propagation.clone()
+            + &guest(
+                "p",
+                guests::PROBE,
+                "[guest.config]\ntag = 'p'\nafter = 'append'",
+            ),
+    )
+    .unwrap();
+    let pid = std::process::id();
+    let python_queue = format!("python-activities-{pid}");
+    let (python, path) = python_path();
+    let mut child = Command::new(python)
+        .env("PYTHONPATH", path)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/interpose_worker.py"))
+        .arg(dev_server().url().trim_start_matches("http://"))
+        .arg(&python_queue)
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the Python worker");
+    let stdin = child.stdin.take();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.by_ref().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(120));
+    assert_eq!(first.as_deref(), Ok("ready"), "the Python worker starts");
+
+    // The Rust side: a client and a worker with the propagation guest.
+    let t = chain(&propagation);
+    let interpose = Interpose::from_chain(runtime().clone(), t.chain);
+    let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
+    let queue = "rust-workflows-for-python";
+    let options = WorkerOptions::new(queue)
+        .register_workflow::<RemoteGreet>()
+        .unwrap()
+        .workflow_interceptor(interpose.workflow_interceptor())
+        .build();
+    let driver = client.clone();
+    let result = scenario::with_worker(&client, options, async move {
+        let handle = driver
+            .start_workflow(
+                RemoteGreet::run,
+                (python_queue, "bob".to_owned()),
+                WorkflowStartOptions::new(queue, format!("remote-greet-{pid}")).build(),
+            )
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            handle.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await
+        .expect("the workflow ends within a minute")
+    })
+    .await;
+    drop(stdin);
+    let _ = child.wait();
+    let logged: Vec<String> = rx.try_iter().collect();
+    assert_eq!(
+        result.as_ref().ok().map(String::as_str),
+        Some("hello bob from python+p"),
+        "the Python activity ran and the probe replaced its result: {result:?}; {logged:#?}"
+    );
+    assert!(
+        logged.iter().any(|l| l.contains(
+            "[propagation] execute-activity: activity Greetings::greet runs for user alice"
+        )),
+        "the user reached the Python activity's guest, whose line came through Python \
+         logging: {logged:#?}"
+    );
+}
