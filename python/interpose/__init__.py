@@ -36,11 +36,15 @@ adapted yet: a guest's workflow hooks are not called in Python workers.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
+
+import logging
 
 import temporalio.activity
 import temporalio.api.common.v1
 import temporalio.client
+import temporalio.common
 import temporalio.converter
 import temporalio.exceptions
 import temporalio.worker
@@ -48,20 +52,57 @@ import temporalio.worker
 from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
 
-__all__ = ["Interpose", "GuestError", "InterposeError", "load"]
+__all__ = ["ADAPTED", "Interpose", "GuestError", "InterposeError", "load"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+#: The hooks this package runs; a guest's other hooks are never called in Python (yet).
+ADAPTED = frozenset(
+    {
+        "start-workflow",
+        "signal-with-start-workflow",
+        "signal-workflow",
+        "query-workflow",
+        "start-workflow-update",
+        "update-with-start-workflow",
+        "cancel-workflow",
+        "terminate-workflow",
+        "describe-workflow",
+        "count-workflows",
+        "execute-activity",
+    }
+)
+
+_log = logging.getLogger("interpose")
 
 
 def load(path: str) -> "Interpose":
     """Load ``path`` (an ``interpose.toml``) and every guest it names, in order.
 
     Raises ``InterposeError`` with one message naming the file, the guest and why when the
-    config or a guest is invalid: nothing is half-loaded.
+    config or a guest is invalid: nothing is half-loaded. Hooks a guest declares that this
+    package does not run yet are logged (logger ``interpose``, warning).
     """
-    return Interpose(_load(str(path)))
+    native = _load(str(path))
+    missing = sorted(set(native.declared()) - ADAPTED)
+    if missing:
+        _log.warning(
+            "%s: hooks declared by its guests that Python workers and clients do not run "
+            "yet: %s",
+            path,
+            ", ".join(missing),
+        )
+    return Interpose(native)
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
-    """One loaded chain: a client interceptor and a worker interceptor (activities)."""
+    """One loaded chain: a client interceptor and a worker interceptor (activities).
+
+    Register it once: on ``Client.connect(interceptors=[...])`` (workers built from that
+    client use it too) or on ``Worker(interceptors=[...])``, not both (its guests would run
+    twice).
+    """
 
     def __init__(self, native) -> None:
         self._native = native
@@ -89,33 +130,39 @@ def _headers_in(headers: Optional[Mapping[str, temporalio.api.common.v1.Payload]
 
 
 def _headers_out(pairs) -> dict:
-    return {
-        k: temporalio.api.common.v1.Payload(metadata=dict(md), data=data)
-        for k, (md, data) in pairs
-    }
+    return {k: _proto(p) for k, p in pairs}
+
+
+def _proto(pair) -> temporalio.api.common.v1.Payload:
+    md, data = pair
+    return temporalio.api.common.v1.Payload(metadata=dict(md), data=data)
 
 
 def _nanos(t) -> int:
-    return int(t.timestamp() * 1_000_000_000) if t is not None else 0
+    if t is None:
+        return 0
+    delta = t - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
-def _to_payloads(values) -> list:
-    converter = temporalio.converter.default().payload_converter
-    return [(list(p.metadata.items()), bytes(p.data)) for p in converter.to_payloads(values)]
-
-
-def _from_payloads(pairs) -> list:
-    converter = temporalio.converter.default().payload_converter
-    return converter.from_payloads(
-        [temporalio.api.common.v1.Payload(metadata=dict(md), data=data) for md, data in pairs]
-    )
-
-
-def _raise_failure(failure) -> None:
+def _guest_failure(failure, pending, cause: Optional[BaseException] = None):
+    """The exception a guest's failure outcome raises: an ``ApplicationError`` with its
+    message, type and retryability; the deciding guest is in ``details``."""
     message, error_type, non_retryable = failure
-    raise temporalio.exceptions.ApplicationError(
-        message, type=error_type or None, non_retryable=non_retryable
+    who = pending.decided_by
+    return temporalio.exceptions.ApplicationError(
+        message,
+        *([f"decided by interceptor `{who}`"] if who else []),
+        type=error_type or None,
+        non_retryable=non_retryable,
     )
+
+
+def _failure_of(e: BaseException):
+    """(message, type, non-retryable) of the real call's exception, as guests see it."""
+    if isinstance(e, temporalio.exceptions.ApplicationError):
+        return str(e), e.type or "", e.non_retryable
+    return str(e), type(e).__name__, False
 
 
 class _ClientOutbound(temporalio.client.OutboundInterceptor):
@@ -123,38 +170,55 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         super().__init__(next)
         self._native = native
 
-    async def _run(self, hook: str, detail: dict, input: Any, call_next, headers: bool):
-        """``before``, the real call (unless a guest decided), ``after``."""
+    async def _run(self, hook: str, detail: dict, input: Any, call_next, headers):
+        """``before``, the real call (unless a guest decided), ``after`` exactly once.
+
+        ``headers`` lists the input objects whose ``headers`` carry the call's headers (the
+        first is read; all are written), or is empty for calls without headers.
+        """
         if not self._native.wants(hook):
             return await call_next(input)
         pending = self._native.client_before(
-            hook, detail, _headers_in(input.headers) if headers else []
+            hook, detail, _headers_in(headers[0].headers) if headers else []
         )
-        if pending.done is None:
-            if headers:
-                input.headers = _headers_out(pending.headers)
-            edited = pending.detail
-            if "workflow_id" in detail and hasattr(input, "id"):
-                input.id = edited["workflow_id"]
-            if "task_queue" in detail and hasattr(input, "task_queue"):
-                input.task_queue = edited["task_queue"]
-            try:
-                result = await call_next(input)
-            except Exception as e:
-                kind, value = pending.after(error=str(e))
-                if kind == "err" and value[0] == str(e):
-                    raise
-                if kind == "err":
-                    _raise_failure(value)
-                raise
-            kind, value = pending.after(payloads=[])
+        if pending.done is not None:
+            kind, value = pending.after()
             if kind == "err":
-                _raise_failure(value)
-            return result
-        kind, value = pending.after()
+                raise _guest_failure(value, pending)
+            raise GuestError(
+                f"interceptor `{pending.decided_by}` answered `{hook}`, which cannot be "
+                "answered"
+            )
+        try:
+            for h in headers:
+                h.headers = _headers_out(pending.headers)
+            edited = pending.detail
+            for field, attr in (("workflow_id", "id"), ("task_queue", "task_queue"), ("query", "query")):
+                if field in detail and hasattr(input, attr) and edited[field] != detail[field]:
+                    setattr(input, attr, edited[field])
+            result = await call_next(input)
+        except BaseException as e:
+            message, error_type, non_retryable = _failure_of(e)
+            kind, value = pending.after(
+                error=message, error_type=error_type, non_retryable=non_retryable
+            )
+            if kind == "err" and value == (message, error_type, non_retryable):
+                raise
+            if kind == "err":
+                raise _guest_failure(value, pending) from e
+            raise GuestError(
+                f"interceptor `{pending.decided_by}` turned a failed `{hook}` into a result, "
+                "which a Python client call cannot return"
+            ) from e
+        kind, value = pending.after(payloads=[])
         if kind == "err":
-            _raise_failure(value)
-        raise InterposeError(f"a guest answered `{hook}`, which cannot be answered")
+            raise _guest_failure(value, pending)
+        if value:
+            raise GuestError(
+                f"interceptor `{pending.decided_by}` replaced the result of `{hook}`; the "
+                "Python client hands interceptors decoded results, so it cannot be replaced"
+            )
+        return result
 
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput):
         detail = {
@@ -166,20 +230,22 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         if input.start_signal:
             hook = "signal-with-start-workflow"
             detail["name"] = input.start_signal
-        return await self._run(hook, detail, input, super().start_workflow, True)
+        return await self._run(hook, detail, input, super().start_workflow, [input])
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
         detail = {"workflow_id": input.id, "run_id": input.run_id, "name": input.signal}
-        return await self._run("signal-workflow", detail, input, super().signal_workflow, True)
+        return await self._run(
+            "signal-workflow", detail, input, super().signal_workflow, [input]
+        )
 
     async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
         detail = {"workflow_id": input.id, "run_id": input.run_id, "name": input.query}
-        return await self._run("query-workflow", detail, input, super().query_workflow, True)
+        return await self._run("query-workflow", detail, input, super().query_workflow, [input])
 
     async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput):
         detail = {"workflow_id": input.id, "run_id": input.run_id, "name": input.update}
         return await self._run(
-            "start-workflow-update", detail, input, super().start_workflow_update, True
+            "start-workflow-update", detail, input, super().start_workflow_update, [input]
         )
 
     async def start_update_with_start_workflow(
@@ -192,55 +258,44 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
             "task_queue": start.task_queue,
             "name": input.update_workflow_input.update,
         }
-        if not self._native.wants("update-with-start-workflow"):
-            return await super().start_update_with_start_workflow(input)
-        pending = self._native.client_before(
-            "update-with-start-workflow", detail, _headers_in(start.headers)
+
+        async def call_next(_):
+            return await super(_ClientOutbound, self).start_update_with_start_workflow(input)
+
+        # The start's headers are read; both the start and the update get the guests' (as
+        # the Rust adapter does).
+        return await self._run(
+            "update-with-start-workflow",
+            detail,
+            start,
+            call_next,
+            [start, input.update_workflow_input],
         )
-        if pending.done is not None:
-            kind, value = pending.after()
-            if kind == "err":
-                _raise_failure(value)
-            raise InterposeError("a guest answered `update-with-start-workflow`")
-        start.headers = _headers_out(pending.headers)
-        start.id = pending.detail["workflow_id"]
-        start.task_queue = pending.detail["task_queue"]
-        try:
-            result = await super().start_update_with_start_workflow(input)
-        except Exception as e:
-            kind, value = pending.after(error=str(e))
-            if kind == "err" and value[0] != str(e):
-                _raise_failure(value)
-            raise
-        kind, value = pending.after(payloads=[])
-        if kind == "err":
-            _raise_failure(value)
-        return result
 
     async def cancel_workflow(self, input: temporalio.client.CancelWorkflowInput) -> None:
         detail = {"workflow_id": input.id, "run_id": input.run_id}
-        return await self._run("cancel-workflow", detail, input, super().cancel_workflow, False)
+        return await self._run("cancel-workflow", detail, input, super().cancel_workflow, [])
 
     async def terminate_workflow(self, input: temporalio.client.TerminateWorkflowInput) -> None:
         detail = {"workflow_id": input.id, "run_id": input.run_id}
         return await self._run(
-            "terminate-workflow", detail, input, super().terminate_workflow, False
+            "terminate-workflow", detail, input, super().terminate_workflow, []
         )
 
     async def describe_workflow(self, input: temporalio.client.DescribeWorkflowInput):
         detail = {"workflow_id": input.id, "run_id": input.run_id}
-        return await self._run(
-            "describe-workflow", detail, input, super().describe_workflow, False
-        )
+        return await self._run("describe-workflow", detail, input, super().describe_workflow, [])
 
     async def count_workflows(self, input: temporalio.client.CountWorkflowsInput):
         detail = {"query": input.query or ""}
-        return await self._run("count-workflows", detail, input, super().count_workflows, False)
+        return await self._run("count-workflows", detail, input, super().count_workflows, [])
 
 
 class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
-    """``execute-activity``: headers, the arguments and the result as payloads (through the
-    default payload converter), heartbeats guests record sent with ``activity.heartbeat``."""
+    """``execute-activity``: headers, the arguments and the result as payloads (the
+    activity's payload converter), heartbeats guests record sent with
+    ``activity.heartbeat`` (dropped for local activities, which Temporal does not
+    heartbeat). Guests' payloads reach the SDK as they are (``RawValue``)."""
 
     def __init__(self, next: temporalio.worker.ActivityInboundInterceptor, native) -> None:
         super().__init__(next)
@@ -250,6 +305,11 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
         if not self._native.wants("execute-activity"):
             return await super().execute_activity(input)
         info = temporalio.activity.info()
+        converter = temporalio.activity.payload_converter()
+        sent = [
+            (list(p.metadata.items()), bytes(p.data))
+            for p in converter.to_payloads(list(input.args))
+        ]
         pending = self._native.activity_before(
             {
                 "activity_id": info.activity_id,
@@ -266,35 +326,72 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 "started_time": _nanos(info.started_time),
             },
             _headers_in(input.headers),
-            _to_payloads(list(input.args)),
+            sent,
         )
-        for details in pending.heartbeats:
-            temporalio.activity.heartbeat(*_from_payloads(details))
+        try:
+            heartbeats = pending.heartbeats
+            if heartbeats and info.is_local:
+                _log.warning(
+                    "a guest heartbeat in local activity %s is dropped: Temporal does not "
+                    "heartbeat local activities",
+                    info.activity_type,
+                )
+            elif heartbeats:
+                temporalio.activity.heartbeat(
+                    *[temporalio.common.RawValue(_proto(p)) for p in heartbeats[-1]]
+                )
+            if pending.done is None:
+                args = pending.args
+                if args is not None and args != sent:
+                    # Decoded as the SDK decodes arguments: the activity's converter and
+                    # its parameters' types.
+                    defn = temporalio.activity._Definition.from_callable(input.fn)
+                    types = defn.arg_types if defn is not None else None
+                    input.args = converter.from_payloads(
+                        [_proto(p) for p in args],
+                        types if types and len(types) == len(args) else None,
+                    )
+                input.headers = _headers_out(pending.headers)
+        except BaseException as e:
+            pending.after(error=f"the adapter failed before the activity ran: {e}")
+            raise
         if pending.done is not None:
             kind, value = pending.after()
             if kind == "err":
-                _raise_failure(value)
-            answered = _from_payloads(value)
-            return answered[0] if answered else None
-        args = pending.args
-        input.args = _from_payloads(args) if args is not None else input.args
-        input.headers = _headers_out(pending.headers)
+                raise _guest_failure(value, pending)
+            return self._one(value, pending, "answered")
         try:
             result = await super().execute_activity(input)
-        except Exception as e:
-            kind, value = pending.after(error=str(e))
-            if kind == "err" and value[0] == str(e):
+        except BaseException as e:
+            message, error_type, non_retryable = _failure_of(e)
+            kind, value = pending.after(
+                error=message, error_type=error_type, non_retryable=non_retryable
+            )
+            if kind == "err" and value == (message, error_type, non_retryable):
                 raise
             if kind == "err":
-                _raise_failure(value)
-            replaced = _from_payloads(value)
-            return replaced[0] if replaced else None
-        seen = _to_payloads([result])
+                raise _guest_failure(value, pending) from e
+            return self._one(value, pending, "replaced the failure with")
+        try:
+            seen = [
+                (list(p.metadata.items()), bytes(p.data)) for p in converter.to_payloads([result])
+            ]
+        except BaseException as e:
+            pending.after(error=f"the adapter could not encode the result: {e}")
+            raise
         kind, value = pending.after(payloads=seen)
         if kind == "err":
-            _raise_failure(value)
+            raise _guest_failure(value, pending)
         if value == seen:
             return result
-        replaced = _from_payloads(value)
-        return replaced[0] if replaced else None
+        return self._one(value, pending, "replaced the result with")
 
+    @staticmethod
+    def _one(payloads, pending, what: str):
+        """A guest's payloads as the activity's one result, passed through untouched."""
+        if len(payloads) > 1:
+            raise GuestError(
+                f"interceptor `{pending.decided_by}` {what} {len(payloads)} payloads; an "
+                "activity returns one"
+            )
+        return temporalio.common.RawValue(_proto(payloads[0])) if payloads else None

@@ -247,6 +247,15 @@ fn hook_named(name: &str) -> PyResult<Hook> {
 
 #[pymethods]
 impl Chain {
+    /// Every hook some guest declared, by WIT name.
+    fn declared(&self) -> Vec<&'static str> {
+        Hook::ALL
+            .iter()
+            .filter(|h| self.interpose.chain().wants(**h))
+            .map(|h| h.name())
+            .collect()
+    }
+
     /// Whether any guest declared `hook` (by WIT name): the adapters skip the chain when
     /// none did.
     fn wants(&self, hook: &str) -> PyResult<bool> {
@@ -284,6 +293,7 @@ impl Chain {
             call,
             entered,
             done,
+            finished: false,
             activity: None,
         })
     }
@@ -341,6 +351,7 @@ impl Chain {
             call,
             entered,
             done,
+            finished: false,
             activity: Some(activity),
         })
     }
@@ -354,6 +365,8 @@ struct PendingCall {
     entered: Entered,
     /// Set when a guest rejected or answered the call: the real call must not run.
     done: Option<Outcome>,
+    /// `after` ran (it runs once).
+    finished: bool,
     /// The activity attempt (activity hooks): the heartbeats guests recorded.
     activity: Option<Arc<FixedActivity>>,
 }
@@ -405,6 +418,13 @@ impl PendingCall {
             .collect()
     }
 
+    /// The guest whose decision (a rejection, an answer, a replaced or failed outcome) is
+    /// the call's, if one decided.
+    #[getter]
+    fn decided_by(&self) -> Option<String> {
+        self.session.decided_by().map(str::to_owned)
+    }
+
     /// The detail as the guests left it (the editable fields may have changed).
     #[getter]
     fn detail<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -418,19 +438,30 @@ impl PendingCall {
         self.done.as_ref().map(|o| outcome_out(py, o)).transpose()
     }
 
-    /// Run `after` with the real call's outcome (`ok` with its payloads, or an error
-    /// message), or with the guest's decision when the call was `done`. Returns the final
-    /// outcome, as `done` does.
-    #[pyo3(signature = (payloads=None, error=None))]
+    /// Run `after` with the real call's outcome (`ok` with its payloads, or an error:
+    /// message, type, non-retryable), or with the guest's decision when the call was
+    /// `done`. Returns the final outcome, as `done` does. It runs once: a second call is an
+    /// error.
+    #[pyo3(signature = (payloads=None, error=None, error_type=String::new(), non_retryable=false))]
     fn after<'py>(
         &mut self,
         py: Python<'py>,
         payloads: Option<Vec<PyPayload>>,
         error: Option<String>,
+        error_type: String,
+        non_retryable: bool,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        if std::mem::replace(&mut self.finished, true) {
+            return Err(InterposeError::new_err("`after` already ran for this call"));
+        }
         let outcome = match (self.done.take(), error) {
             (Some(o), _) => o,
-            (None, Some(message)) => Outcome::Err(Failure::new(message)),
+            (None, Some(message)) => {
+                let mut f = Failure::new(message);
+                f.error_type = error_type;
+                f.non_retryable = non_retryable;
+                Outcome::Err(f)
+            }
             (None, None) => Outcome::Ok(
                 payloads
                     .unwrap_or_default()

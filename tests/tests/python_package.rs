@@ -196,8 +196,21 @@ async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_us
             }
         }
     });
-    let first = rx.recv_timeout(Duration::from_secs(120));
-    assert_eq!(first.as_deref(), Ok("ready"), "the Python worker starts");
+    // Lines before `ready`: what `interpose.load` logged.
+    let mut at_load = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(l) if l == "ready" => break,
+            Ok(l) => at_load.push(l),
+            Err(e) => panic!("the Python worker did not start ({e}); it said {at_load:#?}"),
+        }
+    }
+    assert!(
+        at_load.iter().any(|l| l.contains("WARNING")
+            && l.contains("do not run yet")
+            && l.contains("execute-workflow")),
+        "load warns of the probe's hooks Python does not run yet: {at_load:#?}"
+    );
 
     // The Rust side: a client and a worker with the propagation guest.
     let t = chain(&propagation);
