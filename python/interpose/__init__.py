@@ -30,8 +30,17 @@ through untouched, and a guest that declares those hooks is never called for the
   guest records sent with ``activity.heartbeat``; a rejection or a guest's failure fails the
   attempt (``ApplicationError``, ``GuestError``).
 
-Guest log lines go to Python ``logging`` (logger ``interpose``). Workflow interceptors are not
-adapted yet: a guest's workflow hooks are not called in Python workers.
+- workflows (``execute-workflow``, ``handle-signal``; commands: ``schedule-activity``,
+  ``schedule-local-activity``, ``start-child-workflow``, ``signal-external-workflow``,
+  ``continue-as-new``): one guest instance set per workflow instance the SDK caches, workflow
+  time from ``workflow.now()``, the replay flag from ``workflow.unsafe.is_replaying()``,
+  headers and editable ids and task queues; a guest failure fails the workflow task. The
+  worker's sandbox must pass the package through:
+  ``SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose"))``.
+  Not yet: queries, updates, Nexus, workflow arguments and results as payloads, the
+  commands' ``after`` in the activation that resolves them (it runs at once).
+
+Guest log lines go to Python ``logging`` (logger ``interpose``).
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ import temporalio.common
 import temporalio.converter
 import temporalio.exceptions
 import temporalio.worker
+import temporalio.workflow
 
 from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
@@ -71,6 +81,13 @@ ADAPTED = frozenset(
         "describe-workflow",
         "count-workflows",
         "execute-activity",
+        "execute-workflow",
+        "handle-signal",
+        "schedule-activity",
+        "schedule-local-activity",
+        "start-child-workflow",
+        "signal-external-workflow",
+        "continue-as-new",
     }
 )
 
@@ -121,6 +138,16 @@ class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
         self, next: temporalio.worker.ActivityInboundInterceptor
     ) -> temporalio.worker.ActivityInboundInterceptor:
         return _ActivityInbound(next, self._native)
+
+    def workflow_interceptor_class(
+        self, input: temporalio.worker.WorkflowInterceptorClassInput
+    ) -> type:
+        native = self._native
+
+        class _Bound(_WorkflowInbound):
+            _chain = native
+
+        return _Bound
 
 
 def _headers_in(headers: Optional[Mapping[str, temporalio.api.common.v1.Payload]]):
@@ -395,3 +422,151 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 "activity returns one"
             )
         return temporalio.common.RawValue(_proto(payloads[0])) if payloads else None
+
+
+def _workflow_now() -> int:
+    return _nanos(temporalio.workflow.now())
+
+
+def _replaying() -> bool:
+    return temporalio.workflow.unsafe.is_replaying()
+
+
+class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
+    """One per workflow instance: the run's guest instances live as long as the SDK caches
+    it, and replay rebuilds them. A guest failure raises ``GuestError``, which is not a
+    Temporal failure, so it fails the workflow task (retried), as in Rust workers; a
+    rejection of ``execute-workflow`` fails the workflow (``ApplicationError``), of a
+    command fails the task."""
+
+    _chain = None
+
+    def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
+        # `workflow.info()` needs the instance's outbound, which this call sets up.
+        info = outbound.info()
+        self._run = self._chain.workflow_run(
+            {
+                "namespace": info.namespace,
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "workflow_type": info.workflow_type,
+                "task_queue": info.task_queue,
+            }
+        )
+        super().init(_WorkflowOutbound(outbound, self._run, self._chain))
+
+    async def _inbound(self, hook: str, detail: dict, input: Any, call_next):
+        if not self._chain.wants(hook):
+            return await call_next(input)
+        call = self._run.before(
+            hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
+        )
+        if call.done is not None:
+            kind, value = self._run.after(call, _workflow_now(), _replaying())
+            if kind == "err":
+                raise _guest_failure(value, call)
+            raise GuestError(f"interceptor `{call.decided_by}` answered `{hook}`")
+        input.headers = _headers_out(call.headers)
+        try:
+            result = await call_next(input)
+        except BaseException as e:
+            kind, value = self._run.after(call, _workflow_now(), _replaying(), error=str(e))
+            if kind == "err" and value[0] != str(e):
+                raise _guest_failure(value, call) from e
+            raise
+        kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+        if kind == "err":
+            raise _guest_failure(value, call)
+        if value:
+            raise GuestError(
+                f"interceptor `{call.decided_by}` replaced the result of `{hook}`, which "
+                "Python workers do not support yet"
+            )
+        return result
+
+    async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
+        return await self._inbound("execute-workflow", {}, input, super().execute_workflow)
+
+    async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
+        return await self._inbound(
+            "handle-signal", {"name": input.signal}, input, super().handle_signal
+        )
+
+
+class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
+    """Commands: ``before`` in the activation that issues them (headers and the editable
+    ids and task queues); a rejection or a guest failure fails the workflow task."""
+
+    def __init__(self, next, run, chain) -> None:
+        super().__init__(next)
+        self._run = run
+        self._chain = chain
+
+    def _command(self, hook: str, detail: dict, input: Any) -> None:
+        if not self._chain.wants(hook):
+            return
+        call = self._run.before(
+            hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
+        )
+        if call.done is not None:
+            kind, value = self._run.after(call, _workflow_now(), _replaying())
+            raise GuestError(
+                f"interceptor `{call.decided_by}` refused `{hook}`: "
+                f"{value[0] if kind == 'err' else 'answered a command'}"
+            )
+        input.headers = _headers_out(call.headers)
+        edited = call.detail
+        for field, attr in (("activity_id", "activity_id"), ("workflow_id", "id"), ("task_queue", "task_queue")):
+            if field in edited and hasattr(input, attr) and edited[field] != (getattr(input, attr) or ""):
+                setattr(input, attr, edited[field] or None)
+        # `after` of a command observes how it resolved; this slice runs it at once.
+        self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+
+    def start_activity(self, input):
+        self._command(
+            "schedule-activity",
+            {
+                "activity_type": input.activity,
+                "activity_id": input.activity_id or "",
+                "task_queue": input.task_queue or "",
+            },
+            input,
+        )
+        return super().start_activity(input)
+
+    def start_local_activity(self, input):
+        self._command(
+            "schedule-local-activity",
+            {"activity_type": input.activity, "activity_id": input.activity_id or ""},
+            input,
+        )
+        return super().start_local_activity(input)
+
+    async def start_child_workflow(self, input):
+        self._command(
+            "start-child-workflow",
+            {
+                "workflow_type": input.workflow,
+                "workflow_id": input.id,
+                "task_queue": input.task_queue or "",
+            },
+            input,
+        )
+        return await super().start_child_workflow(input)
+
+    async def signal_external_workflow(self, input):
+        self._command(
+            "signal-external-workflow",
+            {"name": input.signal, "workflow_id": input.workflow_id, "run_id": input.workflow_run_id or ""},
+            input,
+        )
+        return await super().signal_external_workflow(input)
+
+    def continue_as_new(self, input):
+        self._command(
+            "continue-as-new",
+            {"workflow_type": input.workflow or "", "task_queue": input.task_queue or ""},
+            input,
+        )
+        return super().continue_as_new(input)
+

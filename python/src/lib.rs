@@ -11,10 +11,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use interpose::chain::{
-    Before, Call, CallDetail, Entered, Failure, Hook, Outcome, Payload, Session, UpdateTarget,
-    VisibilityQuery, WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+    ActivitySchedule, Before, Call, CallDetail, ChildStart, ContinueAsNewOptions, Entered, Failure,
+    Handler, Hook, OutboundSignal, Outcome, Payload, Session, UpdateTarget, VisibilityQuery,
+    WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
-use interpose::services::{ActivityInfo, FixedActivity, LogSink, NoMetrics, Scope};
+use interpose::services::{
+    ActivityInfo, FixedActivity, FixedWorkflow, LogSink, NoMetrics, Scope, WorkflowInfo,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -298,6 +301,27 @@ impl Chain {
         })
     }
 
+    /// The guests' state for one workflow run (one per workflow instance the worker caches:
+    /// dropped when the SDK drops the instance, rebuilt by replay). `info` holds the run's
+    /// `namespace`, `workflow_id`, `run_id`, `workflow_type` and `task_queue`.
+    fn workflow_run(&self, info: &Bound<'_, PyDict>) -> PyResult<WorkflowRun> {
+        let wf = FixedWorkflow::new(
+            WorkflowInfo::new(
+                field(info, "namespace")?,
+                field(info, "workflow_id")?,
+                field(info, "run_id")?,
+                field(info, "workflow_type")?,
+                field(info, "task_queue")?,
+            ),
+            0,
+        );
+        let session = self.interpose.chain().session(Scope::Workflow(wf.clone()));
+        Ok(WorkflowRun {
+            wf,
+            session: std::sync::Mutex::new(session),
+        })
+    }
+
     /// Run `before` of `execute-activity` for the attempt `info` describes (a dict of
     /// `ActivityInfo`'s fields), with its `headers` and `args` as payloads.
     fn activity_before(
@@ -484,7 +508,196 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_class::<Chain>()?;
     m.add_class::<PendingCall>()?;
+    m.add_class::<WorkflowRun>()?;
+    m.add_class::<WorkflowCall>()?;
     m.add("InterposeError", m.py().get_type::<InterposeError>())?;
     m.add("GuestError", m.py().get_type::<GuestError>())?;
     Ok(())
+}
+
+/// The detail of a workflow hook from the adapter's flat dict.
+fn workflow_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
+    use CallDetail as D;
+    let handler = || -> PyResult<Handler> {
+        Ok(Handler {
+            name: field(d, "name")?,
+            update_id: field(d, "update_id")?,
+        })
+    };
+    let schedule = || -> PyResult<ActivitySchedule> {
+        Ok(ActivitySchedule {
+            activity_type: field(d, "activity_type")?,
+            activity_id: field(d, "activity_id")?,
+            task_queue: field(d, "task_queue")?,
+        })
+    };
+    Ok(match hook {
+        Hook::ExecuteWorkflow => D::ExecuteWorkflow,
+        Hook::HandleSignal => D::HandleSignal(handler()?),
+        Hook::HandleQuery => D::HandleQuery(handler()?),
+        Hook::ScheduleActivity => D::ScheduleActivity(schedule()?),
+        Hook::ScheduleLocalActivity => D::ScheduleLocalActivity(schedule()?),
+        Hook::StartChildWorkflow => D::StartChildWorkflow(ChildStart {
+            workflow_type: field(d, "workflow_type")?,
+            workflow_id: field(d, "workflow_id")?,
+            task_queue: field(d, "task_queue")?,
+        }),
+        Hook::SignalExternalWorkflow => D::SignalExternalWorkflow(OutboundSignal {
+            name: field(d, "name")?,
+            target: target(d)?,
+            child: matches!(d.get_item("child")?, Some(v) if v.is_truthy()?),
+        }),
+        Hook::ContinueAsNew => D::ContinueAsNew(ContinueAsNewOptions {
+            workflow_type: field(d, "workflow_type")?,
+            task_queue: field(d, "task_queue")?,
+        }),
+        other => {
+            return Err(InterposeError::new_err(format!(
+                "hook `{other}` is not a workflow hook the Python adapter runs"
+            )));
+        }
+    })
+}
+
+/// The guests' instances for one workflow run, and the run's time and replay flag as the
+/// adapter last set them (workflow time, `workflow.unsafe.is_replaying()`).
+#[pyclass(module = "interpose._native")]
+struct WorkflowRun {
+    wf: Arc<FixedWorkflow>,
+    session: std::sync::Mutex<Session>,
+}
+
+/// A workflow hook's call whose `before` ran.
+#[pyclass(module = "interpose._native")]
+struct WorkflowCall {
+    call: Call,
+    entered: Entered,
+    done: Option<Outcome>,
+    finished: bool,
+    decided_by: Option<String>,
+}
+
+impl WorkflowRun {
+    fn at(&self, now_nanos: u64, replaying: bool) {
+        self.wf.set_now(now_nanos);
+        self.wf.set_replaying(replaying);
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[pymethods]
+impl WorkflowRun {
+    /// Run `before` of workflow hook `hook` at workflow time `now_nanos`.
+    #[pyo3(signature = (hook, detail, headers, now_nanos, replaying))]
+    fn before(
+        &self,
+        hook: &str,
+        detail: &Bound<'_, PyDict>,
+        headers: Vec<(String, PyPayload)>,
+        now_nanos: u64,
+        replaying: bool,
+    ) -> PyResult<WorkflowCall> {
+        let hook = hook_named(hook)?;
+        let mut call = Call::for_operation(workflow_detail(hook, detail)?, None);
+        *call.headers_mut() = headers
+            .into_iter()
+            .map(|(k, p)| (k, payload_in(p)))
+            .collect();
+        self.at(now_nanos, replaying);
+        let mut session = self.session();
+        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
+            Before::Proceed(entered) => (entered, None),
+            Before::Done(entered, outcome) => (entered, Some(outcome)),
+        };
+        Ok(WorkflowCall {
+            call,
+            entered,
+            done,
+            finished: false,
+            decided_by: session.decided_by().map(str::to_owned),
+        })
+    }
+
+    /// Run `after` of `call` at workflow time `now_nanos` with the real outcome (or the
+    /// guest's decision when the call was `done`); returns the final outcome.
+    #[pyo3(signature = (call, now_nanos, replaying, payloads=None, error=None))]
+    fn after<'py>(
+        &self,
+        py: Python<'py>,
+        mut call: PyRefMut<'_, WorkflowCall>,
+        now_nanos: u64,
+        replaying: bool,
+        payloads: Option<Vec<PyPayload>>,
+        error: Option<String>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if std::mem::replace(&mut call.finished, true) {
+            return Err(InterposeError::new_err("`after` already ran for this call"));
+        }
+        let outcome = match (call.done.take(), error) {
+            (Some(o), _) => o,
+            (None, Some(message)) => Outcome::Err(Failure::new(message)),
+            (None, None) => Outcome::Ok(
+                payloads
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(payload_in)
+                    .collect(),
+            ),
+        };
+        self.at(now_nanos, replaying);
+        let mut session = self.session();
+        let entered = call.entered;
+        let last = session
+            .after(&mut call.call, entered, outcome)
+            .map_err(guest_error)?;
+        call.decided_by = session.decided_by().map(str::to_owned);
+        outcome_out(py, &last)
+    }
+}
+
+#[pymethods]
+impl WorkflowCall {
+    /// The headers as the guests left them.
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyTuple>)>> {
+        self.call
+            .headers()
+            .iter()
+            .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
+            .collect()
+    }
+
+    /// The detail as the guests left it.
+    #[getter]
+    fn detail<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        match self.call.detail() {
+            CallDetail::ScheduleActivity(a) | CallDetail::ScheduleLocalActivity(a) => {
+                d.set_item("activity_id", &a.activity_id)?;
+                d.set_item("task_queue", &a.task_queue)?;
+            }
+            CallDetail::StartChildWorkflow(c) => {
+                d.set_item("workflow_id", &c.workflow_id)?;
+                d.set_item("task_queue", &c.task_queue)?;
+            }
+            CallDetail::ContinueAsNew(c) => d.set_item("task_queue", &c.task_queue)?,
+            _ => {}
+        }
+        Ok(d)
+    }
+
+    /// `None` when the real call runs; else the guest's decision, as `after` returns it.
+    #[getter]
+    fn done<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.done.as_ref().map(|o| outcome_out(py, o)).transpose()
+    }
+
+    /// The guest whose decision is the call's, if one decided.
+    #[getter]
+    fn decided_by(&self) -> Option<String> {
+        self.decided_by.clone()
+    }
 }

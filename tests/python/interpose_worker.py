@@ -2,8 +2,9 @@
 
 Usage: interpose_worker.py <address> <task queue> <config>
 
-Runs activity `Greetings::greet` (the Rust test workflows' activity type) on <task queue>
-with `interpose.load(<config>)` as its interceptor. Prints `ready` once the worker polls,
+Runs activity `Greetings::greet` (the Rust test workflows' activity type) and workflow
+`PyOrder` (runs that activity) on <task queue> with `interpose.load(<config>)` as its
+interceptor. Prints `ready` once the worker polls,
 then one JSON line per record of the `interpose` logger (guest log lines): {"level",
 "message"}. Runs until its standard input closes, then leaves with os._exit (the SDK's
 bridge can abort interpreter finalization).
@@ -17,9 +18,12 @@ import sys
 import threading
 
 import interpose
-from temporalio import activity
+from datetime import timedelta
+
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 
 def emit(line):
@@ -37,6 +41,15 @@ async def greet(name: str) -> str:
     return f"hello {name} from python"
 
 
+@workflow.defn(name="PyOrder")
+class PyOrder:
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            "Greetings::greet", name, start_to_close_timeout=timedelta(seconds=20)
+        )
+
+
 def exit_when_stdin_closes():
     sys.stdin.read()
     os._exit(0)
@@ -48,7 +61,19 @@ async def main(address, queue, config):
     logger.addHandler(Lines())
     chain = interpose.load(config)
     client = await Client.connect(address)
-    worker = Worker(client, task_queue=queue, activities=[greet], interceptors=[chain])
+    # The native module passes through the workflow sandbox (as the SDK's own extension
+    # modules do): one runtime for the whole worker.
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
+    )
+    worker = Worker(
+        client,
+        task_queue=queue,
+        activities=[greet],
+        workflows=[PyOrder],
+        interceptors=[chain],
+        workflow_runner=runner,
+    )
     threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     async with worker:
         emit("ready")

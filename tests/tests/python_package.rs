@@ -174,42 +174,13 @@ async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_us
     .unwrap();
     let pid = std::process::id();
     let python_queue = format!("python-activities-{pid}");
-    let (python, path) = python_path();
-    let mut child = Command::new(python)
-        .env("PYTHONPATH", path)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/interpose_worker.py"))
-        .arg(dev_server().url().trim_start_matches("http://"))
-        .arg(&python_queue)
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting the Python worker");
-    let stdin = child.stdin.take();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.by_ref().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    // Lines before `ready`: what `interpose.load` logged.
-    let mut at_load = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(l) if l == "ready" => break,
-            Ok(l) => at_load.push(l),
-            Err(e) => panic!("the Python worker did not start ({e}); it said {at_load:#?}"),
-        }
-    }
+    let worker = PythonWorker::start(&python_queue, &config);
     assert!(
-        at_load.iter().any(|l| l.contains("WARNING")
+        worker.at_load.iter().any(|l| l.contains("WARNING")
             && l.contains("do not run yet")
-            && l.contains("execute-workflow")),
-        "load warns of the probe's hooks Python does not run yet: {at_load:#?}"
+            && l.contains("handle-query")),
+        "load warns of the probe's hooks Python does not run yet: {:#?}",
+        worker.at_load
     );
 
     // The Rust side: a client and a worker with the propagation guest.
@@ -240,9 +211,7 @@ async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_us
         .expect("the workflow ends within a minute")
     })
     .await;
-    drop(stdin);
-    let _ = child.wait();
-    let logged: Vec<String> = rx.try_iter().collect();
+    let logged = worker.finish();
     assert_eq!(
         result.as_ref().ok().map(String::as_str),
         Some("hello bob from python+p"),
@@ -254,5 +223,120 @@ async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_us
         )),
         "the user reached the Python activity's guest, whose line came through Python \
          logging: {logged:#?}"
+    );
+}
+
+/// A Python worker (`tests/python/interpose_worker.py`) with Interpose on `queue`.
+struct PythonWorker {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// What it printed before `ready`: what `interpose.load` logged.
+    at_load: Vec<String>,
+}
+
+impl PythonWorker {
+    fn start(queue: &str, config: &Path) -> PythonWorker {
+        let (python, path) = python_path();
+        let mut child = Command::new(python)
+            .env("PYTHONPATH", path)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/interpose_worker.py"))
+            .arg(dev_server().url().trim_start_matches("http://"))
+            .arg(queue)
+            .arg(config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the Python worker");
+        let stdin = child.stdin.take();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut at_load = Vec::new();
+        loop {
+            match lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(l) if l == "ready" => break,
+                Ok(l) => at_load.push(l),
+                Err(e) => panic!("the Python worker did not start ({e}); it said {at_load:#?}"),
+            }
+        }
+        PythonWorker {
+            child,
+            stdin,
+            lines,
+            at_load,
+        }
+    }
+
+    /// Stop it; the lines it printed after `ready` (guest log lines).
+    fn finish(mut self) -> Vec<String> {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+        self.lines.try_iter().collect()
+    }
+}
+
+/// The Python worker's `PyOrder` workflow, as the Rust client names it (never run here).
+#[workflow]
+#[derive(Default)]
+struct PyOrder;
+
+#[workflow_methods]
+impl PyOrder {
+    #[run]
+    async fn run(_ctx: &mut WorkflowContext<Self>, _name: String) -> WorkflowResult<String> {
+        unreachable!("PyOrder runs on the Python worker")
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn python_workflow_with_interpose_carries_the_rust_clients_user_to_its_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let propagation = guest(
+        "propagation",
+        guests::CONTEXT_PROPAGATION,
+        "[guest.config]\nuser-id = 'alice'",
+    );
+    let config = dir.path().join("worker.toml");
+    std::fs::write(&config, &propagation).unwrap();
+    let pid = std::process::id();
+    let queue = format!("python-workflows-{pid}");
+    let worker = PythonWorker::start(&queue, &config);
+    let t = chain(&propagation);
+    let interpose = Interpose::from_chain(runtime().clone(), t.chain);
+    let client = scenario::client(&dev_server().url(), Some(&interpose)).await;
+    let handle = client
+        .start_workflow(
+            PyOrder::run,
+            "bob".to_owned(),
+            WorkflowStartOptions::new(&queue, format!("py-order-{pid}")).build(),
+        )
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(
+        Duration::from_secs(60),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await
+    .expect("the workflow ends within a minute");
+    let logged = worker.finish();
+    assert_eq!(
+        result.as_ref().ok().map(String::as_str),
+        Some("hello bob from python"),
+        "{result:?}; {logged:#?}"
+    );
+    assert!(
+        logged.iter().any(|l| l.contains(
+            "[propagation] execute-activity: activity Greetings::greet runs for user alice"
+        )),
+        "the Rust client's user reached the Python workflow (execute-workflow) and went on \
+         to its activity (schedule-activity): {logged:#?}"
     );
 }
