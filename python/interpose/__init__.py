@@ -34,7 +34,14 @@ through untouched, and a guest that declares those hooks is never called for the
   ``schedule-local-activity``, ``start-child-workflow``, ``signal-external-workflow``,
   ``continue-as-new``): one guest instance set per workflow instance the SDK caches, workflow
   time from ``workflow.now()``, the replay flag from ``workflow.unsafe.is_replaying()``,
-  headers and editable ids and task queues; a guest failure fails the workflow task. The
+  headers and editable ids and task queues. A guest failure, a refused command or a rejected
+  signal fails the workflow task, even if workflow code catches the exception (the adapter
+  sets the SDK's activation error, SDK-private: temporalio 1.35); a rejected
+  ``execute-workflow`` fails the workflow; continue-as-new and cancellation are seen as
+  failures of type ``ContinueAsNew`` / ``Cancelled`` and cannot be changed; an eviction runs
+  no ``after`` and releases the run's guests. A worker configured with
+  ``workflow_failure_exception_types`` that covers ``interpose.GuestError`` turns guest
+  failures into workflow failures. The
   worker's sandbox must pass the package through:
   ``SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose"))``.
   Not yet: queries, updates, Nexus, workflow arguments and results as payloads, the
@@ -44,6 +51,8 @@ Guest log lines go to Python ``logging`` (logger ``interpose``).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
@@ -425,11 +434,33 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
 
 
 def _workflow_now() -> int:
-    return _nanos(temporalio.workflow.now())
+    return temporalio.workflow.time_ns()
 
 
 def _replaying() -> bool:
     return temporalio.workflow.unsafe.is_replaying()
+
+
+def _fail_task(err: BaseException) -> BaseException:
+    """Make ``err`` fail the workflow task even if workflow code catches it: the SDK checks
+    its instance's activation error after every step (``_WorkflowInstanceImpl``,
+    ``_current_activation_error``, temporalio 1.35; SDK-private, so looked up with care)."""
+    try:
+        runtime = temporalio.workflow._Runtime.current()
+        if hasattr(runtime, "_current_activation_error") and isinstance(err, Exception):
+            runtime._current_activation_error = err
+    except Exception:
+        pass
+    return err
+
+
+def _control_flow(e: BaseException):
+    """How guests see a run that ends by control flow, or ``None``."""
+    if isinstance(e, temporalio.workflow.ContinueAsNewError):
+        return ("continued as new", "ContinueAsNew", False)
+    if isinstance(e, (asyncio.CancelledError, temporalio.exceptions.CancelledError)):
+        return ("cancelled", "Cancelled", False)
+    return None
 
 
 class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
@@ -455,32 +486,81 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         )
         super().init(_WorkflowOutbound(outbound, self._run, self._chain))
 
+    def _refuse(self, hook: str, value, call) -> BaseException:
+        """A guest's rejection or failure: it fails the workflow for ``execute-workflow``
+        (an ``ApplicationError``) and the workflow task elsewhere (a signal's rejection
+        fails the task, as in Rust workers, never the workflow)."""
+        if hook == "execute-workflow":
+            return _guest_failure(value, call)
+        return _fail_task(
+            GuestError(f"interceptor `{call.decided_by}` failed `{hook}`: {value[0]}")
+        )
+
     async def _inbound(self, hook: str, detail: dict, input: Any, call_next):
         if not self._chain.wants(hook):
             return await call_next(input)
-        call = self._run.before(
-            hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
-        )
+        try:
+            call = self._run.before(
+                hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
+            )
+        except GuestError as e:
+            raise _fail_task(e)
         if call.done is not None:
             kind, value = self._run.after(call, _workflow_now(), _replaying())
             if kind == "err":
-                raise _guest_failure(value, call)
-            raise GuestError(f"interceptor `{call.decided_by}` answered `{hook}`")
+                raise self._refuse(hook, value, call)
+            raise _fail_task(GuestError(f"interceptor `{call.decided_by}` answered `{hook}`"))
         input.headers = _headers_out(call.headers)
         try:
             result = await call_next(input)
         except BaseException as e:
-            kind, value = self._run.after(call, _workflow_now(), _replaying(), error=str(e))
-            if kind == "err" and value[0] != str(e):
-                raise _guest_failure(value, call) from e
+            if type(e).__name__ == "_WorkflowBeingEvictedError":
+                # Not the run's end: no `after`; the run's guests go with the instance.
+                self._run.close()
+                raise
+            control = _control_flow(e) if hook == "execute-workflow" else None
+            seen = control or _failure_of(e)
+            try:
+                kind, value = self._run.after(
+                    call,
+                    _workflow_now(),
+                    _replaying(),
+                    error=seen[0],
+                    error_type=seen[1],
+                    non_retryable=seen[2],
+                )
+            except GuestError as failed:
+                raise _fail_task(failed) from e
+            changed = (kind, value) != ("err", seen)
+            if changed and control is not None:
+                # Continue-as-new and cancellation can only be observed.
+                _log.warning(
+                    "interceptor `%s` changed the end of a run that %s; ignored",
+                    call.decided_by,
+                    seen[0],
+                )
+            elif changed and kind == "err" and isinstance(e, temporalio.exceptions.FailureError):
+                raise self._refuse(hook, value, call) from e
+            elif changed:
+                _log.warning(
+                    "interceptor `%s` changed how `%s` failed; ignored: only a Temporal "
+                    "failure can be replaced",
+                    call.decided_by,
+                    hook,
+                )
             raise
-        kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+        try:
+            kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+        except GuestError as e:
+            raise _fail_task(e)
         if kind == "err":
-            raise _guest_failure(value, call)
+            raise self._refuse(hook, value, call)
         if value:
-            raise GuestError(
-                f"interceptor `{call.decided_by}` replaced the result of `{hook}`, which "
-                "Python workers do not support yet"
+            raise _fail_task(
+                GuestError(
+                    f"interceptor `{call.decided_by}` replaced the result of `{hook}`, which "
+                    "Python workers do not support yet"
+                )
             )
         return result
 
@@ -503,8 +583,16 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         self._chain = chain
 
     def _command(self, hook: str, detail: dict, input: Any) -> None:
+        """``before`` (and, in this slice, ``after``) of a command. A refusal or a guest
+        failure fails the workflow task even if workflow code catches the exception."""
         if not self._chain.wants(hook):
             return
+        try:
+            self._command_checked(hook, detail, input)
+        except GuestError as e:
+            raise _fail_task(e)
+
+    def _command_checked(self, hook: str, detail: dict, input: Any) -> None:
         call = self._run.before(
             hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
         )
@@ -517,10 +605,21 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         input.headers = _headers_out(call.headers)
         edited = call.detail
         for field, attr in (("activity_id", "activity_id"), ("workflow_id", "id"), ("task_queue", "task_queue")):
-            if field in edited and hasattr(input, attr) and edited[field] != (getattr(input, attr) or ""):
-                setattr(input, attr, edited[field] or None)
-        # `after` of a command observes how it resolved; this slice runs it at once.
-        self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+            if (
+                field in edited
+                and edited[field]
+                and hasattr(input, attr)
+                and edited[field] != (getattr(input, attr) or "")
+            ):
+                setattr(input, attr, edited[field])
+        # `after` of a command observes how it resolved; this slice runs it at once, with
+        # success. A guest that changes it fails the task, as in Rust workers.
+        kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+        if (kind, value) != ("ok", []):
+            raise GuestError(
+                f"interceptor `{call.decided_by}` changed the result of `{hook}`, which can "
+                "only be observed"
+            )
 
     def start_activity(self, input):
         self._command(
@@ -553,6 +652,14 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             input,
         )
         return await super().start_child_workflow(input)
+
+    async def signal_child_workflow(self, input):
+        self._command(
+            "signal-external-workflow",
+            {"name": input.signal, "workflow_id": input.child_workflow_id, "child": True},
+            input,
+        )
+        return await super().signal_child_workflow(input)
 
     async def signal_external_workflow(self, input):
         self._command(

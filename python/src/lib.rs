@@ -210,6 +210,10 @@ impl LogSink for PythonLogs {
     }
 }
 
+fn session_decider(session: &Session) -> Option<String> {
+    session.decided_by().map(str::to_owned)
+}
+
 fn guest_error(e: interpose::GuestError) -> PyErr {
     GuestError::new_err(e.to_string())
 }
@@ -291,12 +295,14 @@ impl Chain {
             Before::Proceed(entered) => (entered, None),
             Before::Done(entered, outcome) => (entered, Some(outcome)),
         };
+        let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
             call,
             entered,
             done,
             finished: false,
+            decided_by,
             activity: None,
         })
     }
@@ -318,7 +324,7 @@ impl Chain {
         let session = self.interpose.chain().session(Scope::Workflow(wf.clone()));
         Ok(WorkflowRun {
             wf,
-            session: std::sync::Mutex::new(session),
+            session: std::sync::Mutex::new(Some(session)),
         })
     }
 
@@ -370,12 +376,14 @@ impl Chain {
             Before::Proceed(entered) => (entered, None),
             Before::Done(entered, outcome) => (entered, Some(outcome)),
         };
+        let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
             call,
             entered,
             done,
             finished: false,
+            decided_by,
             activity: Some(activity),
         })
     }
@@ -391,6 +399,8 @@ struct PendingCall {
     done: Option<Outcome>,
     /// `after` ran (it runs once).
     finished: bool,
+    /// The guest whose decision is the call's (see `decided_by`).
+    decided_by: Option<String>,
     /// The activity attempt (activity hooks): the heartbeats guests recorded.
     activity: Option<Arc<FixedActivity>>,
 }
@@ -446,7 +456,7 @@ impl PendingCall {
     /// the call's, if one decided.
     #[getter]
     fn decided_by(&self) -> Option<String> {
-        self.session.decided_by().map(str::to_owned)
+        self.decided_by.clone()
     }
 
     /// The detail as the guests left it (the editable fields may have changed).
@@ -498,6 +508,9 @@ impl PendingCall {
             .session
             .after(&mut self.call, self.entered, outcome)
             .map_err(guest_error)?;
+        if let Some(who) = self.session.decided_by() {
+            self.decided_by = Some(who.to_owned());
+        }
         outcome_out(py, &last)
     }
 }
@@ -564,7 +577,12 @@ fn workflow_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
 #[pyclass(module = "interpose._native")]
 struct WorkflowRun {
     wf: Arc<FixedWorkflow>,
-    session: std::sync::Mutex<Session>,
+    /// `None` once closed (the SDK evicted the run).
+    session: std::sync::Mutex<Option<Session>>,
+}
+
+fn closed() -> PyErr {
+    InterposeError::new_err("the workflow run's guests were released (the run was evicted)")
 }
 
 /// A workflow hook's call whose `before` ran.
@@ -583,13 +601,19 @@ impl WorkflowRun {
         self.wf.set_replaying(replaying);
     }
 
-    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
         self.session.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 #[pymethods]
 impl WorkflowRun {
+    /// Release the run's guest instances now (the SDK evicted the run) instead of when
+    /// Python collects this object.
+    fn close(&self) {
+        drop(self.session().take());
+    }
+
     /// Run `before` of workflow hook `hook` at workflow time `now_nanos`.
     #[pyo3(signature = (hook, detail, headers, now_nanos, replaying))]
     fn before(
@@ -607,7 +631,8 @@ impl WorkflowRun {
             .map(|(k, p)| (k, payload_in(p)))
             .collect();
         self.at(now_nanos, replaying);
-        let mut session = self.session();
+        let mut guard = self.session();
+        let session = guard.as_mut().ok_or_else(closed)?;
         let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
             Before::Proceed(entered) => (entered, None),
             Before::Done(entered, outcome) => (entered, Some(outcome)),
@@ -623,7 +648,8 @@ impl WorkflowRun {
 
     /// Run `after` of `call` at workflow time `now_nanos` with the real outcome (or the
     /// guest's decision when the call was `done`); returns the final outcome.
-    #[pyo3(signature = (call, now_nanos, replaying, payloads=None, error=None))]
+    #[pyo3(signature = (call, now_nanos, replaying, payloads=None, error=None, error_type=String::new(), non_retryable=false))]
+    #[allow(clippy::too_many_arguments)]
     fn after<'py>(
         &self,
         py: Python<'py>,
@@ -632,13 +658,20 @@ impl WorkflowRun {
         replaying: bool,
         payloads: Option<Vec<PyPayload>>,
         error: Option<String>,
+        error_type: String,
+        non_retryable: bool,
     ) -> PyResult<Bound<'py, PyTuple>> {
         if std::mem::replace(&mut call.finished, true) {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
         let outcome = match (call.done.take(), error) {
             (Some(o), _) => o,
-            (None, Some(message)) => Outcome::Err(Failure::new(message)),
+            (None, Some(message)) => {
+                let mut f = Failure::new(message);
+                f.error_type = error_type;
+                f.non_retryable = non_retryable;
+                Outcome::Err(f)
+            }
             (None, None) => Outcome::Ok(
                 payloads
                     .unwrap_or_default()
@@ -648,12 +681,17 @@ impl WorkflowRun {
             ),
         };
         self.at(now_nanos, replaying);
-        let mut session = self.session();
+        let mut guard = self.session();
+        let session = guard.as_mut().ok_or_else(closed)?;
         let entered = call.entered;
         let last = session
             .after(&mut call.call, entered, outcome)
             .map_err(guest_error)?;
-        call.decided_by = session.decided_by().map(str::to_owned);
+        // A guest that decided in `before` (a rejection) stays the decider unless one
+        // changes the outcome in `after`.
+        if let Some(who) = session.decided_by() {
+            call.decided_by = Some(who.to_owned());
+        }
         outcome_out(py, &last)
     }
 }

@@ -50,6 +50,21 @@ class PyOrder:
         )
 
 
+@workflow.defn(name="PyCatching")
+class PyCatching:
+    """Swallows whatever scheduling its activity raises: a guest's refusal must still fail
+    the workflow task."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        try:
+            return await workflow.execute_activity(
+                "Greetings::greet", name, start_to_close_timeout=timedelta(seconds=20)
+            )
+        except Exception as e:
+            return f"swallowed: {e}"
+
+
 def exit_when_stdin_closes():
     sys.stdin.read()
     os._exit(0)
@@ -70,7 +85,7 @@ async def main(address, queue, config):
         client,
         task_queue=queue,
         activities=[greet],
-        workflows=[PyOrder],
+        workflows=[PyOrder, PyCatching],
         interceptors=[chain],
         workflow_runner=runner,
     )

@@ -340,3 +340,79 @@ async fn python_workflow_with_interpose_carries_the_rust_clients_user_to_its_act
          to its activity (schedule-activity): {logged:#?}"
     );
 }
+
+/// The Python worker's `PyCatching` workflow, as the Rust client names it.
+#[workflow]
+#[derive(Default)]
+struct PyCatching;
+
+#[workflow_methods]
+impl PyCatching {
+    #[run]
+    async fn run(_ctx: &mut WorkflowContext<Self>, _name: String) -> WorkflowResult<String> {
+        unreachable!("PyCatching runs on the Python worker")
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn python_workflow_guest_refusal_fails_the_task_even_when_workflow_code_catches_it() {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("worker.toml");
+    std::fs::write(
+        &config,
+        guest(
+            "gatekeeper",
+            guests::HOSTILE,
+            "[guest.config]\nbehavior = 'reject'\nonly = 'schedule-activity'",
+        ),
+    )
+    .unwrap();
+    let pid = std::process::id();
+    let queue = format!("python-refusals-{pid}");
+    let worker = PythonWorker::start(&queue, &config);
+    let client = scenario::client(&dev_server().url(), None).await;
+    let handle = client
+        .start_workflow(
+            PyCatching::run,
+            "carol".to_owned(),
+            WorkflowStartOptions::new(&queue, format!("py-catching-{pid}")).build(),
+        )
+        .await
+        .unwrap();
+    let finished = tokio::time::timeout(
+        Duration::from_secs(5),
+        handle.get_result(WorkflowGetResultOptions::default()),
+    )
+    .await;
+    let events = handle
+        .fetch_history(Default::default())
+        .into_events()
+        .await
+        .unwrap();
+    let _ = handle
+        .terminate(temporalio_client::WorkflowTerminateOptions::default())
+        .await;
+    let logged = worker.finish();
+    assert!(
+        finished.is_err(),
+        "the workflow must not complete by swallowing the refusal: {finished:?}; {logged:#?}"
+    );
+    let failures: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => Some(
+                a.failure
+                    .as_ref()
+                    .map_or(String::new(), |f| f.message.clone()),
+            ),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failures
+            .iter()
+            .any(|m| m.contains("gatekeeper") && m.contains("schedule-activity")),
+        "the workflow task fails naming the guest and the hook: {failures:#?}"
+    );
+}
