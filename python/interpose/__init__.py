@@ -201,6 +201,13 @@ def _failure_of(e: BaseException):
     return str(e), type(e).__name__, False
 
 
+def _after_exception(pending, e: BaseException):
+    """``after`` with the real call's exception: (kind, value, whether guests left it)."""
+    seen = _failure_of(e)
+    kind, value = pending.after(error=seen[0], error_type=seen[1], non_retryable=seen[2])
+    return kind, value, (kind, value) == ("err", seen)
+
+
 class _ClientOutbound(temporalio.client.OutboundInterceptor):
     def __init__(self, next: temporalio.client.OutboundInterceptor, native) -> None:
         super().__init__(next)
@@ -234,11 +241,8 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
                     setattr(input, attr, edited[field])
             result = await call_next(input)
         except BaseException as e:
-            message, error_type, non_retryable = _failure_of(e)
-            kind, value = pending.after(
-                error=message, error_type=error_type, non_retryable=non_retryable
-            )
-            if kind == "err" and value == (message, error_type, non_retryable):
+            kind, value, unchanged = _after_exception(pending, e)
+            if unchanged:
                 raise
             if kind == "err":
                 raise _guest_failure(value, pending) from e
@@ -399,11 +403,8 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
         try:
             result = await super().execute_activity(input)
         except BaseException as e:
-            message, error_type, non_retryable = _failure_of(e)
-            kind, value = pending.after(
-                error=message, error_type=error_type, non_retryable=non_retryable
-            )
-            if kind == "err" and value == (message, error_type, non_retryable):
+            kind, value, unchanged = _after_exception(pending, e)
+            if unchanged:
                 raise
             if kind == "err":
                 raise _guest_failure(value, pending) from e

@@ -210,6 +210,56 @@ impl LogSink for PythonLogs {
     }
 }
 
+/// The outcome `after` sees: the guest's decision when the call was `done`, else the real
+/// call's (an error with its type and retryability, or payloads).
+fn seen_outcome(
+    done: Option<Outcome>,
+    payloads: Option<Vec<PyPayload>>,
+    error: Option<String>,
+    error_type: String,
+    non_retryable: bool,
+) -> Outcome {
+    match (done, error) {
+        (Some(o), _) => o,
+        (None, Some(message)) => {
+            let mut f = Failure::new(message);
+            f.error_type = error_type;
+            f.non_retryable = non_retryable;
+            Outcome::Err(f)
+        }
+        (None, None) => Outcome::Ok(
+            payloads
+                .unwrap_or_default()
+                .into_iter()
+                .map(payload_in)
+                .collect(),
+        ),
+    }
+}
+
+/// A call for `detail` with `args` and the adapter's headers.
+fn call_with(
+    detail: CallDetail,
+    args: Option<Vec<Payload>>,
+    headers: Vec<(String, PyPayload)>,
+) -> Call {
+    let mut call = Call::for_operation(detail, args);
+    *call.headers_mut() = headers
+        .into_iter()
+        .map(|(k, p)| (k, payload_in(p)))
+        .collect();
+    call
+}
+
+/// `before` of `call` in `session`: the guests that entered, and the outcome when a guest
+/// decided (the real call must not run).
+fn before_in(session: &mut Session, call: &mut Call) -> PyResult<(Entered, Option<Outcome>)> {
+    Ok(match session.before(call).map_err(guest_error)? {
+        Before::Proceed(entered) => (entered, None),
+        Before::Done(entered, outcome) => (entered, Some(outcome)),
+    })
+}
+
 fn session_decider(session: &Session) -> Option<String> {
     session.decided_by().map(str::to_owned)
 }
@@ -285,16 +335,9 @@ impl Chain {
         headers: Vec<(String, PyPayload)>,
     ) -> PyResult<PendingCall> {
         let hook = hook_named(hook)?;
-        let mut call = Call::for_operation(client_detail(hook, detail)?, None);
-        *call.headers_mut() = headers
-            .into_iter()
-            .map(|(k, p)| (k, payload_in(p)))
-            .collect();
+        let mut call = call_with(client_detail(hook, detail)?, None, headers);
         let mut session = self.interpose.chain().session(Scope::Client);
-        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
-            Before::Proceed(entered) => (entered, None),
-            Before::Done(entered, outcome) => (entered, Some(outcome)),
-        };
+        let (entered, done) = before_in(&mut session, &mut call)?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
@@ -360,22 +403,16 @@ impl Chain {
             current_attempt_scheduled_time: number("current_attempt_scheduled_time")?,
             started_time: number("started_time")?,
         });
-        let mut call = Call::for_operation(
+        let mut call = call_with(
             CallDetail::ExecuteActivity,
             Some(args.into_iter().map(payload_in).collect()),
+            headers,
         );
-        *call.headers_mut() = headers
-            .into_iter()
-            .map(|(k, p)| (k, payload_in(p)))
-            .collect();
         let mut session = self
             .interpose
             .chain()
             .session(Scope::Activity(activity.clone()));
-        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
-            Before::Proceed(entered) => (entered, None),
-            Before::Done(entered, outcome) => (entered, Some(outcome)),
-        };
+        let (entered, done) = before_in(&mut session, &mut call)?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
@@ -488,22 +525,7 @@ impl PendingCall {
         if std::mem::replace(&mut self.finished, true) {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
-        let outcome = match (self.done.take(), error) {
-            (Some(o), _) => o,
-            (None, Some(message)) => {
-                let mut f = Failure::new(message);
-                f.error_type = error_type;
-                f.non_retryable = non_retryable;
-                Outcome::Err(f)
-            }
-            (None, None) => Outcome::Ok(
-                payloads
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(payload_in)
-                    .collect(),
-            ),
-        };
+        let outcome = seen_outcome(self.done.take(), payloads, error, error_type, non_retryable);
         let last = self
             .session
             .after(&mut self.call, self.entered, outcome)
@@ -625,18 +647,11 @@ impl WorkflowRun {
         replaying: bool,
     ) -> PyResult<WorkflowCall> {
         let hook = hook_named(hook)?;
-        let mut call = Call::for_operation(workflow_detail(hook, detail)?, None);
-        *call.headers_mut() = headers
-            .into_iter()
-            .map(|(k, p)| (k, payload_in(p)))
-            .collect();
+        let mut call = call_with(workflow_detail(hook, detail)?, None, headers);
         self.at(now_nanos, replaying);
         let mut guard = self.session();
         let session = guard.as_mut().ok_or_else(closed)?;
-        let (entered, done) = match session.before(&mut call).map_err(guest_error)? {
-            Before::Proceed(entered) => (entered, None),
-            Before::Done(entered, outcome) => (entered, Some(outcome)),
-        };
+        let (entered, done) = before_in(session, &mut call)?;
         Ok(WorkflowCall {
             call,
             entered,
@@ -664,22 +679,7 @@ impl WorkflowRun {
         if std::mem::replace(&mut call.finished, true) {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
-        let outcome = match (call.done.take(), error) {
-            (Some(o), _) => o,
-            (None, Some(message)) => {
-                let mut f = Failure::new(message);
-                f.error_type = error_type;
-                f.non_retryable = non_retryable;
-                Outcome::Err(f)
-            }
-            (None, None) => Outcome::Ok(
-                payloads
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(payload_in)
-                    .collect(),
-            ),
-        };
+        let outcome = seen_outcome(call.done.take(), payloads, error, error_type, non_retryable);
         self.at(now_nanos, replaying);
         let mut guard = self.session();
         let session = guard.as_mut().ok_or_else(closed)?;

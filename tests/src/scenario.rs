@@ -483,6 +483,21 @@ pub async fn history(client: &Client, workflow_id: &str, run_id: &str) -> Vec<Hi
     .expect("fetch history")
 }
 
+/// The messages of the workflow task failures recorded in `events`, in history order.
+pub fn workflow_task_failures(events: &[HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => Some(
+                a.failure
+                    .as_ref()
+                    .map_or(String::new(), |f| f.message.clone()),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A replayable history from events.
 pub fn replayable(events: Vec<HistoryEvent>) -> WorkflowHistory {
     temporalio_common::protos::temporal::api::history::v1::History { events }.into()

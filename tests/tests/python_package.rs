@@ -356,7 +356,6 @@ impl PyCatching {
 
 #[tokio::test(flavor = "current_thread")]
 async fn python_workflow_guest_refusal_fails_the_task_even_when_workflow_code_catches_it() {
-    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("worker.toml");
     std::fs::write(
@@ -398,17 +397,7 @@ async fn python_workflow_guest_refusal_fails_the_task_even_when_workflow_code_ca
         finished.is_err(),
         "the workflow must not complete by swallowing the refusal: {finished:?}; {logged:#?}"
     );
-    let failures: Vec<String> = events
-        .iter()
-        .filter_map(|e| match &e.attributes {
-            Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => Some(
-                a.failure
-                    .as_ref()
-                    .map_or(String::new(), |f| f.message.clone()),
-            ),
-            _ => None,
-        })
-        .collect();
+    let failures = scenario::workflow_task_failures(&events);
     assert!(
         failures
             .iter()

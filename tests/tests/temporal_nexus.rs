@@ -279,7 +279,6 @@ async fn temporal_nexus_operation_carries_the_user_to_a_python_handler_and_repla
 #[tokio::test(flavor = "current_thread")]
 async fn temporal_nexus_guest_reject_fails_the_workflow_task_naming_the_guest() {
     use temporalio_common::protos::temporal::api::enums::v1::EventType;
-    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
     let toml = guest(
         "gatekeeper",
         guests::HOSTILE,
@@ -288,17 +287,7 @@ async fn temporal_nexus_guest_reject_fails_the_workflow_task_naming_the_guest() 
     let (result, logs, events, _) =
         call_nexus(&toml, "nexus-rejected", "carol", Duration::from_secs(5)).await;
     assert_eq!(result, Err("still running".to_owned()), "logs: {logs:#?}");
-    let failures: Vec<String> = events
-        .iter()
-        .filter_map(|e| match &e.attributes {
-            Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => Some(
-                a.failure
-                    .as_ref()
-                    .map_or(String::new(), |f| f.message.clone()),
-            ),
-            _ => None,
-        })
-        .collect();
+    let failures = scenario::workflow_task_failures(&events);
     assert!(
         failures
             .iter()
