@@ -67,6 +67,14 @@ fn payload_out<'py>(py: Python<'py>, p: &Payload) -> PyResult<Bound<'py, PyTuple
     )
 }
 
+/// A call's headers as they cross: `(key, (metadata, data))` pairs.
+fn headers_out<'py>(py: Python<'py>, call: &Call) -> PyResult<Vec<(String, Bound<'py, PyTuple>)>> {
+    call.headers()
+        .iter()
+        .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
+        .collect()
+}
+
 fn failure_out<'py>(py: Python<'py>, f: &Failure) -> PyResult<Bound<'py, PyTuple>> {
     (f.message.clone(), f.error_type.clone(), f.non_retryable).into_pyobject(py)
 }
@@ -460,11 +468,7 @@ impl PendingCall {
     /// The headers as the guests left them: `(key, (metadata, data))` pairs.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyTuple>)>> {
-        self.call
-            .headers()
-            .iter()
-            .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
-            .collect()
+        headers_out(py, &self.call)
     }
 
     /// The arguments as the guests left them (payloads), `None` where the hook has none.
@@ -701,11 +705,7 @@ impl WorkflowCall {
     /// The headers as the guests left them.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyTuple>)>> {
-        self.call
-            .headers()
-            .iter()
-            .map(|(k, p)| Ok((k.clone(), payload_out(py, p)?)))
-            .collect()
+        headers_out(py, &self.call)
     }
 
     /// The detail as the guests left it.

@@ -24,6 +24,15 @@ use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityOptions, WorkerOptions, WorkflowContext, WorkflowResult};
 
+/// The context-propagation guest, stamping `alice` on client calls.
+fn propagation() -> String {
+    guest(
+        "propagation",
+        guests::CONTEXT_PROPAGATION,
+        "[guest.config]\nuser-id = 'alice'",
+    )
+}
+
 /// `PYTHONPATH` for the Python peer with the `interpose` package.
 fn python_path() -> (std::path::PathBuf, std::ffi::OsString) {
     let (python, site) = interpose_tests::python_peer();
@@ -39,11 +48,7 @@ async fn python_client_with_interpose_carries_the_user_to_a_rust_worker_with_int
         std::fs::write(&path, toml).unwrap();
         path.display().to_string()
     };
-    let propagation = guest(
-        "propagation",
-        guests::CONTEXT_PROPAGATION,
-        "[guest.config]\nuser-id = 'alice'",
-    );
+    let propagation = propagation();
     let config = write("client.toml", propagation.clone());
     let reject = write(
         "reject.toml",
@@ -154,11 +159,7 @@ impl RemoteGreet {
 #[tokio::test(flavor = "current_thread")]
 async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_user() {
     let dir = tempfile::tempdir().unwrap();
-    let propagation = guest(
-        "propagation",
-        guests::CONTEXT_PROPAGATION,
-        "[guest.config]\nuser-id = 'alice'",
-    );
+    let propagation = propagation();
     // The Python worker: the propagation guest (it logs the activity's user) and a probe
     // that appends its tag to the activity's result.
     let config = dir.path().join("worker.toml");
@@ -299,11 +300,7 @@ impl PyOrder {
 #[tokio::test(flavor = "current_thread")]
 async fn python_workflow_with_interpose_carries_the_rust_clients_user_to_its_activity() {
     let dir = tempfile::tempdir().unwrap();
-    let propagation = guest(
-        "propagation",
-        guests::CONTEXT_PROPAGATION,
-        "[guest.config]\nuser-id = 'alice'",
-    );
+    let propagation = propagation();
     let config = dir.path().join("worker.toml");
     std::fs::write(&config, &propagation).unwrap();
     let pid = std::process::id();
