@@ -25,6 +25,22 @@ pub const PEER_TEMPORALIO: &str = "1.35.0";
 pub const PEER_OPENTELEMETRY_SDK: &str = "1.45.2";
 /// maturin, which builds the `interpose` Python package's wheel (`python/`).
 pub const MATURIN: &str = "1.16.0";
+/// pytest, which runs the `interpose` Python package's suite (`python/tests/`).
+pub const PYTEST: &str = "9.2.0";
+
+/// The Python peer's pinned packages: (PyPI name, dist-info prefix, version).
+fn peer_packages() -> [(&'static str, &'static str, &'static str); 4] {
+    [
+        ("temporalio", "temporalio", PEER_TEMPORALIO),
+        (
+            "opentelemetry-sdk",
+            "opentelemetry_sdk",
+            PEER_OPENTELEMETRY_SDK,
+        ),
+        ("maturin", "maturin", MATURIN),
+        ("pytest", "pytest", PYTEST),
+    ]
+}
 /// Debian packages C guests are built with.
 pub const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
 
@@ -96,20 +112,15 @@ impl Toolchain {
             }
             Toolchain::PythonPeer => {
                 let site = peer_dir(cache);
-                if !site
-                    .join(format!("temporalio-{PEER_TEMPORALIO}.dist-info"))
-                    .exists()
-                    || !site
-                        .join(format!(
-                            "opentelemetry_sdk-{PEER_OPENTELEMETRY_SDK}.dist-info"
-                        ))
-                        .exists()
-                    || !site.join(format!("maturin-{MATURIN}.dist-info")).exists()
-                {
+                let missing: Vec<String> = peer_packages()
+                    .iter()
+                    .filter(|(_, dist, v)| !site.join(format!("{dist}-{v}.dist-info")).exists())
+                    .map(|(name, _, v)| format!("{name}=={v}"))
+                    .collect();
+                if !missing.is_empty() {
                     bail!(
-                        "temporalio {PEER_TEMPORALIO} with opentelemetry-sdk \
-                         {PEER_OPENTELEMETRY_SDK} and maturin {MATURIN} are not installed in {}; \
-                         {how}",
+                        "{} not installed in {}; {how}",
+                        missing.join(", "),
                         site.display()
                     );
                 }
@@ -316,13 +327,12 @@ pub fn install(which_one: Toolchain, root: &Path, cache: &Path) -> anyhow::Resul
         .context("installing componentize-py from PyPI")?,
         Toolchain::PythonPeer => pip_install(
             &peer_dir(cache),
-            &[
-                format!("temporalio=={PEER_TEMPORALIO}"),
-                format!("opentelemetry-sdk=={PEER_OPENTELEMETRY_SDK}"),
-                format!("maturin=={MATURIN}"),
-            ],
+            &peer_packages().map(|(name, _, v)| format!("{name}=={v}")),
         )
-        .context("installing the Temporal and OpenTelemetry Python SDKs from PyPI")?,
+        .context(
+            "installing the Python peer (Temporal and OpenTelemetry SDKs, maturin, pytest) \
+             from PyPI",
+        )?,
         Toolchain::JavaScript => {
             let dir = js_dir(cache);
             std::fs::create_dir_all(&dir)?;

@@ -68,37 +68,29 @@ import temporalio.exceptions
 import temporalio.worker
 import temporalio.workflow
 
+from . import _native
 from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
+from ._native import string_header as _string_header
 
 __all__ = ["ADAPTED", "Interpose", "GuestError", "InterposeError", "load"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-#: The hooks this package runs; a guest's other hooks are never called in Python (yet).
-ADAPTED = frozenset(
-    {
-        "start-workflow",
-        "signal-with-start-workflow",
-        "signal-workflow",
-        "query-workflow",
-        "start-workflow-update",
-        "update-with-start-workflow",
-        "cancel-workflow",
-        "terminate-workflow",
-        "describe-workflow",
-        "count-workflows",
-        "execute-activity",
-        "execute-workflow",
-        "handle-signal",
-        "schedule-activity",
-        "schedule-local-activity",
-        "start-child-workflow",
-        "signal-external-workflow",
-        "continue-as-new",
-    }
-)
+#: The contract's hooks this package does not run, and why: a guest that declares one loads
+#: with a warning and is never called for it in Python workers and clients.
+NOT_ADAPTED = {
+    "poll-workflow-update": "the Python SDK polls an update's outcome without an interceptor",
+    "send-schedule-update": "a step of the Rust SDK's schedule update; Python runs `update-schedule`",
+    "initialize-workflow": "the Python SDK's `init` carries no headers (Rust SDK only)",
+    "start-timer": "the Python SDK's workflow outbound interceptor has no timer method",
+    "cancel-external-workflow": "the Python SDK's workflow outbound interceptor has no "
+    "external cancellation method",
+}
+
+#: The hooks this package runs.
+ADAPTED = frozenset(_native.hooks()) - NOT_ADAPTED.keys()
 
 _log = logging.getLogger("interpose")
 
@@ -111,13 +103,12 @@ def load(path: str) -> "Interpose":
     package does not run yet are logged (logger ``interpose``, warning).
     """
     native = _load(str(path))
-    missing = sorted(set(native.declared()) - ADAPTED)
-    if missing:
+    for hook in sorted(set(native.declared()) - ADAPTED):
         _log.warning(
-            "%s: hooks declared by its guests that Python workers and clients do not run "
-            "yet: %s",
+            "%s: a guest declares `%s`, which Python workers and clients never call: %s",
             path,
-            ", ".join(missing),
+            hook,
+            NOT_ADAPTED[hook],
         )
     return Interpose(native)
 
@@ -331,6 +322,123 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         return await self._run("count-workflows", detail, input, super().count_workflows, [])
 
 
+    def _run_listing(self, hook: str, detail: dict, input: Any, call_next):
+        """A call that returns an iterator of pages (lists, history): ``before`` and
+        ``after`` run once, when the iterator is made; the pages it fetches later are not
+        seen by guests. A rejection raises here; an edited ``query`` is applied."""
+        if not self._native.wants(hook):
+            return call_next(input)
+        pending = self._native.client_before(hook, detail, [])
+        if pending.done is not None:
+            kind, value = pending.after()
+            if kind == "err":
+                raise _guest_failure(value, pending)
+            raise GuestError(
+                f"interceptor `{pending.decided_by}` answered `{hook}`, which cannot be "
+                "answered"
+            )
+        try:
+            if "query" in detail and pending.detail["query"] != detail["query"]:
+                input.query = pending.detail["query"]
+            result = call_next(input)
+        except BaseException as e:
+            kind, value, unchanged = _after_exception(pending, e)
+            if unchanged:
+                raise
+            raise _guest_failure(value, pending) from e
+        kind, value = pending.after(payloads=[])
+        if kind == "err":
+            raise _guest_failure(value, pending)
+        return result
+
+    def list_workflows(self, input: temporalio.client.ListWorkflowsInput):
+        return self._run_listing(
+            "list-workflows", {"query": input.query or ""}, input, super().list_workflows
+        )
+
+    def fetch_workflow_history_events(
+        self, input: temporalio.client.FetchWorkflowHistoryEventsInput
+    ):
+        return self._run_listing(
+            "fetch-workflow-history",
+            {"workflow_id": input.id, "run_id": input.run_id},
+            input,
+            super().fetch_workflow_history_events,
+        )
+
+    def list_schedules(self, input: temporalio.client.ListSchedulesInput):
+        return self._run_listing(
+            "list-schedules", {"query": input.query or ""}, input, super().list_schedules
+        )
+
+    async def _schedule(self, hook: str, input: Any, call_next):
+        return await self._run(hook, {"schedule_id": input.id}, input, call_next, [])
+
+    async def create_schedule(self, input: temporalio.client.CreateScheduleInput):
+        return await self._schedule("create-schedule", input, super().create_schedule)
+
+    async def describe_schedule(self, input: temporalio.client.DescribeScheduleInput):
+        return await self._schedule("describe-schedule", input, super().describe_schedule)
+
+    async def update_schedule(self, input: temporalio.client.UpdateScheduleInput) -> None:
+        return await self._schedule("update-schedule", input, super().update_schedule)
+
+    async def delete_schedule(self, input: temporalio.client.DeleteScheduleInput) -> None:
+        return await self._schedule("delete-schedule", input, super().delete_schedule)
+
+    async def pause_schedule(self, input: temporalio.client.PauseScheduleInput) -> None:
+        return await self._schedule("pause-schedule", input, super().pause_schedule)
+
+    async def unpause_schedule(self, input: temporalio.client.UnpauseScheduleInput) -> None:
+        return await self._schedule("unpause-schedule", input, super().unpause_schedule)
+
+    async def trigger_schedule(self, input: temporalio.client.TriggerScheduleInput) -> None:
+        return await self._schedule("trigger-schedule", input, super().trigger_schedule)
+
+    async def backfill_schedule(self, input: temporalio.client.BackfillScheduleInput) -> None:
+        return await self._schedule("backfill-schedule", input, super().backfill_schedule)
+
+    async def _async_activity(self, hook: str, input: Any, call_next):
+        ref = input.id_or_token
+        if isinstance(ref, (bytes, bytearray)):
+            detail = {"task_token": bytes(ref)}
+        else:
+            detail = {
+                "workflow_id": ref.workflow_id or "",
+                "run_id": ref.run_id or "",
+                "activity_id": ref.activity_id,
+            }
+        return await self._run(hook, detail, input, call_next, [])
+
+    async def heartbeat_async_activity(
+        self, input: temporalio.client.HeartbeatAsyncActivityInput
+    ) -> None:
+        return await self._async_activity(
+            "heartbeat-async-activity", input, super().heartbeat_async_activity
+        )
+
+    async def complete_async_activity(
+        self, input: temporalio.client.CompleteAsyncActivityInput
+    ) -> None:
+        return await self._async_activity(
+            "complete-async-activity", input, super().complete_async_activity
+        )
+
+    async def fail_async_activity(self, input: temporalio.client.FailAsyncActivityInput) -> None:
+        return await self._async_activity(
+            "fail-async-activity", input, super().fail_async_activity
+        )
+
+    async def report_cancellation_async_activity(
+        self, input: temporalio.client.ReportCancellationAsyncActivityInput
+    ) -> None:
+        return await self._async_activity(
+            "report-async-activity-cancellation",
+            input,
+            super().report_cancellation_async_activity,
+        )
+
+
 class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
     """``execute-activity``: headers, the arguments and the result as payloads (the
     activity's payload converter), heartbeats guests record sent with
@@ -497,21 +605,92 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             GuestError(f"interceptor `{call.decided_by}` failed `{hook}`: {value[0]}")
         )
 
-    async def _inbound(self, hook: str, detail: dict, input: Any, call_next):
+    def _begin(self, hook: str, detail: dict, input: Any, *, args: bool, replaying: bool):
+        """``before`` of an inbound hook: the call, and the arguments guests saw (payloads,
+        or ``None``). Headers (and arguments guests replaced) are written into ``input``."""
+        converter = temporalio.workflow.payload_converter()
+        sent = _payloads(converter.to_payloads(list(input.args))) if args else None
+        call = self._run.before(
+            hook, detail, _headers_in(input.headers), _workflow_now(), replaying, args=sent
+        )
+        if call.done is None:
+            input.headers = _headers_out(call.headers)
+            if args and call.args != sent:
+                input.args = converter.from_payloads(
+                    [_proto(p) for p in call.args], _arg_types(input.run_fn, len(call.args))
+                )
+        return call
+
+    def _end(self, hook: str, call, replaying: bool, *, result, payloads: bool):
+        """``after`` of an inbound hook that returned ``result`` (or was decided by a
+        guest): the value to return. A guest's payloads are returned as they are
+        (``RawValue``); a rejection or a guest failure raises what ``_refuse`` says."""
+        seen = None
+        if call.done is None and payloads:
+            seen = _payloads(temporalio.workflow.payload_converter().to_payloads([result]))
+        kind, value = self._run.after(
+            call, _workflow_now(), replaying, payloads=seen if seen is not None else []
+        )
+        if kind == "err":
+            raise self._refuse(hook, value, call)
+        if call.done is None and value == (seen if seen is not None else []):
+            return result
+        if not payloads:
+            raise GuestError(
+                f"interceptor `{call.decided_by}` "
+                f"{'answered' if call.done is not None else 'replaced the result of'} "
+                f"`{hook}`, which has no result"
+            )
+        if len(value) > 1:
+            raise GuestError(
+                f"interceptor `{call.decided_by}` gave `{hook}` {len(value)} results; it has one"
+            )
+        return temporalio.common.RawValue(_proto(value[0])) if value else None
+
+    def _failed(self, hook: str, call, replaying: bool, e: BaseException) -> None:
+        """``after`` of an inbound hook whose handler raised ``e``; returns when ``e``
+        stands (the caller re-raises it), raises when a guest replaced it."""
+        control = _control_flow(e) if hook == "execute-workflow" else None
+        seen = control or _failure_of(e)
+        kind, value = self._run.after(
+            call,
+            _workflow_now(),
+            replaying,
+            error=seen[0],
+            error_type=seen[1],
+            non_retryable=seen[2],
+        )
+        changed = (kind, value) != ("err", seen)
+        if changed and control is not None:
+            # Continue-as-new and cancellation can only be observed.
+            _log.warning(
+                "interceptor `%s` changed the end of a run that %s; ignored",
+                call.decided_by,
+                seen[0],
+            )
+        elif changed and kind == "err" and isinstance(e, temporalio.exceptions.FailureError):
+            raise self._refuse(hook, value, call) from e
+        elif changed:
+            _log.warning(
+                "interceptor `%s` changed how `%s` failed; ignored: only a Temporal "
+                "failure can be replaced",
+                call.decided_by,
+                hook,
+            )
+
+    async def _inbound(
+        self, hook: str, detail: dict, input: Any, call_next, *, args=False, payloads=False
+    ):
+        """An inbound hook whose handler is a coroutine (run, signals, updates). A guest
+        failure fails the workflow task even if workflow code catches it."""
         if not self._chain.wants(hook):
             return await call_next(input)
         try:
-            call = self._run.before(
-                hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
-            )
+            call = self._begin(hook, detail, input, args=args, replaying=_replaying())
+            if call.done is not None:
+                return self._end(hook, call, _replaying(), result=None, payloads=payloads)
         except GuestError as e:
             raise _fail_task(e)
-        if call.done is not None:
-            kind, value = self._run.after(call, _workflow_now(), _replaying())
-            if kind == "err":
-                raise self._refuse(hook, value, call)
-            raise _fail_task(GuestError(f"interceptor `{call.decided_by}` answered `{hook}`"))
-        input.headers = _headers_out(call.headers)
         try:
             result = await call_next(input)
         except BaseException as e:
@@ -519,59 +698,114 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 # Not the run's end: no `after`; the run's guests go with the instance.
                 self._run.close()
                 raise
-            control = _control_flow(e) if hook == "execute-workflow" else None
-            seen = control or _failure_of(e)
             try:
-                kind, value = self._run.after(
-                    call,
-                    _workflow_now(),
-                    _replaying(),
-                    error=seen[0],
-                    error_type=seen[1],
-                    non_retryable=seen[2],
-                )
+                self._failed(hook, call, _replaying(), e)
             except GuestError as failed:
                 raise _fail_task(failed) from e
-            changed = (kind, value) != ("err", seen)
-            if changed and control is not None:
-                # Continue-as-new and cancellation can only be observed.
-                _log.warning(
-                    "interceptor `%s` changed the end of a run that %s; ignored",
-                    call.decided_by,
-                    seen[0],
-                )
-            elif changed and kind == "err" and isinstance(e, temporalio.exceptions.FailureError):
-                raise self._refuse(hook, value, call) from e
-            elif changed:
-                _log.warning(
-                    "interceptor `%s` changed how `%s` failed; ignored: only a Temporal "
-                    "failure can be replaced",
-                    call.decided_by,
-                    hook,
-                )
             raise
         try:
-            kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
+            return self._end(hook, call, _replaying(), result=result, payloads=payloads)
         except GuestError as e:
             raise _fail_task(e)
-        if kind == "err":
-            raise self._refuse(hook, value, call)
-        if value:
-            raise _fail_task(
-                GuestError(
-                    f"interceptor `{call.decided_by}` replaced the result of `{hook}`, which "
-                    "Python workers do not support yet"
-                )
-            )
-        return result
+
+    def _read_only(self, hook: str, detail: dict, input: Any, call_next, *, payloads: bool):
+        """A read-only inbound hook (an update's validator, synchronous; queries use
+        ``handle_query``'s copy of these steps): never replayed (queries are not in history,
+        and the SDK skips validators in replay), and a guest's rejection or failure fails
+        only this query or update."""
+        if not self._chain.wants(hook):
+            return call_next(input)
+        try:
+            call = self._begin(hook, detail, input, args=False, replaying=False)
+            if call.done is not None:
+                return self._end(hook, call, False, result=None, payloads=payloads)
+            try:
+                result = call_next(input)
+            except BaseException as e:
+                self._failed(hook, call, False, e)
+                raise
+            return self._end(hook, call, False, result=result, payloads=payloads)
+        except _Refused as e:
+            raise e.error from None
+
+    async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
+        hook = "handle-query"
+        if not self._chain.wants(hook):
+            return await super().handle_query(input)
+        try:
+            call = self._begin(hook, {"name": input.query}, input, args=False, replaying=False)
+            if call.done is not None:
+                return self._end(hook, call, False, result=None, payloads=True)
+            try:
+                result = await super().handle_query(input)
+            except BaseException as e:
+                self._failed(hook, call, False, e)
+                raise
+            return self._end(hook, call, False, result=result, payloads=True)
+        except _Refused as e:
+            raise e.error from None
+
+    def _refuse(self, hook: str, value, call) -> BaseException:
+        """A guest's rejection or failure: it fails the workflow for ``execute-workflow``,
+        the query for ``handle-query``, the update for ``validate-update`` and
+        ``handle-update`` (an ``ApplicationError``), and the workflow task for a signal,
+        as in Rust workers, never the workflow."""
+        if hook in ("execute-workflow", "handle-update"):
+            return _guest_failure(value, call)
+        if hook in ("handle-query", "validate-update"):
+            return _Refused(_guest_failure(value, call))
+        return _fail_task(
+            GuestError(f"interceptor `{call.decided_by}` failed `{hook}`: {value[0]}")
+        )
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
-        return await self._inbound("execute-workflow", {}, input, super().execute_workflow)
+        return await self._inbound(
+            "execute-workflow", {}, input, super().execute_workflow, args=True, payloads=True
+        )
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
         return await self._inbound(
             "handle-signal", {"name": input.signal}, input, super().handle_signal
         )
+
+    def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
+        return self._read_only(
+            "validate-update",
+            {"name": input.update, "update_id": input.id},
+            input,
+            super().handle_update_validator,
+            payloads=False,
+        )
+
+    async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
+        return await self._inbound(
+            "handle-update",
+            {"name": input.update, "update_id": input.id},
+            input,
+            super().handle_update_handler,
+            payloads=True,
+        )
+
+
+class _Refused(Exception):
+    """Carries a read-only hook's refusal out of the adapter (internal)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _payloads(protos) -> list:
+    return [(list(p.metadata.items()), bytes(p.data)) for p in protos]
+
+
+def _arg_types(fn, count: int):
+    """The parameter types the SDK decodes ``fn``'s arguments with, when they fit."""
+    try:
+        types, _ = temporalio.common._type_hints_from_func(fn)
+    except Exception:
+        return None
+    return types if types and len(types) == count else None
 
 
 class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
@@ -583,19 +817,26 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         self._run = run
         self._chain = chain
 
-    def _command(self, hook: str, detail: dict, input: Any) -> None:
-        """``before`` (and, in this slice, ``after``) of a command. A refusal or a guest
-        failure fails the workflow task even if workflow code catches the exception."""
+    def _command(self, hook: str, detail: dict, input: Any, *, args=None):
+        """``before`` of a command: headers, editable ids and task queues, and ``args``
+        (payloads, or ``None`` where guests see none) as guests left them are returned in
+        the call. A refusal or a guest failure fails the workflow task even if workflow
+        code catches the exception. ``None`` when no guest wants the hook."""
         if not self._chain.wants(hook):
-            return
+            return None
         try:
-            self._command_checked(hook, detail, input)
+            return self._command_checked(hook, detail, input, args)
         except GuestError as e:
             raise _fail_task(e)
 
-    def _command_checked(self, hook: str, detail: dict, input: Any) -> None:
+    def _command_checked(self, hook: str, detail: dict, input: Any, args):
+        headers = (
+            [(k.lower(), _string_header(v)) for k, v in (input.headers or {}).items()]
+            if hook == "start-nexus-operation"
+            else _headers_in(input.headers)
+        )
         call = self._run.before(
-            hook, detail, _headers_in(input.headers), _workflow_now(), _replaying()
+            hook, detail, headers, _workflow_now(), _replaying(), args=args
         )
         if call.done is not None:
             kind, value = self._run.after(call, _workflow_now(), _replaying())
@@ -603,7 +844,10 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                 f"interceptor `{call.decided_by}` refused `{hook}`: "
                 f"{value[0] if kind == 'err' else 'answered a command'}"
             )
-        input.headers = _headers_out(call.headers)
+        if hook == "start-nexus-operation":
+            input.headers = dict(call.string_headers)
+        else:
+            input.headers = _headers_out(call.headers)
         edited = call.detail
         for field, attr in (("activity_id", "activity_id"), ("workflow_id", "id"), ("task_queue", "task_queue")):
             if (
@@ -613,17 +857,67 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                 and edited[field] != (getattr(input, attr) or "")
             ):
                 setattr(input, attr, edited[field])
-        # `after` of a command observes how it resolved; this slice runs it at once, with
-        # success. A guest that changes it fails the task, as in Rust workers.
-        kind, value = self._run.after(call, _workflow_now(), _replaying(), payloads=[])
-        if (kind, value) != ("ok", []):
-            raise GuestError(
-                f"interceptor `{call.decided_by}` changed the result of `{hook}`, which can "
-                "only be observed"
-            )
+        return call
+
+    def _resolved(self, hook: str, call, *, payloads=(), error: Optional[BaseException] = None):
+        """``after`` of a command, in the activation that resolved it, with how it
+        resolved. Guests can only observe it: a change (or a guest failure) fails the
+        workflow task, as in Rust workers."""
+        if call is None:
+            return
+        try:
+            if error is not None:
+                seen = _control_flow(error) or _failure_of(error)
+                kind, value = self._run.after(
+                    call,
+                    _workflow_now(),
+                    _replaying(),
+                    error=seen[0],
+                    error_type=seen[1],
+                    non_retryable=seen[2],
+                )
+                unchanged = (kind, value) == ("err", seen)
+            else:
+                kind, value = self._run.after(
+                    call, _workflow_now(), _replaying(), payloads=list(payloads)
+                )
+                unchanged = (kind, value) == ("ok", list(payloads))
+            if not unchanged:
+                raise GuestError(
+                    f"interceptor `{call.decided_by}` changed the outcome of `{hook}`, which "
+                    "can only be observed"
+                )
+        except GuestError as e:
+            raise _fail_task(e)
+
+    def _on_done(self, hook: str, call, handle) -> None:
+        """Run ``after`` of a command whose handle (an ``asyncio`` task the workflow awaits)
+        resolves later: when it does, in the activation that resolves it."""
+        if call is None:
+            return
+
+        def done(task) -> None:
+            try:
+                if task.cancelled():
+                    self._resolved(hook, call, error=asyncio.CancelledError())
+                elif task.exception() is not None:
+                    self._resolved(hook, call, error=task.exception())
+                else:
+                    # As in Rust workers: guests see that it completed, not its result.
+                    self._resolved(hook, call)
+            except GuestError:
+                pass  # `_resolved` set the activation error: the workflow task fails.
+            except BaseException as e:
+                _fail_task(GuestError(f"`after` of `{hook}` failed in the adapter: {e}"))
+
+        handle.add_done_callback(done)
+
+    @staticmethod
+    def _encoded(value) -> list:
+        return _payloads(temporalio.workflow.payload_converter().to_payloads([value]))
 
     def start_activity(self, input):
-        self._command(
+        call = self._command(
             "schedule-activity",
             {
                 "activity_type": input.activity,
@@ -632,19 +926,35 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             },
             input,
         )
-        return super().start_activity(input)
+        handle = super().start_activity(input)
+        self._on_done("schedule-activity", call, handle)
+        return handle
 
     def start_local_activity(self, input):
-        self._command(
+        call = self._command(
             "schedule-local-activity",
             {"activity_type": input.activity, "activity_id": input.activity_id or ""},
             input,
         )
-        return super().start_local_activity(input)
+        handle = super().start_local_activity(input)
+        self._on_done("schedule-local-activity", call, handle)
+        return handle
+
+    async def _awaited(self, hook: str, call, started):
+        """Await a command the SDK resolves before returning (a child's start, a signal, a
+        Nexus operation's start), then its ``after``."""
+        try:
+            result = await started
+        except BaseException as e:
+            if type(e).__name__ != "_WorkflowBeingEvictedError":
+                self._resolved(hook, call, error=e)
+            raise
+        return result
 
     async def start_child_workflow(self, input):
-        self._command(
-            "start-child-workflow",
+        hook = "start-child-workflow"
+        call = self._command(
+            hook,
             {
                 "workflow_type": input.workflow,
                 "workflow_id": input.id,
@@ -652,29 +962,76 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             },
             input,
         )
-        return await super().start_child_workflow(input)
+        # `after` sees whether the child started (as in Rust workers), not its result.
+        handle = await self._awaited(hook, call, super().start_child_workflow(input))
+        self._resolved(hook, call)
+        return handle
 
     async def signal_child_workflow(self, input):
-        self._command(
-            "signal-external-workflow",
+        hook = "signal-external-workflow"
+        call = self._command(
+            hook,
             {"name": input.signal, "workflow_id": input.child_workflow_id, "child": True},
             input,
         )
-        return await super().signal_child_workflow(input)
+        await self._awaited(hook, call, super().signal_child_workflow(input))
+        self._resolved(hook, call)
 
     async def signal_external_workflow(self, input):
-        self._command(
-            "signal-external-workflow",
+        hook = "signal-external-workflow"
+        call = self._command(
+            hook,
             {"name": input.signal, "workflow_id": input.workflow_id, "run_id": input.workflow_run_id or ""},
             input,
         )
-        return await super().signal_external_workflow(input)
+        await self._awaited(hook, call, super().signal_external_workflow(input))
+        self._resolved(hook, call)
+
+    async def start_nexus_operation(self, input):
+        """Nexus headers are strings: guests see them lowercased, each as a ``json/plain``
+        string payload; the input is the call's one argument; ``after`` sees the operation
+        token (one string payload) when it started asynchronously, nothing when it
+        completed synchronously, or the start's failure."""
+        hook = "start-nexus-operation"
+        sent = (
+            self._encoded(input.input) if self._chain.wants(hook) else None
+        )
+        timeout = input.schedule_to_close_timeout
+        call = self._command(
+            hook,
+            {
+                "endpoint": input.endpoint,
+                "service": input.service,
+                "operation": input.operation_name,
+                "schedule_to_close_timeout": 0
+                if timeout is None
+                else int(timeout.total_seconds() * 1_000_000_000),
+            },
+            input,
+            args=sent,
+        )
+        if call is not None and call.args != sent:
+            args = call.args
+            if len(args) > 1:
+                raise _fail_task(
+                    GuestError(
+                        f"interceptor `{call.decided_by}` gave a Nexus operation {len(args)} "
+                        "inputs; it takes one"
+                    )
+                )
+            input.input = temporalio.common.RawValue(_proto(args[0])) if args else None
+        handle = await self._awaited(hook, call, super().start_nexus_operation(input))
+        token = handle.operation_token
+        self._resolved(hook, call, payloads=[_string_header(token)] if token else [])
+        return handle
 
     def continue_as_new(self, input):
-        self._command(
+        call = self._command(
             "continue-as-new",
             {"workflow_type": input.workflow or "", "task_queue": input.task_queue or ""},
             input,
         )
+        # The run ends here: `after` sees the continuation started (the Rust adapter's
+        # command resolves the same way).
+        self._resolved("continue-as-new", call)
         return super().continue_as_new(input)
-

@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use interpose::chain::{
-    ActivitySchedule, Before, Call, CallDetail, ChildStart, ContinueAsNewOptions, Entered, Failure,
-    Handler, Hook, OutboundSignal, Outcome, Payload, Session, UpdateTarget, VisibilityQuery,
-    WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+    ActivitySchedule, AsyncActivity, AsyncActivityId, Before, Call, CallDetail, ChildStart,
+    ContinueAsNewOptions, Entered, Failure, Handler, Hook, NexusStart, OutboundSignal, Outcome,
+    Payload, ScheduleTarget, Session, UpdateTarget, VisibilityQuery, WorkflowMessage,
+    WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 use interpose::services::{
     ActivityInfo, FixedActivity, FixedWorkflow, LogSink, NoMetrics, Scope, WorkflowInfo,
@@ -122,6 +123,22 @@ fn client_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
             query: field(d, "query")?,
         })
     };
+    let schedule = || -> PyResult<ScheduleTarget> {
+        Ok(ScheduleTarget {
+            schedule_id: field(d, "schedule_id")?,
+        })
+    };
+    // By task token when the adapter passes one (bytes), else by ids.
+    let activity = || -> PyResult<AsyncActivity> {
+        Ok(match d.get_item("task_token")? {
+            Some(t) if !t.is_none() => AsyncActivity::TaskToken(t.extract()?),
+            _ => AsyncActivity::ById(AsyncActivityId {
+                workflow_id: field(d, "workflow_id")?,
+                run_id: field(d, "run_id")?,
+                activity_id: field(d, "activity_id")?,
+            }),
+        })
+    };
     Ok(match hook {
         Hook::StartWorkflow => D::StartWorkflow(start(d)?),
         Hook::SignalWithStartWorkflow => D::SignalWithStartWorkflow(with_message()?),
@@ -139,6 +156,19 @@ fn client_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
         Hook::FetchWorkflowHistory => D::FetchWorkflowHistory(target(d)?),
         Hook::ListWorkflows => D::ListWorkflows(query()?),
         Hook::CountWorkflows => D::CountWorkflows(query()?),
+        Hook::ListSchedules => D::ListSchedules(query()?),
+        Hook::CreateSchedule => D::CreateSchedule(schedule()?),
+        Hook::DescribeSchedule => D::DescribeSchedule(schedule()?),
+        Hook::UpdateSchedule => D::UpdateSchedule(schedule()?),
+        Hook::DeleteSchedule => D::DeleteSchedule(schedule()?),
+        Hook::PauseSchedule => D::PauseSchedule(schedule()?),
+        Hook::UnpauseSchedule => D::UnpauseSchedule(schedule()?),
+        Hook::TriggerSchedule => D::TriggerSchedule(schedule()?),
+        Hook::BackfillSchedule => D::BackfillSchedule(schedule()?),
+        Hook::CompleteAsyncActivity => D::CompleteAsyncActivity(activity()?),
+        Hook::FailAsyncActivity => D::FailAsyncActivity(activity()?),
+        Hook::ReportAsyncActivityCancellation => D::ReportAsyncActivityCancellation(activity()?),
+        Hook::HeartbeatAsyncActivity => D::HeartbeatAsyncActivity(activity()?),
         other => {
             return Err(InterposeError::new_err(format!(
                 "hook `{other}` is not a client hook the Python adapter runs"
@@ -178,7 +208,9 @@ fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, 
         | D::TerminateWorkflow(t)
         | D::DescribeWorkflow(t)
         | D::FetchWorkflowHistory(t) => put_target(t)?,
-        D::ListWorkflows(q) | D::CountWorkflows(q) => d.set_item("query", &q.query)?,
+        D::ListWorkflows(q) | D::CountWorkflows(q) | D::ListSchedules(q) => {
+            d.set_item("query", &q.query)?;
+        }
         _ => {}
     }
     Ok(d)
@@ -545,6 +577,8 @@ impl PendingCall {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(string_header, m)?)?;
+    m.add_function(wrap_pyfunction!(hooks, m)?)?;
     m.add_class::<Chain>()?;
     m.add_class::<PendingCall>()?;
     m.add_class::<WorkflowRun>()?;
@@ -574,6 +608,17 @@ fn workflow_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
         Hook::ExecuteWorkflow => D::ExecuteWorkflow,
         Hook::HandleSignal => D::HandleSignal(handler()?),
         Hook::HandleQuery => D::HandleQuery(handler()?),
+        Hook::ValidateUpdate => D::ValidateUpdate(handler()?),
+        Hook::HandleUpdate => D::HandleUpdate(handler()?),
+        Hook::StartNexusOperation => D::StartNexusOperation(NexusStart {
+            endpoint: field(d, "endpoint")?,
+            service: field(d, "service")?,
+            operation: field(d, "operation")?,
+            schedule_to_close_timeout: match d.get_item("schedule_to_close_timeout")? {
+                Some(v) if !v.is_none() => v.extract()?,
+                _ => 0,
+            },
+        }),
         Hook::ScheduleActivity => D::ScheduleActivity(schedule()?),
         Hook::ScheduleLocalActivity => D::ScheduleLocalActivity(schedule()?),
         Hook::StartChildWorkflow => D::StartChildWorkflow(ChildStart {
@@ -640,8 +685,9 @@ impl WorkflowRun {
         drop(self.session().take());
     }
 
-    /// Run `before` of workflow hook `hook` at workflow time `now_nanos`.
-    #[pyo3(signature = (hook, detail, headers, now_nanos, replaying))]
+    /// Run `before` of workflow hook `hook` at workflow time `now_nanos`, with the call's
+    /// `args` as payloads where guests see them (`None` where they do not).
+    #[pyo3(signature = (hook, detail, headers, now_nanos, replaying, args=None))]
     fn before(
         &self,
         hook: &str,
@@ -649,9 +695,11 @@ impl WorkflowRun {
         headers: Vec<(String, PyPayload)>,
         now_nanos: u64,
         replaying: bool,
+        args: Option<Vec<PyPayload>>,
     ) -> PyResult<WorkflowCall> {
         let hook = hook_named(hook)?;
-        let mut call = call_with(workflow_detail(hook, detail)?, None, headers);
+        let args = args.map(|a| a.into_iter().map(payload_in).collect());
+        let mut call = call_with(workflow_detail(hook, detail)?, args, headers);
         self.at(now_nanos, replaying);
         let mut guard = self.session();
         let session = guard.as_mut().ok_or_else(closed)?;
@@ -738,4 +786,45 @@ impl WorkflowCall {
     fn decided_by(&self) -> Option<String> {
         self.decided_by.clone()
     }
+
+    /// The arguments as the guests left them, `None` where the hook has none.
+    #[getter]
+    fn args<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Bound<'py, PyTuple>>>> {
+        self.call
+            .args()
+            .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
+            .transpose()
+    }
+
+    /// The headers of a hook whose headers are strings (Nexus) as the guests left them:
+    /// `(key, value)` pairs. The host checked every guest edit when it applied it; a
+    /// header that is not a string (set by no guest) raises `GuestError`.
+    #[getter]
+    fn string_headers(&self) -> PyResult<Vec<(String, String)>> {
+        self.call
+            .headers()
+            .iter()
+            .map(|(k, p)| {
+                p.header_string().map(|v| (k.clone(), v)).ok_or_else(|| {
+                    GuestError::new_err(format!(
+                        "header `{k}` of `{}` is not a string (a `json/plain` JSON string or \
+                         UTF-8 data)",
+                        self.call.hook()
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// Every hook of the contract, by WIT name (the WIT is the catalogue's one source).
+#[pyfunction]
+fn hooks() -> Vec<&'static str> {
+    Hook::ALL.iter().map(|h| h.name()).collect()
+}
+
+/// A string header value (Nexus) as guests see it: a `json/plain` JSON string payload.
+#[pyfunction]
+fn string_header<'py>(py: Python<'py>, value: &str) -> PyResult<Bound<'py, PyTuple>> {
+    payload_out(py, &Payload::from_header_string(value))
 }

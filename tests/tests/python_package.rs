@@ -178,9 +178,10 @@ async fn python_worker_with_interpose_runs_a_rust_workflows_activity_with_the_us
     let worker = PythonWorker::start(&python_queue, &config);
     assert!(
         worker.at_load.iter().any(|l| l.contains("WARNING")
-            && l.contains("do not run yet")
-            && l.contains("handle-query")),
-        "load warns of the probe's hooks Python does not run yet: {:#?}",
+            && l.contains("never call")
+            && l.contains("`start-timer`")
+            && l.contains("no timer method")),
+        "load warns of the probe's hooks Python never calls, and why: {:#?}",
         worker.at_load
     );
 

@@ -1,0 +1,108 @@
+"""Workflows, activities and a Nexus service the suite runs on Python workers with Interpose.
+
+They mirror the Rust integration tests' (`tests/tests/temporal_hooks.rs`): one run of
+``Traced`` touches every workflow and activity hook the Python SDK's interceptors have.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import nexusrpc
+import nexusrpc.handler
+from temporalio import activity, workflow
+
+TEN_SECONDS = timedelta(seconds=10)
+
+
+@activity.defn
+async def work(n: int) -> int:
+    return n * 2
+
+
+@nexusrpc.service
+class Echo:
+    echo: nexusrpc.Operation[str, str]
+
+
+@nexusrpc.handler.service_handler(service=Echo)
+class EchoHandler:
+    @nexusrpc.handler.sync_operation
+    async def echo(self, ctx: nexusrpc.handler.StartOperationContext, text: str) -> str:
+        return f"echo {text}"
+
+
+@workflow.defn
+class Poked:
+    def __init__(self) -> None:
+        self.poked = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.poked)
+
+    @workflow.signal
+    def poke(self) -> None:
+        self.poked = True
+
+
+@workflow.defn
+class Traced:
+    """Round 0 runs an activity, a local activity, a timer, a child (signalled), a signal
+    to an external workflow and a Nexus operation, waits for ``approve`` and continues as
+    new; round 1 returns the value an update set."""
+
+    def __init__(self) -> None:
+        self.approved = False
+        self.value = 0
+
+    @workflow.run
+    async def run(self, target: str, endpoint: str, round: int) -> int:
+        if round == 1:
+            return self.value
+        await workflow.execute_activity(work, 1, start_to_close_timeout=TEN_SECONDS)
+        await workflow.execute_local_activity(work, 2, start_to_close_timeout=TEN_SECONDS)
+        await workflow.sleep(0.01)
+        child = await workflow.start_child_workflow(
+            Poked.run, id=f"{workflow.info().workflow_id}-child"
+        )
+        await child.signal(Poked.poke)
+        await workflow.get_external_workflow_handle(target).signal(Poked.poke)
+        await child
+        nexus = workflow.create_nexus_client(service=Echo, endpoint=endpoint)
+        echoed = await nexus.execute_operation(Echo.echo, "hi")
+        assert echoed == "echo hi", echoed
+        await workflow.wait_condition(lambda: self.approved)
+        workflow.continue_as_new(args=[target, endpoint, 1])
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        self.approved = True
+
+    @workflow.query
+    def current(self) -> int:
+        return self.value
+
+    @workflow.update
+    def set_value(self, v: int) -> int:
+        old, self.value = self.value, v
+        return old
+
+    @set_value.validator
+    def validate_value(self, v: int) -> None:
+        if v > 10:
+            raise ValueError("value must be at most 10")
+
+
+@workflow.defn
+class Ordered:
+    """Three activities in order: the history the replay tests record."""
+
+    @workflow.run
+    async def run(self, name: str) -> int:
+        total = 0
+        for n in range(3):
+            total += await workflow.execute_activity(
+                work, n, start_to_close_timeout=TEN_SECONDS
+            )
+        return total
