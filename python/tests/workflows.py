@@ -11,6 +11,8 @@ from datetime import timedelta
 import nexusrpc
 import nexusrpc.handler
 from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 TEN_SECONDS = timedelta(seconds=10)
 
@@ -106,3 +108,21 @@ class Ordered:
                 work, n, start_to_close_timeout=TEN_SECONDS
             )
         return total
+
+
+@workflow.defn
+class OneAttempt:
+    """One activity with one attempt: returns its result, or how it failed."""
+
+    @workflow.run
+    async def run(self, n: int) -> str:
+        try:
+            done = await workflow.execute_activity(
+                work,
+                n,
+                start_to_close_timeout=TEN_SECONDS,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            return f"ok {done}"
+        except ActivityError as e:
+            return f"failed: {e.cause}"

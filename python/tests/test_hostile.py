@@ -1,0 +1,167 @@
+"""Hostile guests in a Python client and worker: contained, named, and the worker lives on.
+
+The ``hostile`` test guest (the Rust hostile suite's, unchanged binary) misbehaves in one
+hook, for workflows whose id starts with its name. Each case's error must name the guest,
+the hook, the phase and the cause; a deliberate rejection reaches the caller as an
+``ApplicationError``; after all of them the same worker still runs a clean workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+import interpose
+from workflows import OneAttempt, work
+
+RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
+)
+
+# (guest name, behaviour, limits, what the error says of the cause)
+CASES = [
+    ("fuel", "loop", "fuel = 5_000_000", "out of fuel (budget 5000000 units per call)"),
+    ("spin", "loop", 'fuel = 10_000_000_000_000\ndeadline = "300ms"', "deadline exceeded (300ms per call)"),
+    ("grow", "grow", 'memory = "16MiB"', "memory limit"),
+    ("panic", "panic", "", "hostile guest panics on purpose"),
+    ("oversize", "oversize", "", "exceeds the limit of"),
+]
+REJECT = "hostile guest rejects everything"
+
+
+def hostile_config(config, hook: str) -> str:
+    entries = [
+        (
+            name,
+            "hostile",
+            f"{limits}\n[guest.config]\nbehavior = '{behavior}'\nonly = '{hook}'\n"
+            f"only-workflow = '{name}-'",
+        )
+        for name, behavior, limits, _ in CASES + [("reject", "reject", "", REJECT)]
+    ]
+    return config(*entries, ("context", "context-propagation", ""))
+
+
+def names(text: str, name: str, hook: str, cause: str) -> None:
+    assert f"interceptor `{name}` failed in hook `{hook}` (before)" in text, text
+    assert cause in text, text
+
+
+async def task_failure(client: Client, workflow_id: str) -> str:
+    """The first workflow task failure's message in the workflow's history."""
+    for _ in range(100):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        for e in history.events:
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                return e.workflow_task_failed_event_attributes.failure.message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{workflow_id}: no workflow task failed within 10 s")
+
+
+def run_worker(address: str, chain, queue: str, body):
+    async def run():
+        client = await Client.connect(address)
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[OneAttempt],
+            activities=[work],
+            interceptors=[chain],
+            workflow_runner=RUNNER,
+        ):
+            await body(client)
+            clean = await client.start_workflow(
+                OneAttempt.run, 4, id=f"clean-{queue}", task_queue=queue
+            )
+            assert await asyncio.wait_for(clean.result(), 30) == "ok 8", "the worker lives on"
+
+    asyncio.run(run())
+
+
+def test_hostile_guests_in_workflow_hooks_fail_the_task_and_name_the_guest(
+    temporal_address, config, unique
+):
+    chain = interpose.load(hostile_config(config, "execute-workflow"))
+    queue = f"hostile-wf-{unique}"
+
+    async def body(client: Client) -> None:
+        for name, _, _, cause in CASES:
+            handle = await client.start_workflow(
+                OneAttempt.run, 1, id=f"{name}-{unique}", task_queue=queue
+            )
+            names(await task_failure(client, handle.id), name, "execute-workflow", cause)
+            await handle.terminate()
+        rejected = await client.start_workflow(
+            OneAttempt.run, 1, id=f"reject-{unique}", task_queue=queue
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(rejected.result(), 30)
+        assert REJECT in str(failed.value.cause), failed.value.cause
+
+    run_worker(temporal_address, chain, queue, body)
+
+
+def test_hostile_guests_in_activity_hooks_fail_the_attempt_and_name_the_guest(
+    temporal_address, config, unique
+):
+    chain = interpose.load(hostile_config(config, "execute-activity"))
+    queue = f"hostile-act-{unique}"
+
+    async def body(client: Client) -> None:
+        for name, _, _, cause in CASES:
+            result = await client.execute_workflow(
+                OneAttempt.run, 1, id=f"{name}-{unique}", task_queue=queue
+            )
+            assert result.startswith("failed: "), result
+            names(result, name, "execute-activity", cause)
+        result = await client.execute_workflow(
+            OneAttempt.run, 1, id=f"reject-{unique}", task_queue=queue
+        )
+        assert result.startswith("failed: ") and REJECT in result, result
+
+    run_worker(temporal_address, chain, queue, body)
+
+
+def test_hostile_guests_in_a_python_client_raise_to_the_caller_and_start_nothing(
+    temporal_address, config, unique
+):
+    chain = interpose.load(hostile_config(config, "start-workflow"))
+    queue = f"hostile-client-{unique}"
+
+    async def run():
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        for name, _, _, cause in CASES:
+            with pytest.raises(interpose.GuestError) as failed:
+                await client.start_workflow(
+                    OneAttempt.run, 1, id=f"{name}-{unique}", task_queue=queue
+                )
+            names(str(failed.value), name, "start-workflow", cause)
+        from temporalio.exceptions import ApplicationError
+
+        with pytest.raises(ApplicationError, match=REJECT):
+            await client.start_workflow(
+                OneAttempt.run, 1, id=f"reject-{unique}", task_queue=queue
+            )
+        plain = await Client.connect(temporal_address)
+        found = [w.id async for w in plain.list_workflows(f"TaskQueue = '{queue}'")]
+        assert found == [], f"nothing started: {found}"
+
+    asyncio.run(run())
+
+
+def test_a_bad_config_is_refused_at_load_with_one_exception_naming_the_guest(config, tmp_path):
+    missing = tmp_path / "nope.wasm"
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[[guest]]\nname = "ghost"\npath = "{missing}"\n')
+    with pytest.raises(interpose.InterposeError) as failed:
+        interpose.load(str(path))
+    assert "ghost" in str(failed.value) and str(path) in str(failed.value), failed.value
+    path.write_text('[[guest]]\nname = "x"\npath = 3\n')
+    with pytest.raises(interpose.InterposeError) as failed:
+        interpose.load(str(path))
+    assert str(path) in str(failed.value), failed.value
