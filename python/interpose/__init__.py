@@ -53,6 +53,7 @@ Guest log lines go to Python ``logging`` (logger ``interpose``).
 from __future__ import annotations
 
 import asyncio
+import math
 
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
@@ -65,6 +66,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.converter
 import temporalio.exceptions
+import temporalio.runtime
 import temporalio.worker
 import temporalio.workflow
 
@@ -95,14 +97,21 @@ ADAPTED = frozenset(_native.hooks()) - NOT_ADAPTED.keys()
 _log = logging.getLogger("interpose")
 
 
-def load(path: str) -> "Interpose":
+def load(path: str, *, runtime: Optional[temporalio.runtime.Runtime] = None) -> "Interpose":
     """Load ``path`` (an ``interpose.toml``) and every guest it names, in order.
+
+    Guest metrics, and the host's operator metrics (``interpose_guest_failures`` by guest,
+    hook, phase and cause; ``interpose_guest_instances`` by guest), go to ``runtime``'s
+    metric meter (default: ``Runtime.default()``), where the worker's own metrics are: pass
+    the runtime your client and workers use. Every sample carries the ``interpose_guest``
+    attribute; samples recorded in replay are dropped.
 
     Raises ``InterposeError`` with one message naming the file, the guest and why when the
     config or a guest is invalid: nothing is half-loaded. Hooks a guest declares that this
-    package does not run yet are logged (logger ``interpose``, warning).
+    package does not run are logged (logger ``interpose``, warning).
     """
-    native = _load(str(path))
+    meter = (runtime or temporalio.runtime.Runtime.default()).metric_meter
+    native = _load(str(path), metrics=_Meter(meter))
     for hook in sorted(set(native.declared()) - ADAPTED):
         _log.warning(
             "%s: a guest declares `%s`, which Python workers and clients never call: %s",
@@ -111,6 +120,68 @@ def load(path: str) -> "Interpose":
             NOT_ADAPTED[hook],
         )
     return Interpose(native)
+
+
+class _Meter:
+    """Guest and operator metrics into an SDK ``MetricMeter`` (called by the native module).
+    Instruments are made once per name; a name already used with another kind is dropped
+    (and logged once), as in Rust workers."""
+
+    _FAILURES = "interpose_guest_failures"
+    _INSTANCES = "interpose_guest_instances"
+
+    def __init__(self, meter: temporalio.common.MetricMeter) -> None:
+        self._meter = meter
+        self._instruments: dict = {}
+        self._failures = meter.create_counter(
+            self._FAILURES, "failed calls into an Interpose guest"
+        )
+        self._live = meter.create_gauge(self._INSTANCES, "live instances of an Interpose guest")
+        self._counts: dict = {}
+
+    def _instrument(self, kind: str, name: str, unit: str):
+        found = self._instruments.get(name)
+        if found is None:
+            description = "recorded by an Interpose guest"
+            make = {
+                "counter": self._meter.create_counter,
+                "histogram": self._meter.create_histogram_float,
+                "gauge": self._meter.create_gauge_float,
+            }[kind]
+            found = self._instruments[name] = (kind, make(name, description, unit or None), [False])
+        if found[0] != kind:
+            if not found[2][0]:
+                found[2][0] = True
+                _log.error(
+                    "guest metric samples dropped: `%s` is already a %s, not a %s",
+                    name,
+                    found[0],
+                    kind,
+                )
+            return None
+        return found[1]
+
+    def record(self, kind, name, value, unit, attributes, guest) -> None:
+        instrument = self._instrument(kind, name, unit)
+        if instrument is None or not math.isfinite(value):
+            return
+        attrs = dict(attributes)
+        attrs["interpose_guest"] = guest
+        if kind == "counter":
+            instrument.add(max(int(value), 0), attrs)
+        elif kind == "histogram":
+            instrument.record(float(value), attrs)
+        else:
+            instrument.set(float(value), attrs)
+
+    def failure(self, guest, hook, phase, cause) -> None:
+        self._failures.add(
+            1, {"interpose_guest": guest, "hook": hook, "phase": phase, "cause": cause}
+        )
+
+    def instances(self, guest, delta) -> None:
+        live = self._counts[guest] = self._counts.get(guest, 0) + delta
+        self._live.set(max(live, 0), {"interpose_guest": guest})
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):

@@ -16,8 +16,10 @@ use interpose::chain::{
     Payload, ScheduleTarget, Session, UpdateTarget, VisibilityQuery, WorkflowMessage,
     WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
+use interpose::model::Phase;
 use interpose::services::{
-    ActivityInfo, FixedActivity, FixedWorkflow, LogSink, NoMetrics, Scope, WorkflowInfo,
+    ActivityInfo, FixedActivity, FixedWorkflow, LogSink, MetricKind, MetricSample, MetricsSink,
+    NoMetrics, Scope, WorkflowInfo,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -250,6 +252,51 @@ impl LogSink for PythonLogs {
     }
 }
 
+/// Guest metrics and the host's operator metrics (failures by cause, live instances) into a
+/// Python object (the package's `_Meter`, over the SDK's metric meter): `record(kind, name,
+/// value, unit, attributes, guest)`, `failure(guest, hook, phase, cause)`, `instances(guest,
+/// delta)`. Samples from replaying workflow hooks never get here. An error in the Python
+/// object is printed and the sample dropped: metrics never fail a call.
+struct PythonMetrics {
+    meter: Py<PyAny>,
+}
+
+impl PythonMetrics {
+    fn call<A>(&self, method: &str, args: A)
+    where
+        A: for<'py> pyo3::call::PyCallArgs<'py>,
+    {
+        Python::attach(|py| {
+            if let Err(e) = self.meter.call_method1(py, method, args) {
+                e.print(py);
+            }
+        });
+    }
+}
+
+impl MetricsSink for PythonMetrics {
+    fn record(&self, s: MetricSample) {
+        let kind = match s.kind {
+            MetricKind::Counter => "counter",
+            MetricKind::Histogram => "histogram",
+            MetricKind::Gauge => "gauge",
+            _ => return,
+        };
+        self.call(
+            "record",
+            (kind, s.name, s.value, s.unit, s.attributes, s.guest),
+        );
+    }
+
+    fn failure(&self, guest: &str, hook: Hook, phase: Phase, cause: &'static str) {
+        self.call("failure", (guest, hook.name(), phase.name(), cause));
+    }
+
+    fn instances(&self, guest: &str, delta: i64) {
+        self.call("instances", (guest, delta));
+    }
+}
+
 /// The outcome `after` sees: the guest's decision when the call was `done`, else the real
 /// call's (an error with its type and retryability, or payloads).
 fn seen_outcome(
@@ -315,16 +362,16 @@ struct Chain {
 }
 
 /// Load `path` (an `interpose.toml`): every guest compiled, validated and asked for its
-/// interests, exactly as the Rust host does. Raises `InterposeError` naming what is wrong.
+/// interests, exactly as the Rust host does. Metrics go to `metrics` (see `PythonMetrics`),
+/// or nowhere. Raises `InterposeError` naming what is wrong.
 #[pyfunction]
-fn load(py: Python<'_>, path: PathBuf) -> PyResult<Chain> {
-    py.detach(|| {
-        interpose::temporal::Interpose::load_with_sinks(
-            &path,
-            Arc::new(NoMetrics),
-            Arc::new(PythonLogs),
-        )
-    })
+#[pyo3(signature = (path, metrics=None))]
+fn load(py: Python<'_>, path: PathBuf, metrics: Option<Py<PyAny>>) -> PyResult<Chain> {
+    let sink: Arc<dyn MetricsSink> = match metrics {
+        Some(meter) => Arc::new(PythonMetrics { meter }),
+        None => Arc::new(NoMetrics),
+    };
+    py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, Arc::new(PythonLogs)))
     .map(|interpose| Chain { interpose })
     .map_err(|e| {
         let message = e.to_string();
