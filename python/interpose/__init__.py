@@ -2,52 +2,50 @@
 
     import interpose
     from temporalio.client import Client
+    from temporalio.worker import Worker
 
     chain = interpose.load("interpose.toml")   # every guest compiled and checked, or an error
-    client = await Client.connect("localhost:7233", interceptors=[chain])
+    client = await Client.connect("localhost:7233", plugins=[chain.plugin()])
+    worker = Worker(client, task_queue="orders", workflows=[...], activities=[...])
 
 ``load`` reads the same ``interpose.toml`` as the Rust host and runs the same guest
 components (Rust, Python, JavaScript, C) through the same runtime: fuel, memory, deadline and
 output limits, failure policies. The object it returns is a ``temporalio.client.Interceptor``
-and a ``temporalio.worker.Interceptor``: register it on ``Client.connect(interceptors=...)``
-(workers built from that client use it too) or on ``Worker(interceptors=...)``.
+and a ``temporalio.worker.Interceptor``: register it once, as a plugin (``chain.plugin()``),
+on ``Client.connect(interceptors=...)`` (workers built from that client use it too) or on
+``Worker(interceptors=...)``. The default workflow sandbox needs no configuring.
 
-What this release adapts (the rest of ``temporalio.client.OutboundInterceptor`` passes
-through untouched, and a guest that declares those hooks is never called for them):
+What it adapts (``NOT_ADAPTED`` lists the contract's five other hooks and why Python has no
+place for them; a guest that declares one loads with a warning):
 
-- ``start_workflow`` (``start-workflow``, or ``signal-with-start-workflow`` with a start
-  signal), ``signal_workflow``, ``query_workflow``, ``start_workflow_update``,
-  ``start_update_with_start_workflow`` (headers, detail; the editable ids and task queue are
-  written back), ``cancel_workflow``, ``terminate_workflow``, ``describe_workflow``,
-  ``count_workflows`` (detail only: no headers);
-- guests see no arguments and no results as payloads here (the SDK hands interceptors
-  decoded values); a guest that rejects raises ``temporalio.exceptions.ApplicationError``
-  with its message and type; a guest that fails raises ``interpose.GuestError`` naming the
-  guest, the hook, the phase and the cause.
+- **client**: every method of ``temporalio.client.OutboundInterceptor`` the contract has a
+  hook for — starts (``start-workflow``, ``signal-with-start-workflow``,
+  ``update-with-start-workflow``; the editable ids and task queue are written back),
+  signals, queries, updates, cancel, terminate, describe, count, list, history, schedules,
+  async activity completion. Guests see no payloads here (the SDK hands client
+  interceptors decoded values); a list's or history's hooks run once, when its iterator is
+  made. A rejection raises ``temporalio.exceptions.ApplicationError``; a guest failure
+  raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause.
+- **activities** (``execute-activity``): headers, arguments and result as payloads through
+  the activity's payload converter (guests may replace them), the attempt's info,
+  heartbeats guests record sent with ``activity.heartbeat``.
+- **workflows**: ``execute-workflow`` (arguments and result as payloads), signals, queries,
+  update validators and handlers (results as payloads); commands: activities, local
+  activities, child workflows, signals to children and external workflows, Nexus operations
+  (string headers, the input as a payload, ``after`` sees the operation token), and
+  continue-as-new. One guest instance set per workflow instance the SDK caches; workflow
+  time from ``workflow.time_ns()``; the replay flag from ``workflow.unsafe.is_replaying()``
+  (queries and validators never replay); logs and metrics from replay are dropped. A
+  command's ``after`` runs in the activation that resolves it and can only observe.
+  A guest failure, a refused command or a rejected signal fails the workflow task, even if
+  workflow code catches the exception (the adapter sets the SDK's activation error,
+  SDK-private: temporalio 1.35); a rejected run fails the workflow, a rejected query or
+  update fails that query or update; continue-as-new and cancellation are seen as failures
+  of type ``ContinueAsNew`` / ``Cancelled`` and cannot be changed; an eviction runs no
+  ``after`` and releases the run's guests.
 
-- activities (``execute-activity``): headers, the arguments and the result as payloads through
-  the default payload converter (guests may replace them), the attempt's info, heartbeats a
-  guest records sent with ``activity.heartbeat``; a rejection or a guest's failure fails the
-  attempt (``ApplicationError``, ``GuestError``).
-
-- workflows (``execute-workflow``, ``handle-signal``; commands: ``schedule-activity``,
-  ``schedule-local-activity``, ``start-child-workflow``, ``signal-external-workflow``,
-  ``continue-as-new``): one guest instance set per workflow instance the SDK caches, workflow
-  time from ``workflow.now()``, the replay flag from ``workflow.unsafe.is_replaying()``,
-  headers and editable ids and task queues. A guest failure, a refused command or a rejected
-  signal fails the workflow task, even if workflow code catches the exception (the adapter
-  sets the SDK's activation error, SDK-private: temporalio 1.35); a rejected
-  ``execute-workflow`` fails the workflow; continue-as-new and cancellation are seen as
-  failures of type ``ContinueAsNew`` / ``Cancelled`` and cannot be changed; an eviction runs
-  no ``after`` and releases the run's guests. A worker configured with
-  ``workflow_failure_exception_types`` that covers ``interpose.GuestError`` turns guest
-  failures into workflow failures. The
-  worker's sandbox must pass the package through:
-  ``SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose"))``.
-  Not yet: queries, updates, Nexus, workflow arguments and results as payloads, the
-  commands' ``after`` in the activation that resolves them (it runs at once).
-
-Guest log lines go to Python ``logging`` (logger ``interpose``).
+Guest log lines go to Python ``logging`` (logger ``interpose``); metrics to the runtime's
+metric meter (see ``load``).
 """
 
 from __future__ import annotations
@@ -66,6 +64,7 @@ import temporalio.client
 import temporalio.common
 import temporalio.converter
 import temporalio.exceptions
+import temporalio.plugin
 import temporalio.runtime
 import temporalio.worker
 import temporalio.workflow
@@ -185,11 +184,12 @@ class _Meter:
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
-    """One loaded chain: a client interceptor and a worker interceptor (activities).
+    """One loaded chain: a client interceptor and a worker interceptor (workflows and
+    activities).
 
-    Register it once: on ``Client.connect(interceptors=[...])`` (workers built from that
-    client use it too) or on ``Worker(interceptors=[...])``, not both (its guests would run
-    twice).
+    Register it once: as ``plugin()``, on ``Client.connect(interceptors=[...])`` (workers
+    built from that client use it too) or on ``Worker(interceptors=[...])``, not on both a
+    client and its workers' ``interceptors`` (its guests would run twice).
     """
 
     def __init__(self, native) -> None:
@@ -199,6 +199,13 @@ class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
     def fingerprint(self) -> str:
         """The chain's fingerprint: guests, hashes, limits and config."""
         return self._native.fingerprint
+
+    def plugin(self) -> temporalio.plugin.SimplePlugin:
+        """This chain as a ``temporalio.plugin.SimplePlugin``: on
+        ``Client.connect(plugins=[...])`` it intercepts the client and every worker built
+        from it (once: the SDK does not register it twice); on ``Worker(plugins=...)`` or
+        ``Replayer(plugins=...)``, that worker or replayer."""
+        return temporalio.plugin.SimplePlugin("interpose", interceptors=[self])
 
     def intercept_client(
         self, next: temporalio.client.OutboundInterceptor

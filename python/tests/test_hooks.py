@@ -25,14 +25,9 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import interpose
 from workflows import EchoHandler, Poked, Traced, work
-
-RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
-)
 
 
 async def create_endpoint(client: Client, name: str, queue: str) -> None:
@@ -71,7 +66,6 @@ def test_a_guest_sees_every_hook_of_the_python_sdk_once_per_call(
             workflows=[Traced, Poked],
             activities=[work],
             nexus_service_handlers=[EchoHandler()],
-            workflow_runner=RUNNER,
         ):
             target = await client.start_workflow(Poked.run, id=f"target-{unique}", task_queue=queue)
             handle = await client.start_workflow(

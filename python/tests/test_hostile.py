@@ -14,14 +14,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import interpose
 from workflows import OneAttempt, work
-
-RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
-)
 
 # (guest name, behaviour, limits, what the error says of the cause)
 CASES = [
@@ -72,7 +67,6 @@ def run_worker(address: str, chain, queue: str, body):
             workflows=[OneAttempt],
             activities=[work],
             interceptors=[chain],
-            workflow_runner=RUNNER,
         ):
             await body(client)
             clean = await client.start_workflow(

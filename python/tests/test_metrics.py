@@ -15,14 +15,9 @@ from collections import Counter
 from temporalio.client import Client
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.worker import Replayer, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import interpose
 from workflows import Ordered, work
-
-RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
-)
 
 
 def sums(updates, name: str, *keys: str) -> Counter:
@@ -58,7 +53,6 @@ def test_guest_metrics_reach_the_sdk_meter_and_none_in_replay(temporal_address, 
             workflows=[Ordered],
             activities=[work],
             interceptors=[chain],
-            workflow_runner=RUNNER,
         ):
             handle = await client.start_workflow(
                 Ordered.run, "m", id=f"metrics-{unique}", task_queue=queue
@@ -85,7 +79,7 @@ def test_guest_metrics_reach_the_sdk_meter_and_none_in_replay(temporal_address, 
 
     async def replay():
         await Replayer(
-            workflows=[Ordered], interceptors=[chain], workflow_runner=RUNNER, runtime=runtime
+            workflows=[Ordered], interceptors=[chain], runtime=runtime
         ).replay_workflow(history)
 
     asyncio.run(replay())

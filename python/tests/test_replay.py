@@ -14,14 +14,9 @@ import pytest
 import temporalio.workflow
 from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import interpose
 from workflows import Ordered, work
-
-RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
-)
 
 
 def probe(activity_id: str):
@@ -37,7 +32,6 @@ def record(address: str, chain, queue: str, workflow_id: str):
             workflows=[Ordered],
             activities=[work],
             interceptors=[chain],
-            workflow_runner=RUNNER,
         ):
             handle = await client.start_workflow(
                 Ordered.run, "replay", id=workflow_id, task_queue=queue
@@ -51,7 +45,7 @@ def record(address: str, chain, queue: str, workflow_id: str):
 def replay(chain, history):
     async def run():
         return await Replayer(
-            workflows=[Ordered], interceptors=[chain], workflow_runner=RUNNER
+            workflows=[Ordered], interceptors=[chain]
         ).replay_workflow(history)
 
     return asyncio.run(run())

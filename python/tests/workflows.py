@@ -14,6 +14,10 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+# Workflow code may import the package (to catch `interpose.GuestError`, say): the sandbox
+# must then pass it through, since its native module loads once per process.
+import interpose  # noqa: F401
+
 TEN_SECONDS = timedelta(seconds=10)
 
 

@@ -23,7 +23,6 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 
 def emit(line):
@@ -76,18 +75,12 @@ async def main(address, queue, config):
     logger.addHandler(Lines())
     chain = interpose.load(config)
     client = await Client.connect(address)
-    # The native module passes through the workflow sandbox (as the SDK's own extension
-    # modules do): one runtime for the whole worker.
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("interpose")
-    )
     worker = Worker(
         client,
         task_queue=queue,
         activities=[greet],
         workflows=[PyOrder, PyCatching],
         interceptors=[chain],
-        workflow_runner=runner,
     )
     threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     async with worker:
