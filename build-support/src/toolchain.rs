@@ -187,20 +187,31 @@ pub fn python_package_dir(cache: &Path) -> PathBuf {
     cache.join("interpose-py")
 }
 
-/// Build the `interpose` wheel from `python/` with the peer's maturin (dev profile: the
-/// workspace's compiled dependencies are reused) into `target/wheels`, and install it,
-/// without dependencies, into [`python_package_dir`]. Returns the wheel.
-pub fn build_python_package(root: &Path, cache: &Path) -> anyhow::Result<PathBuf> {
+/// Where [`build_python_package`] installs the release build (benchmarks).
+pub fn python_release_package_dir(cache: &Path) -> PathBuf {
+    cache.join("interpose-py-release")
+}
+
+/// Build the `interpose` wheel from `python/` with the peer's maturin into `target/wheels`
+/// (`target/wheels-release` for `release`), and install it, without dependencies, into
+/// [`python_package_dir`] ([`python_release_package_dir`]). The dev profile reuses the
+/// workspace's compiled dependencies (tests); the release one is what users and benchmarks
+/// get. Returns the wheel.
+pub fn build_python_package(root: &Path, cache: &Path, release: bool) -> anyhow::Result<PathBuf> {
     let Installed::Python { python, site } = Toolchain::PythonPeer.find(root, cache)? else {
         bail!("the Python peer is a Python installation");
     };
-    let out = root.join("target/wheels");
+    let out = root.join(if release {
+        "target/wheels-release"
+    } else {
+        "target/wheels"
+    });
     let _ = std::fs::remove_dir_all(&out);
     run(Command::new(site.join("bin/maturin"))
         .args([
             "build",
             "--profile",
-            "dev",
+            if release { "release" } else { "dev" },
             "--compatibility",
             "linux",
             "--quiet",
@@ -217,11 +228,13 @@ pub fn build_python_package(root: &Path, cache: &Path) -> anyhow::Result<PathBuf
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .context("maturin wrote no wheel")?;
-    pip_install(
-        &python_package_dir(cache),
-        &["--no-deps".to_owned(), wheel.display().to_string()],
-    )
-    .context("installing the interpose wheel")?;
+    let dir = if release {
+        python_release_package_dir(cache)
+    } else {
+        python_package_dir(cache)
+    };
+    pip_install(&dir, &["--no-deps".to_owned(), wheel.display().to_string()])
+        .context("installing the interpose wheel")?;
     Ok(wheel)
 }
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
@@ -72,11 +73,13 @@ import temporalio.workflow
 from . import _native
 from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
+from ._native import header_value as _header_value
 from ._native import string_header as _string_header
 
 __all__ = ["ADAPTED", "Interpose", "GuestError", "InterposeError", "load"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 #: The contract's hooks this package does not run, and why: a guest that declares one loads
@@ -94,6 +97,7 @@ NOT_ADAPTED = {
 ADAPTED = frozenset(_native.hooks()) - NOT_ADAPTED.keys()
 
 _log = logging.getLogger("interpose")
+_U64_MAX = 2**64 - 1
 
 
 def load(path: str, *, runtime: Optional[temporalio.runtime.Runtime] = None) -> "Interpose":
@@ -137,6 +141,7 @@ class _Meter:
         )
         self._live = meter.create_gauge(self._INSTANCES, "live instances of an Interpose guest")
         self._counts: dict = {}
+        self._lock = threading.Lock()
 
     def _instrument(self, kind: str, name: str, unit: str):
         found = self._instruments.get(name)
@@ -167,7 +172,7 @@ class _Meter:
         attrs = dict(attributes)
         attrs["interpose_guest"] = guest
         if kind == "counter":
-            instrument.add(max(int(value), 0), attrs)
+            instrument.add(min(max(int(value), 0), _U64_MAX), attrs)
         elif kind == "histogram":
             instrument.record(float(value), attrs)
         else:
@@ -179,8 +184,10 @@ class _Meter:
         )
 
     def instances(self, guest, delta) -> None:
-        live = self._counts[guest] = self._counts.get(guest, 0) + delta
-        self._live.set(max(live, 0), {"interpose_guest": guest})
+        # Workflow activations run on several threads.
+        with self._lock:
+            live = self._counts[guest] = self._counts.get(guest, 0) + delta
+            self._live.set(max(live, 0), {"interpose_guest": guest})
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
@@ -628,6 +635,20 @@ def _replaying() -> bool:
     return temporalio.workflow.unsafe.is_replaying()
 
 
+def _evicting(e: Optional[BaseException] = None) -> bool:
+    """Whether the SDK is evicting the current workflow instance: it cancels the run's
+    tasks, which then end with ``CancelledError`` (a run waiting on a timer or a condition)
+    or ``_WorkflowBeingEvictedError`` — not the run's end, nor a command's
+    (``_WorkflowInstanceImpl._deleting``, temporalio 1.35; SDK-private, looked up with
+    care)."""
+    if e is not None and type(e).__name__ == "_WorkflowBeingEvictedError":
+        return True
+    try:
+        return bool(getattr(temporalio.workflow._Runtime.current(), "_deleting", False))
+    except Exception:
+        return False
+
+
 def _fail_task(err: BaseException) -> BaseException:
     """Make ``err`` fail the workflow task even if workflow code catches it: the SDK checks
     its instance's activation error after every step (``_WorkflowInstanceImpl``,
@@ -673,25 +694,19 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         )
         super().init(_WorkflowOutbound(outbound, self._run, self._chain))
 
-    def _refuse(self, hook: str, value, call) -> BaseException:
-        """A guest's rejection or failure: it fails the workflow for ``execute-workflow``
-        (an ``ApplicationError``) and the workflow task elsewhere (a signal's rejection
-        fails the task, as in Rust workers, never the workflow)."""
-        if hook == "execute-workflow":
-            return _guest_failure(value, call)
-        return _fail_task(
-            GuestError(f"interceptor `{call.decided_by}` failed `{hook}`: {value[0]}")
-        )
-
-    def _begin(self, hook: str, detail: dict, input: Any, *, args: bool, replaying: bool):
+    def _begin(
+        self, hook: str, detail: dict, input: Any, *, args: bool, replaying: bool, write=True
+    ):
         """``before`` of an inbound hook: the call, and the arguments guests saw (payloads,
-        or ``None``). Headers (and arguments guests replaced) are written into ``input``."""
+        or ``None``). Headers (and arguments guests replaced) are written into ``input``
+        unless ``write`` is false (read-only hooks: an update's validator gets the same
+        input object as its handler, and must not leak edits into it)."""
         converter = temporalio.workflow.payload_converter()
         sent = _payloads(converter.to_payloads(list(input.args))) if args else None
         call = self._run.before(
             hook, detail, _headers_in(input.headers), _workflow_now(), replaying, args=sent
         )
-        if call.done is None:
+        if call.done is None and write:
             input.headers = _headers_out(call.headers)
             if args and call.args != sent:
                 input.args = converter.from_payloads(
@@ -711,23 +726,27 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         )
         if kind == "err":
             raise self._refuse(hook, value, call)
-        if call.done is None and value == (seen if seen is not None else []):
-            return result
         if not payloads:
-            raise GuestError(
-                f"interceptor `{call.decided_by}` "
-                f"{'answered' if call.done is not None else 'replaced the result of'} "
-                f"`{hook}`, which has no result"
-            )
+            # No result to replace (a signal, a validator): handled, as in Rust workers.
+            return result if call.done is None else None
+        if call.done is None and value == seen:
+            return result
+        return self._one(hook, call, value)
+
+    @staticmethod
+    def _one(hook: str, call, value):
+        """A guest's payloads as the hook's one result, passed through as they are."""
         if len(value) > 1:
             raise GuestError(
                 f"interceptor `{call.decided_by}` gave `{hook}` {len(value)} results; it has one"
             )
         return temporalio.common.RawValue(_proto(value[0])) if value else None
 
-    def _failed(self, hook: str, call, replaying: bool, e: BaseException) -> None:
-        """``after`` of an inbound hook whose handler raised ``e``; returns when ``e``
-        stands (the caller re-raises it), raises when a guest replaced it."""
+    def _failed(self, hook: str, call, replaying: bool, e: BaseException, payloads: bool):
+        """``after`` of an inbound hook whose handler raised ``e``: ``(False, None)`` when
+        ``e`` stands (the caller re-raises it), ``(True, value)`` when a guest turned it into
+        a result; raises when a guest replaced it with another failure (as in Rust workers,
+        for any exception). Continue-as-new and cancellation can only be observed."""
         control = _control_flow(e) if hook == "execute-workflow" else None
         seen = control or _failure_of(e)
         kind, value = self._run.after(
@@ -738,23 +757,18 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             error_type=seen[1],
             non_retryable=seen[2],
         )
-        changed = (kind, value) != ("err", seen)
-        if changed and control is not None:
-            # Continue-as-new and cancellation can only be observed.
+        if (kind, value) == ("err", seen):
+            return False, None
+        if control is not None:
             _log.warning(
                 "interceptor `%s` changed the end of a run that %s; ignored",
                 call.decided_by,
                 seen[0],
             )
-        elif changed and kind == "err" and isinstance(e, temporalio.exceptions.FailureError):
+            return False, None
+        if kind == "err":
             raise self._refuse(hook, value, call) from e
-        elif changed:
-            _log.warning(
-                "interceptor `%s` changed how `%s` failed; ignored: only a Temporal "
-                "failure can be replaced",
-                call.decided_by,
-                hook,
-            )
+        return True, (self._one(hook, call, value) if payloads else None)
 
     async def _inbound(
         self, hook: str, detail: dict, input: Any, call_next, *, args=False, payloads=False
@@ -772,14 +786,16 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         try:
             result = await call_next(input)
         except BaseException as e:
-            if type(e).__name__ == "_WorkflowBeingEvictedError":
+            if _evicting(e):
                 # Not the run's end: no `after`; the run's guests go with the instance.
                 self._run.close()
                 raise
             try:
-                self._failed(hook, call, _replaying(), e)
+                replaced, value = self._failed(hook, call, _replaying(), e, payloads)
             except GuestError as failed:
                 raise _fail_task(failed) from e
+            if replaced:
+                return value
             raise
         try:
             return self._end(hook, call, _replaying(), result=result, payloads=payloads)
@@ -794,13 +810,15 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         if not self._chain.wants(hook):
             return call_next(input)
         try:
-            call = self._begin(hook, detail, input, args=False, replaying=False)
+            call = self._begin(hook, detail, input, args=False, replaying=False, write=False)
             if call.done is not None:
                 return self._end(hook, call, False, result=None, payloads=payloads)
             try:
                 result = call_next(input)
             except BaseException as e:
-                self._failed(hook, call, False, e)
+                replaced, value = self._failed(hook, call, False, e, payloads)
+                if replaced:
+                    return value
                 raise
             return self._end(hook, call, False, result=result, payloads=payloads)
         except _Refused as e:
@@ -811,13 +829,17 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         if not self._chain.wants(hook):
             return await super().handle_query(input)
         try:
-            call = self._begin(hook, {"name": input.query}, input, args=False, replaying=False)
+            call = self._begin(
+                hook, {"name": input.query}, input, args=False, replaying=False, write=False
+            )
             if call.done is not None:
                 return self._end(hook, call, False, result=None, payloads=True)
             try:
                 result = await super().handle_query(input)
             except BaseException as e:
-                self._failed(hook, call, False, e)
+                replaced, value = self._failed(hook, call, False, e, True)
+                if replaced:
+                    return value
                 raise
             return self._end(hook, call, False, result=result, payloads=True)
         except _Refused as e:
@@ -908,11 +930,13 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             raise _fail_task(e)
 
     def _command_checked(self, hook: str, detail: dict, input: Any, args):
-        headers = (
-            [(k.lower(), _string_header(v)) for k, v in (input.headers or {}).items()]
-            if hook == "start-nexus-operation"
-            else _headers_in(input.headers)
-        )
+        nexus = hook == "start-nexus-operation"
+        if nexus:
+            # HTTP-style headers match without case (Temporal lowercases them).
+            incoming = {k.translate(_ASCII_LOWER): v for k, v in (input.headers or {}).items()}
+            headers = [(k, _string_header(v)) for k, v in incoming.items()]
+        else:
+            headers = _headers_in(input.headers)
         call = self._run.before(
             hook, detail, headers, _workflow_now(), _replaying(), args=args
         )
@@ -922,8 +946,19 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                 f"interceptor `{call.decided_by}` refused `{hook}`: "
                 f"{value[0] if kind == 'err' else 'answered a command'}"
             )
-        if hook == "start-nexus-operation":
-            input.headers = dict(call.string_headers)
+        if nexus:
+            # A header nobody changed goes out as it came in (even one a guest could not
+            # set); guests' own edits were checked when the host applied them.
+            out = {}
+            for k, p in call.headers:
+                if k in incoming and p == _string_header(incoming[k]):
+                    out[k] = incoming[k]
+                    continue
+                value = _header_value(p)
+                if value is None:
+                    raise GuestError(f"Nexus header `{k}` is not a string")
+                out[k] = value
+            input.headers = out
         else:
             input.headers = _headers_out(call.headers)
         edited = call.detail
@@ -975,6 +1010,8 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             return
 
         def done(task) -> None:
+            if _evicting():
+                return  # not how the command resolved: the instance is going away
             try:
                 if task.cancelled():
                     self._resolved(hook, call, error=asyncio.CancelledError())
@@ -1024,7 +1061,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         try:
             result = await started
         except BaseException as e:
-            if type(e).__name__ != "_WorkflowBeingEvictedError":
+            if not _evicting(e):
                 self._resolved(hook, call, error=e)
             raise
         return result

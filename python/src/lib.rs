@@ -224,18 +224,29 @@ fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, 
 struct PythonLogs;
 
 impl LogSink for PythonLogs {
-    fn enabled(&self, _: tracing::Level) -> bool {
-        true
+    fn enabled(&self, level: tracing::Level) -> bool {
+        Python::attach(|py| {
+            py.import("logging")
+                .and_then(|l| l.call_method1("getLogger", ("interpose",)))
+                .and_then(|logger| logger.call_method1("isEnabledFor", (python_level(level),)))
+                .and_then(|on| on.is_truthy())
+                .unwrap_or(true)
+        })
     }
 
     fn log(&self, guest: &str, hook: Option<Hook>, level: tracing::Level, message: &str) {
-        let level = match level {
-            tracing::Level::ERROR => 40,
-            tracing::Level::WARN => 30,
-            tracing::Level::INFO => 20,
-            tracing::Level::DEBUG => 10,
-            _ => 5,
-        };
+        // A guest's line is one line: control characters are escaped, so that no guest can
+        // forge a line that seems to come from another guest or hook.
+        let message: String = message
+            .chars()
+            .flat_map(|c| {
+                let escaped = c.is_control().then(|| c.escape_default());
+                escaped
+                    .into_iter()
+                    .flatten()
+                    .chain((!c.is_control()).then_some(c))
+            })
+            .collect();
         let line = match hook {
             Some(h) => format!("[{guest}] {h}: {message}"),
             None => format!("[{guest}] {message}"),
@@ -244,11 +255,21 @@ impl LogSink for PythonLogs {
             let logged = py
                 .import("logging")
                 .and_then(|l| l.call_method1("getLogger", ("interpose",)))
-                .and_then(|logger| logger.call_method1("log", (level, line)));
+                .and_then(|logger| logger.call_method1("log", (python_level(level), line)));
             if let Err(e) = logged {
-                e.print(py);
+                e.write_unraisable(py, None);
             }
         });
+    }
+}
+
+fn python_level(level: tracing::Level) -> u8 {
+    match level {
+        tracing::Level::ERROR => 40,
+        tracing::Level::WARN => 30,
+        tracing::Level::INFO => 20,
+        tracing::Level::DEBUG => 10,
+        _ => 5,
     }
 }
 
@@ -268,7 +289,7 @@ impl PythonMetrics {
     {
         Python::attach(|py| {
             if let Err(e) = self.meter.call_method1(py, method, args) {
-                e.print(py);
+                e.write_unraisable(py, None);
             }
         });
     }
@@ -372,17 +393,17 @@ fn load(py: Python<'_>, path: PathBuf, metrics: Option<Py<PyAny>>) -> PyResult<C
         None => Arc::new(NoMetrics),
     };
     py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, Arc::new(PythonLogs)))
-    .map(|interpose| Chain { interpose })
-    .map_err(|e| {
-        let message = e.to_string();
-        let shown = path.display().to_string();
-        // Name the config unless the error already does.
-        InterposeError::new_err(if message.contains(&shown) {
-            message
-        } else {
-            format!("{shown}: {message}")
+        .map(|interpose| Chain { interpose })
+        .map_err(|e| {
+            let message = e.to_string();
+            let shown = path.display().to_string();
+            // Name the config unless the error already does.
+            InterposeError::new_err(if message.contains(&shown) {
+                message
+            } else {
+                format!("{shown}: {message}")
+            })
         })
-    })
 }
 
 fn hook_named(name: &str) -> PyResult<Hook> {
@@ -417,6 +438,7 @@ impl Chain {
     /// `done`, then `after`.
     fn client_before(
         &self,
+        py: Python<'_>,
         hook: &str,
         detail: &Bound<'_, PyDict>,
         headers: Vec<(String, PyPayload)>,
@@ -424,7 +446,9 @@ impl Chain {
         let hook = hook_named(hook)?;
         let mut call = call_with(client_detail(hook, detail)?, None, headers);
         let mut session = self.interpose.chain().session(Scope::Client);
-        let (entered, done) = before_in(&mut session, &mut call)?;
+        // Guests run without the GIL: other Python threads (workflow activations, the event
+        // loop) go on meanwhile; the sinks take it back for a log line or a sample.
+        let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
@@ -462,6 +486,7 @@ impl Chain {
     /// `ActivityInfo`'s fields), with its `headers` and `args` as payloads.
     fn activity_before(
         &self,
+        py: Python<'_>,
         info: &Bound<'_, PyDict>,
         headers: Vec<(String, PyPayload)>,
         args: Vec<PyPayload>,
@@ -499,7 +524,7 @@ impl Chain {
             .interpose
             .chain()
             .session(Scope::Activity(activity.clone()));
-        let (entered, done) = before_in(&mut session, &mut call)?;
+        let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session,
@@ -609,9 +634,9 @@ impl PendingCall {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
         let outcome = seen_outcome(self.done.take(), payloads, error, error_type, non_retryable);
-        let last = self
-            .session
-            .after(&mut self.call, self.entered, outcome)
+        let (session, call, entered) = (&mut self.session, &mut self.call, self.entered);
+        let last = py
+            .detach(|| session.after(call, entered, outcome))
             .map_err(guest_error)?;
         if let Some(who) = self.session.decided_by() {
             self.decided_by = Some(who.to_owned());
@@ -625,6 +650,7 @@ impl PendingCall {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(string_header, m)?)?;
+    m.add_function(wrap_pyfunction!(header_value, m)?)?;
     m.add_function(wrap_pyfunction!(hooks, m)?)?;
     m.add_class::<Chain>()?;
     m.add_class::<PendingCall>()?;
@@ -737,6 +763,7 @@ impl WorkflowRun {
     #[pyo3(signature = (hook, detail, headers, now_nanos, replaying, args=None))]
     fn before(
         &self,
+        py: Python<'_>,
         hook: &str,
         detail: &Bound<'_, PyDict>,
         headers: Vec<(String, PyPayload)>,
@@ -747,16 +774,21 @@ impl WorkflowRun {
         let hook = hook_named(hook)?;
         let args = args.map(|a| a.into_iter().map(payload_in).collect());
         let mut call = call_with(workflow_detail(hook, detail)?, args, headers);
-        self.at(now_nanos, replaying);
-        let mut guard = self.session();
-        let session = guard.as_mut().ok_or_else(closed)?;
-        let (entered, done) = before_in(session, &mut call)?;
+        // The run's lock is taken without the GIL, so a thread holding it can take the GIL
+        // back for a log line while another waits for the lock.
+        let (entered, done, decided_by) = py.detach(|| {
+            self.at(now_nanos, replaying);
+            let mut guard = self.session();
+            let session = guard.as_mut().ok_or_else(closed)?;
+            let (entered, done) = before_in(session, &mut call)?;
+            PyResult::Ok((entered, done, session.decided_by().map(str::to_owned)))
+        })?;
         Ok(WorkflowCall {
             call,
             entered,
             done,
             finished: false,
-            decided_by: session.decided_by().map(str::to_owned),
+            decided_by,
         })
     }
 
@@ -779,17 +811,21 @@ impl WorkflowRun {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
         let outcome = seen_outcome(call.done.take(), payloads, error, error_type, non_retryable);
-        self.at(now_nanos, replaying);
-        let mut guard = self.session();
-        let session = guard.as_mut().ok_or_else(closed)?;
         let entered = call.entered;
-        let last = session
-            .after(&mut call.call, entered, outcome)
-            .map_err(guest_error)?;
+        let target = &mut call.call;
+        let (last, decider) = py.detach(|| {
+            self.at(now_nanos, replaying);
+            let mut guard = self.session();
+            let session = guard.as_mut().ok_or_else(closed)?;
+            let last = session
+                .after(target, entered, outcome)
+                .map_err(guest_error)?;
+            PyResult::Ok((last, session.decided_by().map(str::to_owned)))
+        })?;
         // A guest that decided in `before` (a rejection) stays the decider unless one
         // changes the outcome in `after`.
-        if let Some(who) = session.decided_by() {
-            call.decided_by = Some(who.to_owned());
+        if let Some(who) = decider {
+            call.decided_by = Some(who);
         }
         outcome_out(py, &last)
     }
@@ -842,32 +878,19 @@ impl WorkflowCall {
             .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
             .transpose()
     }
-
-    /// The headers of a hook whose headers are strings (Nexus) as the guests left them:
-    /// `(key, value)` pairs. The host checked every guest edit when it applied it; a
-    /// header that is not a string (set by no guest) raises `GuestError`.
-    #[getter]
-    fn string_headers(&self) -> PyResult<Vec<(String, String)>> {
-        self.call
-            .headers()
-            .iter()
-            .map(|(k, p)| {
-                p.header_string().map(|v| (k.clone(), v)).ok_or_else(|| {
-                    GuestError::new_err(format!(
-                        "header `{k}` of `{}` is not a string (a `json/plain` JSON string or \
-                         UTF-8 data)",
-                        self.call.hook()
-                    ))
-                })
-            })
-            .collect()
-    }
 }
 
 /// Every hook of the contract, by WIT name (the WIT is the catalogue's one source).
 #[pyfunction]
 fn hooks() -> Vec<&'static str> {
     Hook::ALL.iter().map(|h| h.name()).collect()
+}
+
+/// A payload as a string header value (Nexus), or `None` when it is not one (a `json/plain`
+/// JSON string or UTF-8 data, without control characters).
+#[pyfunction]
+fn header_value(payload: PyPayload) -> Option<String> {
+    payload_in(payload).header_string()
 }
 
 /// A string header value (Nexus) as guests see it: a `json/plain` JSON string payload.

@@ -13,6 +13,7 @@ import asyncio
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 import interpose
@@ -142,8 +143,10 @@ def test_hostile_guests_in_a_python_client_raise_to_the_caller_and_start_nothing
                 OneAttempt.run, 1, id=f"reject-{unique}", task_queue=queue
             )
         plain = await Client.connect(temporal_address)
-        found = [w.id async for w in plain.list_workflows(f"TaskQueue = '{queue}'")]
-        assert found == [], f"nothing started: {found}"
+        for name, *_ in CASES + [("reject",)]:
+            with pytest.raises(RPCError) as missing:
+                await plain.get_workflow_handle(f"{name}-{unique}").describe()
+            assert missing.value.status == RPCStatusCode.NOT_FOUND, f"{name}: nothing started"
 
     asyncio.run(run())
 

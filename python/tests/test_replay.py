@@ -12,11 +12,11 @@ import asyncio
 
 import pytest
 import temporalio.workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Replayer, Worker
 
 import interpose
-from workflows import Ordered, work
+from workflows import Ordered, Sleepy, work
 
 
 def probe(activity_id: str):
@@ -83,3 +83,33 @@ def test_the_same_history_with_a_guest_that_edits_differently_fails_replay(
     with pytest.raises(temporalio.workflow.NondeterminismError) as failed:
         replay(interpose.load(config(probe("other"))), history)
     assert "renamed-2" in str(failed.value) or "other-2" in str(failed.value), failed.value
+
+
+def test_an_evicted_run_is_not_ended_for_guests_and_replays_silently(
+    temporal_address, config, guest_logs, unique
+):
+    """With no workflow cache the SDK evicts the run after every activation, cancelling its
+    task while it waits on a timer: guests must not see that as the run's end. The probe
+    fails every run's end (``after = 'fail-run'``): at the real end the workflow fails with
+    its failure; an eviction taken for an end would show as a cancelled run whose end the
+    guest tried to change (logged) before that."""
+    chain = interpose.load(config(("probe", "probe", "[guest.config]\nafter = 'fail-run'")))
+    queue = f"evict-{unique}"
+
+    async def run():
+        client = await Client.connect(temporal_address)
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[Sleepy],
+            interceptors=[chain],
+            max_cached_workflows=0,
+        ):
+            with pytest.raises(WorkflowFailureError):
+                await client.execute_workflow(Sleepy.run, id=f"evict-{unique}", task_queue=queue)
+
+    asyncio.run(run())
+    assert not [l for l in guest_logs.lines if "cancelled" in l], guest_logs.lines
+    lines = guest_logs.of("probe")
+    assert lines.count("probe before execute-workflow") == 1, lines
+    assert lines.count("probe after execute-workflow") == 1, lines

@@ -130,3 +130,14 @@ class OneAttempt:
             return f"ok {done}"
         except ActivityError as e:
             return f"failed: {e.cause}"
+
+
+@workflow.defn
+class Sleepy:
+    """Three timers: with no workflow cache, evicted after every activation."""
+
+    @workflow.run
+    async def run(self) -> str:
+        for _ in range(3):
+            await workflow.sleep(0.05)
+        return "rested"

@@ -1020,6 +1020,67 @@ mod e2e {
 }
 
 /// e: end to end on the dev server; r: replay.
+/// p: one workflow-outbound hop in a Python worker's adapter (the `interpose` package's
+/// release wheel, which `cargo xtask bench` builds) through the Rust hop guest, against a
+/// native Python interceptor doing the same header work, alternating in one Python process
+/// (`python/bench/hop.py`).
+fn python_hop(rows: &mut Vec<Row>, figures: &mut Figures) {
+    let Some(package) = std::env::var_os("INTERPOSE_BENCH_PYTHON_PACKAGE") else {
+        panic!("row p needs the release wheel: run it with `cargo xtask bench`");
+    };
+    let (python, site) = interpose_tests::python_peer();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/bench/hop.py");
+    let out = std::process::Command::new(python)
+        .env(
+            "PYTHONPATH",
+            std::env::join_paths([PathBuf::from(package), site]).unwrap(),
+        )
+        .arg(&script)
+        .arg(guests::HOP)
+        .arg(ROUNDS.to_string())
+        .output()
+        .expect("running python/bench/hop.py");
+    assert!(
+        out.status.success(),
+        "python/bench/hop.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rounds: HashMap<String, Vec<f64>> =
+        serde_json::from_slice(&out.stdout).expect("hop.py prints its rounds as JSON");
+    let spread = |side: &str| {
+        Spread::of(
+            rounds[side]
+                .iter()
+                .map(|s| Duration::from_secs_f64(*s))
+                .collect(),
+        )
+    };
+    let (w, nat) = (spread("wasm"), spread("native"));
+    let ratio = w.median.as_secs_f64() / nat.median.as_secs_f64();
+    let added = w.median.saturating_sub(nat.median);
+    figures.insert("p.wasm".into(), us_spread(w));
+    figures.insert("p.native".into(), us_spread(nat));
+    figures.insert("p.ratio".into(), format!("{ratio:.1}x"));
+    figures.insert(
+        "p.added".into(),
+        format!("{:.1} µs", added.as_secs_f64() * 1e6),
+    );
+    rows.push(Row {
+        id: "p",
+        what: "one hop in a Python worker (workflow outbound, schedule-activity): Rust guest reads one header and adds one, through the `interpose` package's adapter".into(),
+        value: us_spread(w),
+        target: "report".into(),
+        verdict: format!("{ratio:.1}x the native Python hop (of medians), +{:.1} µs per call", added.as_secs_f64() * 1e6),
+    });
+    rows.push(Row {
+        id: "p",
+        what: "the same hop, native Python `WorkflowOutboundInterceptor` copying the header".into(),
+        value: us_spread(nat),
+        target: "baseline".into(),
+        verdict: String::new(),
+    });
+}
+
 fn end_to_end(rows: &mut Vec<Row>, figures: &mut Figures, only: &dyn Fn(&str) -> bool) {
     let n = 300;
     let rounds = 7;
@@ -1236,6 +1297,10 @@ fn main() {
     if run("e") || run("r") {
         eprintln!("bench: end to end and replay (e, r) ...");
         end_to_end(&mut rows, &mut figures, &run);
+    }
+    if run("p") {
+        eprintln!("bench: a hop in a Python worker (p) ...");
+        python_hop(&mut rows, &mut figures);
     }
     // Last: compiling the interpreters' components leaves hundreds of MiB of allocator heap
     // in the process, which would inflate f's resident total if it ran before.

@@ -137,18 +137,30 @@ fn ensure_toolchains() -> anyhow::Result<()> {
 }
 
 /// Build the `interpose` Python package's wheel and install it where the tests look.
-fn python_package() -> anyhow::Result<()> {
-    use interpose_build_support::toolchain::{build_python_package, cache_dir, python_package_dir};
+/// Build and install the `interpose` Python package (`release`: the optimized wheel users
+/// install and benchmarks run). Returns the directory it is installed in.
+fn python_package(release: bool) -> anyhow::Result<PathBuf> {
+    use interpose_build_support::toolchain::{
+        build_python_package, cache_dir, python_package_dir, python_release_package_dir,
+    };
     let root = root();
     let cache = cache_dir(&root);
-    eprintln!("xtask: building the interpose Python package (maturin, python/)");
-    let wheel = build_python_package(&root, &cache)?;
+    eprintln!(
+        "xtask: building the interpose Python package (maturin, python/, {} profile)",
+        if release { "release" } else { "dev" }
+    );
+    let wheel = build_python_package(&root, &cache, release)?;
+    let dir = if release {
+        python_release_package_dir(&cache)
+    } else {
+        python_package_dir(&cache)
+    };
     eprintln!(
         "xtask: built {} and installed it in {}",
         wheel.display(),
-        python_package_dir(&cache).display()
+        dir.display()
     );
-    Ok(())
+    Ok(dir)
 }
 
 fn build_guests() -> anyhow::Result<PathBuf> {
@@ -185,7 +197,7 @@ fn main() -> anyhow::Result<()> {
             rooms::check(&root())?;
             ensure_targets()?;
             ensure_toolchains()?;
-            python_package()?;
+            python_package(false)?;
             let cli = ensure_temporal_cli()?;
             run(Command::new(&cargo)
                 .env("TEMPORAL_CLI", &cli)
@@ -239,7 +251,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("python-package") => {
             ensure_toolchains()?;
-            python_package()
+            python_package(args.get(1).is_some_and(|a| a == "--release")).map(|_| ())
         }
         Some("build-guests") => {
             ensure_targets()?;
@@ -286,9 +298,13 @@ fn main() -> anyhow::Result<()> {
         }
         Some("bench") => {
             ensure_targets()?;
+            ensure_toolchains()?;
+            // Row p runs the release wheel from a Python process.
+            let python = python_package(true)?;
             let cli = ensure_temporal_cli()?;
             run(Command::new(&cargo)
                 .env("TEMPORAL_CLI", &cli)
+                .env("INTERPOSE_BENCH_PYTHON_PACKAGE", python)
                 .env("RUST_BACKTRACE", "0")
                 .current_dir(root())
                 .args([
@@ -318,7 +334,7 @@ fn main() -> anyhow::Result<()> {
                 ]))
         }
         _ => bail!(
-            "usage: cargo xtask <test | rooms | catalogue | demo | build-guests | toolchains | python-package | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
+            "usage: cargo xtask <test | rooms | catalogue | demo | build-guests | toolchains | python-package [--release] | soak [workflows] | fuzz [cases] | bench | record-histories> [args...]"
         ),
     }
 }
