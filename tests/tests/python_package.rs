@@ -403,3 +403,63 @@ async fn python_workflow_guest_refusal_fails_the_task_even_when_workflow_code_ca
         "the workflow task fails naming the guest and the hook: {failures:#?}"
     );
 }
+
+/// `pip install` of the wheel `cargo xtask python-package` built, into a fresh virtual
+/// environment (its dependencies, `temporalio`, from PyPI): the package imports and loads a
+/// guest there, with nothing from the workspace on its path.
+#[test]
+fn the_wheel_installs_with_pip_into_a_fresh_virtual_environment_and_loads_a_guest() {
+    let wheels = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wheels");
+    let wheel = std::fs::read_dir(&wheels)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: run `cargo xtask python-package`",
+                wheels.display()
+            )
+        })
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .expect("a wheel in target/wheels");
+    let (python, _) = interpose_tests::python_peer();
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let run = |cmd: &mut Command| {
+        let out = cmd.env_remove("PYTHONPATH").output().expect("running");
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(Command::new(&python).args(["-m", "venv"]).arg(&venv));
+    run(Command::new(venv.join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg(&wheel));
+    let config = dir.path().join("interpose.toml");
+    std::fs::write(&config, propagation()).unwrap();
+    let out = run(Command::new(venv.join("bin/python"))
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            "import sys, interpose, temporalio.client\n\
+             chain = interpose.load(sys.argv[1])\n\
+             assert isinstance(chain, temporalio.client.Interceptor)\n\
+             print(interpose.__file__)\n\
+             print(chain.fingerprint)",
+        ])
+        .arg(&config));
+    assert!(
+        out.starts_with(&venv.display().to_string()),
+        "imported from the virtual environment: {out}"
+    );
+}
