@@ -1,6 +1,6 @@
 // Interpose guest helpers for C, on top of the bindings `wit-bindgen c` generates for the
 // `interceptor` world (include this after nothing: it includes "interceptor.h"). Contract
-// interpose:interceptor@0.3.0: one crossing per hop.
+// interpose:interceptor@0.4.0: one crossing per hop.
 //
 // - IP_BEFORE_FN(category) / IP_AFTER_FN(category): the signatures of the `before` and
 //   `after` exports (parameters `hook`, `call`, `headers`, `access` / `failure`, `outcome`,
@@ -243,7 +243,7 @@ static inline interpose_interceptor_types_header_reads_t ip_reads(const char *co
 #define IP_INTERESTS(ret, phases_, ...) IP_INTERESTS_READING(ret, phases_, NULL, 0, __VA_ARGS__)
 
 // Define the `after` export of `category` (client, workflow_inbound, workflow_outbound,
-// activity_inbound) as one that keeps every outcome, for guests that declare no `after`.
+// activity_inbound, activity_outbound) as one that keeps every outcome, for guests that declare no `after`.
 #define IP_KEEP_AFTER(category)                                                             \
   IP_AFTER_FN(category) {                                                                   \
     (void)hook;                                                                             \

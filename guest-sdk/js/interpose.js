@@ -1,6 +1,6 @@
 // Interpose guest helpers for JavaScript (componentize-js).
 //
-// Extend `Interceptor`, write only the hooks you want, and export the four categories:
+// Extend `Interceptor`, write only the hooks you want, and export the five categories:
 //
 //     import { Interceptor, exportInterceptor, config, jsonString } from './interpose.js';
 //
@@ -18,6 +18,7 @@
 //     export const workflowInbound = exported.workflowInbound;
 //     export const workflowOutbound = exported.workflowOutbound;
 //     export const activityInbound = exported.activityInbound;
+//     export const activityOutbound = exported.activityOutbound;
 //
 // Hook methods are `before<Hook>` / `after<Hook>` (`beforeStartWorkflow`,
 // `afterExecuteActivity`, ...) or `before<Category>` / `after<Category>` for every hook of a
@@ -40,11 +41,11 @@
 // One instance of the class lives as long as the guest instance: for workflow hooks that is
 // one workflow run, so fields are per-run state.
 
-import * as config from 'interpose:interceptor/config@0.3.0';
-import * as log from 'interpose:interceptor/log@0.3.0';
-import * as metrics from 'interpose:interceptor/metrics@0.3.0';
-import * as workflowContext from 'interpose:interceptor/workflow-context@0.3.0';
-import * as activityContext from 'interpose:interceptor/activity-context@0.3.0';
+import * as config from 'interpose:interceptor/config@0.4.0';
+import * as log from 'interpose:interceptor/log@0.4.0';
+import * as metrics from 'interpose:interceptor/metrics@0.4.0';
+import * as workflowContext from 'interpose:interceptor/workflow-context@0.4.0';
+import * as activityContext from 'interpose:interceptor/activity-context@0.4.0';
 
 export { config, log, metrics, workflowContext, activityContext };
 
@@ -100,6 +101,9 @@ export const CATEGORIES = {
   ],
   activityInbound: [
     'execute-activity',
+  ],
+  activityOutbound: [
+    'activity-heartbeat',
   ],
 };
 // END hook catalogue
@@ -300,8 +304,9 @@ function declaredReads(Class, methods) {
 }
 
 /**
- * The four export objects componentize-js looks for (`client`, `workflowInbound`,
- * `workflowOutbound`, `activityInbound`), dispatching to one instance of `Class`.
+ * The five export objects componentize-js looks for (`client`, `workflowInbound`,
+ * `workflowOutbound`, `activityInbound`, `activityOutbound`), dispatching to one instance of
+ * `Class`.
  */
 export function exportInterceptor(Class) {
   let instance;

@@ -11,11 +11,12 @@ Subclass :class:`Interceptor`, write only the hooks you want, and export it::
             if call.header("user-id") is None:
                 call.set_header("user-id", ig.json_string(ig.config.get("user-id") or "anonymous"))
 
-    Client, WorkflowInbound, WorkflowOutbound, ActivityInbound = ig.export(StampUser)
+    Client, WorkflowInbound, WorkflowOutbound, ActivityInbound, ActivityOutbound = ig.export(StampUser)
 
 Hook methods are ``before_<hook>`` / ``after_<hook>`` (``before_start_workflow``,
 ``after_execute_activity``, ...) or ``before_<category>`` / ``after_<category>`` for every hook
-of a category (``client``, ``workflow_inbound``, ``workflow_outbound``, ``activity_inbound``).
+of a category (``client``, ``workflow_inbound``, ``workflow_outbound``, ``activity_inbound``,
+``activity_outbound``).
 A hook-specific method wins over its category's. The guest's interests are derived from the
 methods the subclass defines, so the host never calls it for anything else.
 
@@ -104,6 +105,9 @@ CATEGORIES: Dict[str, Tuple[str, ...]] = {
     ),
     "activity_inbound": (
         "execute_activity",
+    ),
+    "activity_outbound": (
+        "activity_heartbeat",
     ),
 }
 # END hook catalogue
@@ -347,8 +351,9 @@ def _wit_reads(declared: Optional[Tuple[str, ...]]):
 
 
 def export(cls: type) -> tuple:
-    """The four export classes componentize-py looks for in the app module, dispatching to
-    one instance of ``cls``: ``Client, WorkflowInbound, WorkflowOutbound, ActivityInbound``."""
+    """The five export classes componentize-py looks for in the app module, dispatching to
+    one instance of ``cls``: ``Client, WorkflowInbound, WorkflowOutbound, ActivityInbound,
+    ActivityOutbound``."""
     state: List[Interceptor] = []
 
     def instance() -> Interceptor:

@@ -21,7 +21,7 @@
 //! interpose_guest::export!(AddTenant);
 //! ```
 //!
-//! One boundary crossing per hop (contract `interpose:interceptor@0.3.0`): the headers a
+//! One boundary crossing per hop (contract `interpose:interceptor@0.4.0`): the headers a
 //! method reads with a literal key (`call.header("tenant")`, `call.header_string(...)`) are
 //! declared by the attribute and handed to the hook as a parameter; header edits
 //! (`set_header`, `remove_header`) are kept in the guest and returned with the decision.
@@ -621,6 +621,7 @@ macro_rules! export {
             __category!(workflow_inbound, "workflow-inbound");
             __category!(workflow_outbound, "workflow-outbound");
             __category!(activity_inbound, "activity-inbound");
+            __category!(activity_outbound, "activity-outbound");
 
     $crate::bindings::__export_bindings!(__InterposeGuest with_types_in $crate::bindings);
         };

@@ -28,7 +28,9 @@ place for them; a guest that declares one loads with a warning):
   raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause.
 - **activities** (``execute-activity``): headers, arguments and result as payloads through
   the activity's payload converter (guests may replace them), the attempt's info,
-  heartbeats guests record sent with ``activity.heartbeat``.
+  heartbeats guests record sent with ``activity.heartbeat``; and the activity's outbound
+  calls (``activity-heartbeat``, which Rust workers cannot run): a heartbeat's details as
+  payloads, replaceable, a rejection raised from ``activity.heartbeat`` in the activity.
 - **workflows**: ``execute-workflow`` (arguments and result as payloads), signals, queries,
   update validators and handlers (results as payloads); commands: activities, local
   activities, child workflows, signals to children and external workflows, Nexus operations
@@ -524,6 +526,63 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         )
 
 
+def _activity_info(info: temporalio.activity.Info) -> dict:
+    return {
+        "activity_id": info.activity_id,
+        "activity_type": info.activity_type,
+        "namespace": info.namespace,
+        "task_queue": info.task_queue,
+        "workflow_id": info.workflow_id or "",
+        "workflow_run_id": info.workflow_run_id or "",
+        "workflow_type": info.workflow_type or "",
+        "attempt": info.attempt,
+        "is_local": info.is_local,
+        "scheduled_time": _nanos(info.scheduled_time),
+        "current_attempt_scheduled_time": _nanos(info.current_attempt_scheduled_time),
+        "started_time": _nanos(info.started_time),
+    }
+
+
+class _ActivityOutbound(temporalio.worker.ActivityOutboundInterceptor):
+    """``activity-heartbeat`` (the seed's activity outbound category): a heartbeat's details
+    are the call's arguments, as payloads through the activity's payload converter; guests
+    may replace them (they reach the SDK as they are, ``RawValue``). A rejection raises
+    ``ApplicationError`` from ``activity.heartbeat``, a guest failure ``GuestError``: the
+    activity decides what to do with it. ``info`` passes through."""
+
+    def __init__(self, next: temporalio.worker.ActivityOutboundInterceptor, native) -> None:
+        super().__init__(next)
+        self._native = native
+
+    def heartbeat(self, *details: Any) -> None:
+        hook = "activity-heartbeat"
+        if not self._native.wants(hook):
+            return super().heartbeat(*details)
+        converter = temporalio.activity.payload_converter()
+        sent = _payloads(converter.to_payloads(list(details)))
+        pending = self._native.activity_before(_activity_info(self.info()), [], sent, hook=hook)
+        if pending.done is not None:
+            kind, value = pending.after()
+            if kind == "err":
+                raise _guest_failure(value, pending)
+            raise GuestError(f"interceptor `{pending.decided_by}` answered `{hook}`")
+        args = pending.args
+        if args != sent:
+            details = tuple(temporalio.common.RawValue(_proto(p)) for p in args)
+        try:
+            super().heartbeat(*details)
+        except BaseException as e:
+            kind, value, unchanged = _after_exception(pending, e)
+            if unchanged:
+                raise
+            if kind == "err":
+                raise _guest_failure(value, pending) from e
+            return None
+        kind, value = pending.after(payloads=[])
+        if kind == "err":
+            raise _guest_failure(value, pending)
+
+
 class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
     """``execute-activity``: headers, the arguments and the result as payloads (the
     activity's payload converter), heartbeats guests record sent with
@@ -534,32 +593,17 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
         super().__init__(next)
         self._native = native
 
+    def init(self, outbound: temporalio.worker.ActivityOutboundInterceptor) -> None:
+        super().init(_ActivityOutbound(outbound, self._native))
+
     async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
         if not self._native.wants("execute-activity"):
             return await super().execute_activity(input)
         info = temporalio.activity.info()
         converter = temporalio.activity.payload_converter()
-        sent = [
-            (list(p.metadata.items()), bytes(p.data))
-            for p in converter.to_payloads(list(input.args))
-        ]
+        sent = _payloads(converter.to_payloads(list(input.args)))
         pending = self._native.activity_before(
-            {
-                "activity_id": info.activity_id,
-                "activity_type": info.activity_type,
-                "namespace": info.namespace,
-                "task_queue": info.task_queue,
-                "workflow_id": info.workflow_id or "",
-                "workflow_run_id": info.workflow_run_id or "",
-                "workflow_type": info.workflow_type or "",
-                "attempt": info.attempt,
-                "is_local": info.is_local,
-                "scheduled_time": _nanos(info.scheduled_time),
-                "current_attempt_scheduled_time": _nanos(info.current_attempt_scheduled_time),
-                "started_time": _nanos(info.started_time),
-            },
-            _headers_in(input.headers),
-            sent,
+            _activity_info(info), _headers_in(input.headers), sent
         )
         try:
             heartbeats = pending.heartbeats

@@ -482,15 +482,27 @@ impl Chain {
         })
     }
 
-    /// Run `before` of `execute-activity` for the attempt `info` describes (a dict of
+    /// Run `before` of activity hook `hook` (`execute-activity`, or `activity-heartbeat`
+    /// with the heartbeat's details as `args`) for the attempt `info` describes (a dict of
     /// `ActivityInfo`'s fields), with its `headers` and `args` as payloads.
+    #[pyo3(signature = (info, headers, args, hook="execute-activity"))]
     fn activity_before(
         &self,
         py: Python<'_>,
         info: &Bound<'_, PyDict>,
         headers: Vec<(String, PyPayload)>,
         args: Vec<PyPayload>,
+        hook: &str,
     ) -> PyResult<PendingCall> {
+        let detail = match hook_named(hook)? {
+            Hook::ExecuteActivity => CallDetail::ExecuteActivity,
+            Hook::ActivityHeartbeat => CallDetail::ActivityHeartbeat,
+            other => {
+                return Err(InterposeError::new_err(format!(
+                    "hook `{other}` is not an activity hook"
+                )));
+            }
+        };
         let text = |k: &str| field(info, k);
         let number = |k: &str| -> PyResult<u64> {
             match info.get_item(k)? {
@@ -516,7 +528,7 @@ impl Chain {
             started_time: number("started_time")?,
         });
         let mut call = call_with(
-            CallDetail::ExecuteActivity,
+            detail,
             Some(args.into_iter().map(payload_in).collect()),
             headers,
         );

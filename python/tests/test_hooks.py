@@ -27,7 +27,7 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 import interpose
-from workflows import EchoHandler, Poked, Traced, work
+from workflows import EchoHandler, Poked, Traced, pulse, work
 
 
 async def create_endpoint(client: Client, name: str, queue: str) -> None:
@@ -64,7 +64,7 @@ def test_a_guest_sees_every_hook_of_the_python_sdk_once_per_call(
             client,
             task_queue=queue,
             workflows=[Traced, Poked],
-            activities=[work],
+            activities=[work, pulse],
             nexus_service_handlers=[EchoHandler()],
         ):
             target = await client.start_workflow(Poked.run, id=f"target-{unique}", task_queue=queue)
@@ -142,6 +142,8 @@ def test_a_guest_sees_every_hook_of_the_python_sdk_once_per_call(
             "continue-as-new": 1,
             # activity inbound
             "execute-activity": 2,  # the activity and the local activity
+            # activity outbound
+            "activity-heartbeat": 2,  # the activity's two heartbeats
         }
     )
     assert dict(before) == dict(expected), f"hooks seen: {before}\nlines: {lines}"

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 import interpose
-from workflows import OneAttempt, work
+from workflows import OneAttempt, OnePulse, pulse, work
 
 # (guest name, behaviour, limits, what the error says of the cause)
 CASES = [
@@ -65,8 +65,8 @@ def run_worker(address: str, chain, queue: str, body):
         async with Worker(
             client,
             task_queue=queue,
-            workflows=[OneAttempt],
-            activities=[work],
+            workflows=[OneAttempt, OnePulse],
+            activities=[work, pulse],
             interceptors=[chain],
         ):
             await body(client)
@@ -162,3 +162,31 @@ def test_a_bad_config_is_refused_at_load_with_one_exception_naming_the_guest(con
     with pytest.raises(interpose.InterposeError) as failed:
         interpose.load(str(path))
     assert str(path) in str(failed.value), failed.value
+
+
+def test_a_guest_that_rejects_a_heartbeat_fails_it_in_the_activity_and_edits_reach_the_sdk(
+    temporal_address, config, unique
+):
+    """``activity-heartbeat`` (activity outbound): the rejection is raised by
+    ``activity.heartbeat`` inside the activity, which fails the attempt with it."""
+    chain = interpose.load(
+        config(
+            (
+                "reject",
+                "hostile",
+                "[guest.config]\nbehavior = 'reject'\nonly = 'activity-heartbeat'\n"
+                "only-workflow = 'reject-'",
+            ),
+        )
+    )
+    queue = f"heartbeat-{unique}"
+
+    async def body(client: Client) -> None:
+        result = await client.execute_workflow(
+            OnePulse.run, 3, id=f"reject-{unique}", task_queue=queue
+        )
+        assert result.startswith("failed: ") and REJECT in result, result
+        fine = await client.execute_workflow(OnePulse.run, 3, id=f"fine-{unique}", task_queue=queue)
+        assert fine == "ok 6", fine
+
+    run_worker(temporal_address, chain, queue, body)

@@ -26,6 +26,14 @@ async def work(n: int) -> int:
     return n * 2
 
 
+@activity.defn
+async def pulse(n: int) -> int:
+    """Heartbeats twice (the activity outbound hook), then works."""
+    activity.heartbeat("half", n)
+    activity.heartbeat("done", n)
+    return n * 2
+
+
 @nexusrpc.service
 class Echo:
     echo: nexusrpc.Operation[str, str]
@@ -66,7 +74,7 @@ class Traced:
     async def run(self, target: str, endpoint: str, round: int) -> int:
         if round == 1:
             return self.value
-        await workflow.execute_activity(work, 1, start_to_close_timeout=TEN_SECONDS)
+        await workflow.execute_activity(pulse, 1, start_to_close_timeout=TEN_SECONDS)
         await workflow.execute_local_activity(work, 2, start_to_close_timeout=TEN_SECONDS)
         await workflow.sleep(0.01)
         child = await workflow.start_child_workflow(
@@ -141,3 +149,21 @@ class Sleepy:
         for _ in range(3):
             await workflow.sleep(0.05)
         return "rested"
+
+
+@workflow.defn
+class OnePulse:
+    """``pulse`` with one attempt: returns its result, or how it failed."""
+
+    @workflow.run
+    async def run(self, n: int) -> str:
+        try:
+            done = await workflow.execute_activity(
+                pulse,
+                n,
+                start_to_close_timeout=TEN_SECONDS,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            return f"ok {done}"
+        except ActivityError as e:
+            return f"failed: {e.cause}"

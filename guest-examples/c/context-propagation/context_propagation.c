@@ -119,3 +119,6 @@ IP_BEFORE_FN(activity_inbound) {
 }
 
 IP_KEEP_AFTER(activity_inbound)
+
+// Heartbeats: not intercepted.
+IP_NO_HOOKS(activity_outbound)

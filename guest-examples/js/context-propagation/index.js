@@ -74,3 +74,4 @@ export const client = exported.client;
 export const workflowInbound = exported.workflowInbound;
 export const workflowOutbound = exported.workflowOutbound;
 export const activityInbound = exported.activityInbound;
+export const activityOutbound = exported.activityOutbound;

@@ -67,4 +67,4 @@ class ContextPropagation(ig.Interceptor):
             ig.log.log(ig.log.Level.INFO, f"activity {info.activity_type} runs for user {user}")
 
 
-Client, WorkflowInbound, WorkflowOutbound, ActivityInbound = ig.export(ContextPropagation)
+Client, WorkflowInbound, WorkflowOutbound, ActivityInbound, ActivityOutbound = ig.export(ContextPropagation)

@@ -175,4 +175,4 @@ class Tracing(ig.Interceptor):
             self.run = None
 
 
-Client, WorkflowInbound, WorkflowOutbound, ActivityInbound = ig.export(Tracing)
+Client, WorkflowInbound, WorkflowOutbound, ActivityInbound, ActivityOutbound = ig.export(Tracing)

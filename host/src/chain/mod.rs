@@ -234,7 +234,16 @@ impl Chain {
             .count();
         let calls = guests
             .iter()
-            .filter(|g| serves(g, &[Category::Client, Category::ActivityInbound]))
+            .filter(|g| {
+                serves(
+                    g,
+                    &[
+                        Category::Client,
+                        Category::ActivityInbound,
+                        Category::ActivityOutbound,
+                    ],
+                )
+            })
             .count();
         runtime.instances_needed(workflow, calls)
     }

@@ -9,10 +9,10 @@ use super::{
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
-/// The four categories a guest can export, one WIT interface each.
-///
-/// The fifth category of other SDKs, activity outbound, has no interceptor in the Temporal
-/// Rust SDK; guests reach activity `info` and `heartbeat` through host imports instead.
+/// The five categories a guest can export, one WIT interface each: the seed's client,
+/// workflow inbound and outbound, activity inbound and outbound. Activity outbound
+/// (heartbeats) has no interceptor in the Temporal Rust SDK: Rust workers never call it;
+/// the `interpose` Python package does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Category {
@@ -24,15 +24,18 @@ pub enum Category {
     WorkflowOutbound,
     /// Inbound activity calls (`interpose:interceptor/activity-inbound`).
     ActivityInbound,
+    /// Outbound activity calls (`interpose:interceptor/activity-outbound`).
+    ActivityOutbound,
 }
 
 impl Category {
     /// All categories, in the order the host asks guests about them.
-    pub const ALL: [Category; 4] = [
+    pub const ALL: [Category; 5] = [
         Category::Client,
         Category::WorkflowInbound,
         Category::WorkflowOutbound,
         Category::ActivityInbound,
+        Category::ActivityOutbound,
     ];
 
     /// The WIT interface name (without package and version).
@@ -42,6 +45,7 @@ impl Category {
             Category::WorkflowInbound => "workflow-inbound",
             Category::WorkflowOutbound => "workflow-outbound",
             Category::ActivityInbound => "activity-inbound",
+            Category::ActivityOutbound => "activity-outbound",
         }
     }
 
@@ -288,6 +292,8 @@ const fn properties(hook: Hook) -> Properties {
         },
         // activity inbound
         Hook::ExecuteActivity => ANSWERABLE,
+        // activity outbound: a heartbeat's details are its arguments; no headers
+        Hook::ActivityHeartbeat => NO_HEADERS,
     }
 }
 
@@ -337,7 +343,8 @@ impl CallDetail {
             | D::CancelExternalWorkflow(_)
             | D::ContinueAsNew(_)
             | D::StartTimer(_)
-            | D::ExecuteActivity => Vec::new(),
+            | D::ExecuteActivity
+            | D::ActivityHeartbeat => Vec::new(),
         }
     }
 }
@@ -448,6 +455,7 @@ fn empty_detail(hook: Hook) -> CallDetail {
             schedule_to_close_timeout: 0,
         }),
         Hook::ExecuteActivity => D::ExecuteActivity,
+        Hook::ActivityHeartbeat => D::ActivityHeartbeat,
     }
 }
 

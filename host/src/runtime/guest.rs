@@ -111,7 +111,7 @@ pub struct GuestInfo {
 pub(crate) struct LoadedGuest {
     pub(crate) meta: Arc<GuestMeta>,
     pub(crate) pre: InstancePre<HostState>,
-    pub(crate) exports: [Option<CategoryExports>; 4],
+    pub(crate) exports: [Option<CategoryExports>; Category::ALL.len()],
     pub(crate) uses_wasi: bool,
     /// Hooks with any phase declared.
     pub(crate) interests: u64,

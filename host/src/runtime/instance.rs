@@ -72,7 +72,7 @@ struct Funcs {
 /// A live instance of one guest.
 pub(crate) struct GuestInstance {
     store: Store<HostState>,
-    funcs: [Option<Funcs>; 4],
+    funcs: [Option<Funcs>; Category::ALL.len()],
     live: Arc<std::sync::atomic::AtomicU64>,
     /// Set when a call is armed, cleared when it returns. Still set afterwards only if the
     /// host unwound out of the call: the instance's state is then unknown and it must not
@@ -235,7 +235,7 @@ impl GuestInstance {
                 return Err(fail(&mut store, e).into());
             }
         };
-        let mut funcs: [Option<Funcs>; 4] = Default::default();
+        let mut funcs: [Option<Funcs>; Category::ALL.len()] = Default::default();
         for cat in Category::ALL {
             let Some(ex) = &guest.exports[cat.index()] else {
                 continue;

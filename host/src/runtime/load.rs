@@ -75,7 +75,7 @@ pub(crate) struct Validated {
 pub(crate) struct Linked {
     validated: Validated,
     pre: InstancePre<HostState>,
-    exports: [Option<CategoryExports>; 4],
+    exports: [Option<CategoryExports>; Category::ALL.len()],
 }
 
 impl Runtime {
@@ -190,7 +190,7 @@ impl Runtime {
             .instantiate_pre(component)
             .map_err(|e| who.incompatible(format!("{e:#}")))?;
 
-        let mut exports: [Option<CategoryExports>; 4] = Default::default();
+        let mut exports: [Option<CategoryExports>; Category::ALL.len()] = Default::default();
         for cat in Category::ALL {
             let Some(export) = &shape.exports[cat.index()] else {
                 continue;

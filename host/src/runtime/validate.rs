@@ -10,7 +10,7 @@ use crate::model::Category;
 /// The WIT package guests are built against.
 pub const PACKAGE: &str = "interpose:interceptor";
 /// The version of the WIT package this host implements.
-pub const VERSION: &str = "0.3.0";
+pub const VERSION: &str = "0.4.0";
 
 /// Host interfaces a guest may import.
 const HOST_INTERFACES: &[&str] = &[
@@ -26,12 +26,14 @@ const HOST_INTERFACES: &[&str] = &[
 /// What an operator does with a guest built for another contract version.
 pub(crate) fn version_advice(found: &str) -> String {
     let key = semver_key(found);
-    if key[0] == 0 && key[1] == 2 {
+    if key[0] == 0 && (key[1] == 2 || key[1] == 3) {
         format!(
-            "Contract {VERSION} adds the `start-nexus-operation` hook to the hook catalogue, \
-             which every guest is compiled against, so a {found} guest cannot run here: rebuild \
-             it with this release's SDK (Rust: interpose-guest; Python, JavaScript, C: the \
-             helpers in guest-sdk/); its source needs no change"
+            "Contract {VERSION} adds hooks to the hook catalogue, which every guest is compiled \
+             against (`start-nexus-operation` in 0.3, the `activity-outbound` category with \
+             `activity-heartbeat` in 0.4), so a {found} guest cannot run here: rebuild it with \
+             this release's SDK (Rust: interpose-guest, source unchanged; Python and \
+             JavaScript: also export `ActivityOutbound` / `activityOutbound` from the helper's \
+             `export`; C: add `IP_NO_HOOKS(activity_outbound)`)"
         )
     } else if key < semver_key(VERSION) {
         format!(
@@ -88,7 +90,7 @@ pub(crate) struct Shape {
     /// The `wasi:sockets` imports, satisfied by stubs that trap (no network).
     pub(crate) no_network: Vec<String>,
     /// The exact export name per category, where exported.
-    pub(crate) exports: [Option<String>; 4],
+    pub(crate) exports: [Option<String>; Category::ALL.len()],
 }
 
 /// Why a component's shape is refused.
@@ -161,7 +163,7 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
             });
         }
     }
-    let mut exports: [Option<String>; 4] = Default::default();
+    let mut exports: [Option<String>; Category::ALL.len()] = Default::default();
     let mut seen = Vec::new();
     let mut wrong_version = Vec::new();
     for (name, item) in ty.exports(engine) {
@@ -213,13 +215,14 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_within_the_same_minor() {
-        assert!(compatible("0.3.0"));
-        assert!(compatible("0.3.7"));
-        assert!(compatible("0.3.0-rc.1"));
-        assert!(compatible("0.3.0+build.1"));
+        assert!(compatible("0.4.0"));
+        assert!(compatible("0.4.7"));
+        assert!(compatible("0.4.0-rc.1"));
+        assert!(compatible("0.4.0+build.1"));
         assert!(!compatible("0.1.0"));
         assert!(!compatible("0.2.0"));
-        assert!(!compatible("0.4.0"));
+        assert!(!compatible("0.3.0"));
+        assert!(!compatible("0.5.0"));
         assert!(!compatible("1.1.0"));
         assert!(!compatible("garbage"));
     }
@@ -228,8 +231,9 @@ mod tests {
     fn advice_says_rebuild_for_older_guests_and_upgrade_for_newer_ones() {
         assert!(version_advice("0.1.0").contains("interpose new"));
         assert!(version_advice("0.1.0").contains("rebuild"));
-        assert!(version_advice("0.2.0").contains("needs no change"));
-        assert!(version_advice("0.4.0").contains("upgrade Interpose"));
+        assert!(version_advice("0.2.0").contains("source unchanged"));
+        assert!(version_advice("0.3.0").contains("activity-outbound"));
+        assert!(version_advice("0.5.0").contains("upgrade Interpose"));
         assert!(version_advice("1.0.0").contains("upgrade Interpose"));
         assert!(version_advice("garbage").contains("rebuild"));
     }

@@ -226,10 +226,28 @@ impl Interpose {
     /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`. Guest
     /// heartbeats (`activity-context.heartbeat`) are recorded through `client`, the worker's
     /// (see [`WasmActivityInterceptor::heartbeats_through`]).
+    ///
+    /// The Temporal Rust SDK has no activity outbound interceptor: a guest's
+    /// `activity-heartbeat` hook is never called in a Rust worker (a warning says so).
     pub fn activity_interceptor(
         &self,
         client: &temporalio_client::Client,
     ) -> WasmActivityInterceptor {
+        for g in self.chain.guests() {
+            let declared = g.interests.values().flatten();
+            if declared
+                .into_iter()
+                .any(|i| i.hook == crate::model::Hook::ActivityHeartbeat)
+            {
+                tracing::warn!(
+                    guest = %g.name,
+                    "guest `{}` declares `activity-heartbeat`, which Rust workers never call: \
+                     the Temporal Rust SDK has no activity outbound interceptor (Python \
+                     workers with the `interpose` package call it)",
+                    g.name
+                );
+            }
+        }
         WasmActivityInterceptor::new(self.chain.clone())
             .with_arg_types(self.args.clone())
             .heartbeats_through(client)

@@ -9,4 +9,4 @@ class Guest(ig.Interceptor):
         ig.set_header(call, "{{name}}", ig.json_string("seen"))
 
 
-Client, WorkflowInbound, WorkflowOutbound, ActivityInbound = ig.export(Guest)
+Client, WorkflowInbound, WorkflowOutbound, ActivityInbound, ActivityOutbound = ig.export(Guest)

@@ -279,7 +279,10 @@ impl Fuzzer {
                 "I" => {
                     keep(wasip2::random::insecure::get_insecure_random_u64());
                     keep(wasip2::random::insecure_seed::insecure_seed());
-                    keep(wasip2::random::random::get_random_bytes(num(&f, 1).min(1 << 16) as u64).len());
+                    keep(
+                        wasip2::random::random::get_random_bytes(num(&f, 1).min(1 << 16) as u64)
+                            .len(),
+                    );
                 }
                 "X" => {
                     // Hold `n` pollables at once: past the host's cap of WASI resources.
@@ -345,7 +348,10 @@ fn decide_after(d: &str) -> After {
 
 impl Fuzzer {
     fn before(&mut self, call: &Call) -> Before {
-        let (program, decision) = (Self::program(call, "fuzz-b"), Self::program(call, "fuzz-db"));
+        let (program, decision) = (
+            Self::program(call, "fuzz-b"),
+            Self::program(call, "fuzz-db"),
+        );
         self.run(call, &program);
         decide_before(&decision)
     }
@@ -354,7 +360,10 @@ impl Fuzzer {
         keep(outcome.is_ok());
         keep(outcome.payloads().len());
         keep(outcome.failure());
-        let (program, decision) = (Self::program(call, "fuzz-a"), Self::program(call, "fuzz-da"));
+        let (program, decision) = (
+            Self::program(call, "fuzz-a"),
+            Self::program(call, "fuzz-da"),
+        );
         self.run(call, &program);
         decide_after(&decision)
     }

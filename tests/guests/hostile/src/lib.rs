@@ -42,7 +42,7 @@ use interpose_guest::{
 fn workflow_id(call: &Call) -> Option<String> {
     match interpose_guest::category_of(call.hook()) {
         "workflow-inbound" | "workflow-outbound" => Some(workflow::info().workflow_id),
-        "activity-inbound" => Some(activity::info().workflow_id),
+        "activity-inbound" | "activity-outbound" => Some(activity::info().workflow_id),
         _ => match call.detail() {
             CallDetail::StartWorkflow(s) => Some(s.workflow_id),
             _ => None,
@@ -227,6 +227,9 @@ impl Interceptor for Hostile {
         self.misbehave(call)
     }
     fn before_activity_inbound(&mut self, call: &Call) -> Before {
+        self.misbehave(call)
+    }
+    fn before_activity_outbound(&mut self, call: &Call) -> Before {
         self.misbehave(call)
     }
 }

@@ -102,8 +102,7 @@ fn heartbeat(tag: &str) {
 impl Probe {
     fn before(&mut self, call: &Call) -> Before {
         let cfg = self.cfg.get_or_insert_with(Cfg::read);
-        if cfg.workflow_only && !interpose_guest::category_of(call.hook()).starts_with("workflow")
-        {
+        if cfg.workflow_only && !interpose_guest::category_of(call.hook()).starts_with("workflow") {
             return Before::Proceed;
         }
         self.calls += 1;
@@ -151,9 +150,11 @@ impl Probe {
                 heartbeat(tag);
                 match hb {
                     "heartbeat-then-panic" => panic!("{tag} panics after its heartbeat"),
-                    "heartbeat-big" => interpose_guest::activity::heartbeat(&[Payload::json_string(
-                        &"x".repeat(300 * 1024),
-                    )]),
+                    "heartbeat-big" => {
+                        interpose_guest::activity::heartbeat(&[Payload::json_string(
+                            &"x".repeat(300 * 1024),
+                        )])
+                    }
                     _ => {}
                 }
                 Before::Proceed
@@ -224,8 +225,7 @@ impl Probe {
     fn after(&mut self, call: &Call, outcome: &Outcome) -> After {
         let cfg = self.cfg.get_or_insert_with(Cfg::read);
         let tag = &cfg.tag;
-        if !cfg.workflow_only || interpose_guest::category_of(call.hook()).starts_with("workflow")
-        {
+        if !cfg.workflow_only || interpose_guest::category_of(call.hook()).starts_with("workflow") {
             log::info(&format!(
                 "{tag} after {}",
                 interpose_guest::hook_name(call.hook())
@@ -283,6 +283,12 @@ impl Interceptor for Probe {
         self.before(call)
     }
     fn after_activity_inbound(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
+    fn before_activity_outbound(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_activity_outbound(&mut self, call: &Call, outcome: &Outcome) -> After {
         self.after(call, outcome)
     }
 }

@@ -41,4 +41,4 @@ class HelperProbe(ig.Interceptor):
             return ig.fail("failed: " + outcome.failure().message, error_type="Wrapped")
 
 
-Client, WorkflowInbound, WorkflowOutbound, ActivityInbound = ig.export(HelperProbe)
+Client, WorkflowInbound, WorkflowOutbound, ActivityInbound, ActivityOutbound = ig.export(HelperProbe)

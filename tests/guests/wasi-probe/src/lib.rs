@@ -91,7 +91,10 @@ fn report(call: &Call) -> Before {
             "file",
             outcome(std::fs::read("/etc/passwd").is_ok(), "READ").into(),
         ),
-        ("dir", outcome(std::fs::read_dir("/").is_ok(), "LISTED").into()),
+        (
+            "dir",
+            outcome(std::fs::read_dir("/").is_ok(), "LISTED").into(),
+        ),
     ] {
         let _ = call.set_header(k, Payload::json_string(&v));
     }
@@ -184,7 +187,9 @@ impl Interceptor for WasiProbe {
         Before::Proceed
     }
     fn after_handle_query(&mut self, call: &Call, _outcome: &Outcome) -> After {
-        if call.hook() == Hook::HandleQuery && config::get("answer-queries").as_deref() == Some("yes") {
+        if call.hook() == Hook::HandleQuery
+            && config::get("answer-queries").as_deref() == Some("yes")
+        {
             After::Replace(vec![Payload::json_string(&self.last)])
         } else {
             After::Keep
