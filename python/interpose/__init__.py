@@ -30,7 +30,9 @@ place for them; a guest that declares one loads with a warning):
   the activity's payload converter (guests may replace them), the attempt's info,
   heartbeats guests record sent with ``activity.heartbeat``; and the activity's outbound
   calls (``activity-heartbeat``, which Rust workers cannot run): a heartbeat's details as
-  payloads, replaceable, a rejection raised from ``activity.heartbeat`` in the activity.
+  payloads, replaceable, a rejection raised from ``activity.heartbeat`` in async and
+  thread-pool activities (a process-pool activity's heartbeat errors are only logged by the
+  SDK).
 - **workflows**: ``execute-workflow`` (arguments and result as payloads), signals, queries,
   update validators and handlers (results as payloads); commands: activities, local
   activities, child workflows, signals to children and external workflows, Nexus operations
@@ -143,7 +145,7 @@ class _Meter:
         )
         self._live = meter.create_gauge(self._INSTANCES, "live instances of an Interpose guest")
         self._counts: dict = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def _instrument(self, kind: str, name: str, unit: str):
         found = self._instruments.get(name)
@@ -186,10 +188,12 @@ class _Meter:
         )
 
     def instances(self, guest, delta) -> None:
-        # Workflow activations run on several threads.
+        # Workflow activations run on several threads; an instance dropped by the garbage
+        # collector reports here on whatever thread runs it, maybe inside this very call:
+        # the lock is reentrant, and the gauge is set outside it.
         with self._lock:
             live = self._counts[guest] = self._counts.get(guest, 0) + delta
-            self._live.set(max(live, 0), {"interpose_guest": guest})
+        self._live.set(max(live, 0), {"interpose_guest": guest})
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
@@ -546,9 +550,12 @@ def _activity_info(info: temporalio.activity.Info) -> dict:
 class _ActivityOutbound(temporalio.worker.ActivityOutboundInterceptor):
     """``activity-heartbeat`` (the seed's activity outbound category): a heartbeat's details
     are the call's arguments, as payloads through the activity's payload converter; guests
-    may replace them (they reach the SDK as they are, ``RawValue``). A rejection raises
-    ``ApplicationError`` from ``activity.heartbeat``, a guest failure ``GuestError``: the
-    activity decides what to do with it. ``info`` passes through."""
+    may replace them (they reach the SDK as they are, ``RawValue``; at most 256 KiB). A
+    rejection raises ``ApplicationError`` from ``activity.heartbeat``, a guest failure
+    ``GuestError``: in an async activity the activity decides what to do with it; in a
+    thread-pool activity the SDK runs the heartbeat on the event loop and re-raises it in
+    the activity's thread; in a process-pool activity the SDK only logs it. ``info`` passes
+    through."""
 
     def __init__(self, next: temporalio.worker.ActivityOutboundInterceptor, native) -> None:
         super().__init__(next)
@@ -561,6 +568,11 @@ class _ActivityOutbound(temporalio.worker.ActivityOutboundInterceptor):
         converter = temporalio.activity.payload_converter()
         sent = _payloads(converter.to_payloads(list(details)))
         pending = self._native.activity_before(_activity_info(self.info()), [], sent, hook=hook)
+        if pending.heartbeats:
+            _log.warning(
+                "a heartbeat a guest recorded inside `activity-heartbeat` is dropped: edit the "
+                "details with `set-args` instead"
+            )
         if pending.done is not None:
             kind, value = pending.after()
             if kind == "err":
@@ -841,6 +853,9 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             if replaced:
                 return value
             raise
+        if _evicting():
+            self._run.close()
+            return result  # workflow code swallowed the eviction's cancellation: no end
         try:
             return self._end(hook, call, _replaying(), result=result, payloads=payloads)
         except GuestError as e:
@@ -966,7 +981,9 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         (payloads, or ``None`` where guests see none) as guests left them are returned in
         the call. A refusal or a guest failure fails the workflow task even if workflow
         code catches the exception. ``None`` when no guest wants the hook."""
-        if not self._chain.wants(hook):
+        if not self._chain.wants(hook) or _evicting():
+            # An instance being evicted (cleanup code that catches the cancellation and
+            # issues a command) is not running: its guests are not asked.
             return None
         try:
             return self._command_checked(hook, detail, input, args)

@@ -451,7 +451,7 @@ impl Chain {
         let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
-            session,
+            session: std::sync::Mutex::new(session),
             call,
             entered,
             done,
@@ -539,7 +539,7 @@ impl Chain {
         let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
-            session,
+            session: std::sync::Mutex::new(session),
             call,
             entered,
             done,
@@ -551,9 +551,11 @@ impl Chain {
 }
 
 /// A call whose `before` ran.
-#[pyclass(unsendable, module = "interpose._native")]
+#[pyclass(module = "interpose._native")]
 struct PendingCall {
-    session: Session,
+    /// In a mutex only so that the object may be dropped on any thread (Python frees it
+    /// wherever its last reference goes); `after` takes `&mut self` and never waits on it.
+    session: std::sync::Mutex<Session>,
     call: Call,
     entered: Entered,
     /// Set when a guest rejected or answered the call: the real call must not run.
@@ -646,11 +648,12 @@ impl PendingCall {
             return Err(InterposeError::new_err("`after` already ran for this call"));
         }
         let outcome = seen_outcome(self.done.take(), payloads, error, error_type, non_retryable);
-        let (session, call, entered) = (&mut self.session, &mut self.call, self.entered);
+        let session = self.session.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (call, entered) = (&mut self.call, self.entered);
         let last = py
             .detach(|| session.after(call, entered, outcome))
             .map_err(guest_error)?;
-        if let Some(who) = self.session.decided_by() {
+        if let Some(who) = session.decided_by() {
             self.decided_by = Some(who.to_owned());
         }
         outcome_out(py, &last)
@@ -766,8 +769,10 @@ impl WorkflowRun {
 impl WorkflowRun {
     /// Release the run's guest instances now (the SDK evicted the run) instead of when
     /// Python collects this object.
-    fn close(&self) {
-        drop(self.session().take());
+    fn close(&self, py: Python<'_>) {
+        // Dropping instances reports to the metrics sink, which takes the GIL: the lock is
+        // taken without it.
+        py.detach(|| drop(self.session().take()));
     }
 
     /// Run `before` of workflow hook `hook` at workflow time `now_nanos`, with the call's

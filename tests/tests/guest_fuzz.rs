@@ -170,6 +170,7 @@ const HOOKS: &[Hook] = &[
     Hook::CancelExternalWorkflow,
     Hook::ContinueAsNew,
     Hook::ExecuteActivity,
+    Hook::ActivityHeartbeat,
 ];
 
 #[derive(Clone, Debug)]
@@ -215,11 +216,13 @@ fn scope(hook: Hook, wf: &Arc<FixedWorkflow>) -> Scope {
     match hook.category() {
         C::Client => Scope::Client,
         C::WorkflowInbound | C::WorkflowOutbound => Scope::Workflow(wf.clone()),
-        C::ActivityInbound => Scope::Activity(FixedActivity::new(ActivityInfo {
-            activity_id: "a1".into(),
-            activity_type: "fuzzed".into(),
-            ..Default::default()
-        })),
+        C::ActivityInbound | C::ActivityOutbound => {
+            Scope::Activity(FixedActivity::new(ActivityInfo {
+                activity_id: "a1".into(),
+                activity_type: "fuzzed".into(),
+                ..Default::default()
+            }))
+        }
         _ => Scope::Client,
     }
 }

@@ -200,6 +200,37 @@ fn hostile_oversized_output_hits_the_output_limit() {
 }
 
 #[test]
+fn hostile_heartbeat_details_over_256_kib_are_refused_as_an_edit() {
+    // `activity-heartbeat`: the details are the arguments; more than Temporal takes is
+    // refused (the guest goes on with the details as they were), as
+    // `activity-context.heartbeat` refuses them.
+    let t = hostile("big-args", "", "activity-heartbeat");
+    let mut c = call(Hook::ActivityHeartbeat);
+    let activity = Scope::Activity(interpose::services::FixedActivity::new(Default::default()));
+    t.chain
+        .session(activity)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert_eq!(c.args(), Some(&[][..]), "the details stay as they were");
+    let lines: Vec<String> = t.logs.lines().into_iter().map(|l| l.message).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("big-args refused") && l.contains("at most 262144 bytes")),
+        "{lines:?}"
+    );
+    // The same edit elsewhere (no byte cap) is taken.
+    let t = hostile("big-args", "", "execute-activity");
+    let mut c = call(Hook::ExecuteActivity);
+    let activity = Scope::Activity(interpose::services::FixedActivity::new(Default::default()));
+    t.chain
+        .session(activity)
+        .run(&mut c, |_| Outcome::Ok(vec![]))
+        .unwrap();
+    assert_eq!(c.args().map(<[_]>::len), Some(1));
+}
+
+#[test]
 fn hostile_non_string_nexus_headers_are_refused_and_string_ones_pass() {
     let wf = || {
         Scope::Workflow(FixedWorkflow::new(

@@ -189,12 +189,20 @@ pub struct Properties {
     /// Most arguments the operation takes (`set-args` refuses more): one for a Nexus
     /// operation's input, unbounded elsewhere.
     pub max_args: usize,
+    /// Most bytes the arguments may total (`set-args` refuses more): a heartbeat's details
+    /// are capped as `activity-context.heartbeat`'s are (Temporal fails an activity whose
+    /// heartbeat is too large); unbounded elsewhere (the output limit still counts them).
+    pub max_arg_bytes: usize,
     /// The operation's headers are strings (Nexus), not payloads: a header a guest sets
     /// must be a payload [`Payload::header_string`] accepts.
     ///
     /// [`Payload::header_string`]: super::Payload::header_string
     pub string_headers: bool,
 }
+
+/// Most bytes of heartbeat details (Temporal fails an activity whose heartbeat is too large):
+/// the cap of `activity-context.heartbeat` and of `activity-heartbeat`'s arguments.
+pub const MAX_HEARTBEAT_BYTES: usize = 256 * 1024;
 
 /// A hook that carries headers and allows nothing else: the base of every row.
 const BASE: Properties = Properties {
@@ -204,6 +212,7 @@ const BASE: Properties = Properties {
     respond: false,
     headers: true,
     max_args: usize::MAX,
+    max_arg_bytes: usize::MAX,
     string_headers: false,
 };
 
@@ -293,7 +302,10 @@ const fn properties(hook: Hook) -> Properties {
         // activity inbound
         Hook::ExecuteActivity => ANSWERABLE,
         // activity outbound: a heartbeat's details are its arguments; no headers
-        Hook::ActivityHeartbeat => NO_HEADERS,
+        Hook::ActivityHeartbeat => Properties {
+            max_arg_bytes: MAX_HEARTBEAT_BYTES,
+            ..NO_HEADERS
+        },
     }
 }
 

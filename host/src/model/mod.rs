@@ -18,7 +18,7 @@ pub use wit::interpose::interceptor::types::{
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
-pub use hooks::{Category, Phase, Properties};
+pub use hooks::{Category, MAX_HEARTBEAT_BYTES, Phase, Properties};
 
 /// Most bytes of keys and values the string headers of one operation (a Nexus operation's)
 /// hold after guests' edits: Temporal refuses larger Nexus headers.

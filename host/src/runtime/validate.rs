@@ -31,7 +31,8 @@ pub(crate) fn version_advice(found: &str) -> String {
             "Contract {VERSION} adds hooks to the hook catalogue, which every guest is compiled \
              against (`start-nexus-operation` in 0.3, the `activity-outbound` category with \
              `activity-heartbeat` in 0.4), so a {found} guest cannot run here: rebuild it with \
-             this release's SDK (Rust: interpose-guest, source unchanged; Python and \
+             this release's SDK (Rust: interpose-guest, source unchanged unless it matches \
+             `Hook` or `CallDetail` exhaustively; Python and \
              JavaScript: also export `ActivityOutbound` / `activityOutbound` from the helper's \
              `export`; C: add `IP_NO_HOOKS(activity_outbound)`)"
         )
@@ -191,7 +192,7 @@ pub(crate) fn check(engine: &Engine, component: &Component) -> Result<Shape, Sha
             )
         } else if seen.is_empty() {
             format!(
-                "exports nothing; an interceptor exports at least one of {PACKAGE}/{{client, workflow-inbound, workflow-outbound, activity-inbound}}@{VERSION}"
+                "exports nothing; an interceptor exports at least one of {PACKAGE}/{{client, workflow-inbound, workflow-outbound, activity-inbound, activity-outbound}}@{VERSION}"
             )
         } else {
             format!(

@@ -223,16 +223,9 @@ impl Interpose {
         workflow::constructor(self.chain.clone(), self.args.clone())
     }
 
-    /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`. Guest
-    /// heartbeats (`activity-context.heartbeat`) are recorded through `client`, the worker's
-    /// (see [`WasmActivityInterceptor::heartbeats_through`]).
-    ///
-    /// The Temporal Rust SDK has no activity outbound interceptor: a guest's
-    /// `activity-heartbeat` hook is never called in a Rust worker (a warning says so).
-    pub fn activity_interceptor(
-        &self,
-        client: &temporalio_client::Client,
-    ) -> WasmActivityInterceptor {
+    /// Warn of each guest that declares an activity outbound hook: the Temporal Rust SDK
+    /// has no activity outbound interceptor, so Rust workers never call it.
+    pub(crate) fn warn_activity_outbound(&self) {
         for g in self.chain.guests() {
             let declared = g.interests.values().flatten();
             if declared
@@ -248,6 +241,19 @@ impl Interpose {
                 );
             }
         }
+    }
+
+    /// The activity interceptor, for `WorkerOptions::activity_inbound_interceptor`. Guest
+    /// heartbeats (`activity-context.heartbeat`) are recorded through `client`, the worker's
+    /// (see [`WasmActivityInterceptor::heartbeats_through`]).
+    ///
+    /// The Temporal Rust SDK has no activity outbound interceptor: a guest's
+    /// `activity-heartbeat` hook is never called in a Rust worker (a warning says so).
+    pub fn activity_interceptor(
+        &self,
+        client: &temporalio_client::Client,
+    ) -> WasmActivityInterceptor {
+        self.warn_activity_outbound();
         WasmActivityInterceptor::new(self.chain.clone())
             .with_arg_types(self.args.clone())
             .heartbeats_through(client)

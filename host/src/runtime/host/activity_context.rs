@@ -9,7 +9,7 @@ use crate::model::{Payload, Phase};
 /// The most bytes of heartbeat details (data and metadata) a guest may record in one
 /// heartbeat: well under Temporal's blob size limits (the frontend fails the activity, not
 /// just the heartbeat, above them).
-pub(crate) const MAX_HEARTBEAT_BYTES: usize = 256 * 1024;
+pub(crate) use crate::model::MAX_HEARTBEAT_BYTES;
 use crate::model::wit::interpose::interceptor::activity_context;
 use crate::services::Scope;
 

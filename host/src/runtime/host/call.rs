@@ -113,6 +113,14 @@ impl types::HostCall for HostState {
                 args.len()
             ))));
         }
+        let bytes = args.iter().fold(0usize, |n, p| n.saturating_add(p.size()));
+        let max_bytes = self.cur.hook.properties().max_arg_bytes;
+        if bytes > max_bytes {
+            return Ok(Err(types::EditError::Invalid(format!(
+                "hook `{}` takes at most {max_bytes} bytes of arguments; {bytes} were given",
+                self.cur.hook
+            ))));
+        }
         self.charge_payloads(&args)?;
         let old = self.cur.call.args.replace(args);
         self.cur.undo.push(Undo::Args(old));

@@ -395,6 +395,12 @@ impl Interceptor for Fuzzer {
     fn after_activity_inbound(&mut self, call: &Call, outcome: &Outcome) -> After {
         self.after(call, outcome)
     }
+    fn before_activity_outbound(&mut self, call: &Call) -> Before {
+        self.before(call)
+    }
+    fn after_activity_outbound(&mut self, call: &Call, outcome: &Outcome) -> After {
+        self.after(call, outcome)
+    }
 }
 
 interpose_guest::export!(Fuzzer);

@@ -23,6 +23,9 @@
 //! - `non-string-header`: sets header `n` to a `json/plain` object and header `b` to data
 //!   that is not UTF-8 (neither can be a Nexus header, which is a string);
 //! - `two-args`: sets the args to two payloads (a Nexus operation takes one input);
+//! - `big-args`: sets the args to one payload of 300 KiB (a heartbeat's details are at most
+//!   256 KiB); logs whether the edit was refused: `big-args refused: <why>` or
+//!   `big-args accepted`;
 //! - `header-uppercase`, `header-newline`, `header-big`: sets a header whose key has
 //!   uppercase letters, whose value holds a newline, or whose value is 5,000 bytes (a Nexus
 //!   header must be a lowercase HTTP token, without control characters, 4 KiB in all);
@@ -178,6 +181,13 @@ impl Hostile {
                         data: vec![0xff, 0xfe],
                     },
                 );
+                Before::Proceed
+            }
+            Some("big-args") => {
+                match call.set_args(vec![Payload::json_string(&"x".repeat(300 * 1024))]) {
+                    Ok(()) => interpose_guest::log::info("big-args accepted"),
+                    Err(e) => interpose_guest::log::info(&format!("big-args refused: {e:?}")),
+                }
                 Before::Proceed
             }
             Some("two-args") => {
