@@ -78,6 +78,13 @@ fn headers_out<'py>(py: Python<'py>, call: &Call) -> PyResult<Vec<(String, Bound
         .collect()
 }
 
+/// A call's arguments as they cross, `None` where the hook has none.
+fn args_out<'py>(py: Python<'py>, call: &Call) -> PyResult<Option<Vec<Bound<'py, PyTuple>>>> {
+    call.args()
+        .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
+        .transpose()
+}
+
 fn failure_out<'py>(py: Python<'py>, f: &Failure) -> PyResult<Bound<'py, PyTuple>> {
     (f.message.clone(), f.error_type.clone(), f.non_retryable).into_pyobject(py)
 }
@@ -592,10 +599,7 @@ impl PendingCall {
     /// The arguments as the guests left them (payloads), `None` where the hook has none.
     #[getter]
     fn args<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Bound<'py, PyTuple>>>> {
-        self.call
-            .args()
-            .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
-            .transpose()
+        args_out(py, &self.call)
     }
 
     /// The heartbeats guests recorded in `before` (each a list of payloads), for the SDK's
@@ -890,10 +894,7 @@ impl WorkflowCall {
     /// The arguments as the guests left them, `None` where the hook has none.
     #[getter]
     fn args<'py>(&self, py: Python<'py>) -> PyResult<Option<Vec<Bound<'py, PyTuple>>>> {
-        self.call
-            .args()
-            .map(|a| a.iter().map(|p| payload_out(py, p)).collect())
-            .transpose()
+        args_out(py, &self.call)
     }
 }
 
