@@ -12,12 +12,12 @@ import asyncio
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 import interpose
-from workflows import OneAttempt, OnePulse, pulse, work
+from workflows import OneAttempt, OnePulse, Poked, pulse, work
 
 # (guest name, behaviour, limits, what the error says of the cause)
 CASES = [
@@ -59,13 +59,13 @@ async def task_failure(client: Client, workflow_id: str) -> str:
     raise AssertionError(f"{workflow_id}: no workflow task failed within 10 s")
 
 
-def run_worker(address: str, chain, queue: str, body):
+def run_worker(address: str, chain, queue: str, body, workflows=()):
     async def run():
         client = await Client.connect(address)
         async with Worker(
             client,
             task_queue=queue,
-            workflows=[OneAttempt, OnePulse],
+            workflows=[OneAttempt, OnePulse, *workflows],
             activities=[work, pulse],
             interceptors=[chain],
         ):
@@ -190,3 +190,32 @@ def test_a_guest_that_rejects_a_heartbeat_fails_it_in_the_activity_and_edits_rea
         assert fine == "ok 6", fine
 
     run_worker(temporal_address, chain, queue, body)
+
+
+def test_a_rejected_signal_fails_the_workflow_task_not_the_workflow(
+    temporal_address, config, unique
+):
+    """A guest's rejection of ``handle-signal`` fails the workflow task (retried; the run
+    stays open), as in Rust workers; it never fails the workflow."""
+    chain = interpose.load(
+        config(
+            (
+                "reject",
+                "hostile",
+                "[guest.config]\nbehavior = 'reject'\nonly = 'handle-signal'\n"
+                "only-workflow = 'sig-'",
+            ),
+        )
+    )
+    queue = f"signal-{unique}"
+
+    async def body(client: Client) -> None:
+        handle = await client.start_workflow(Poked.run, id=f"sig-{unique}", task_queue=queue)
+        await handle.signal(Poked.poke)
+        failure = await task_failure(client, handle.id)
+        assert "interceptor `reject` failed `handle-signal`" in failure, failure
+        assert REJECT in failure, failure
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await handle.terminate()
+
+    run_worker(temporal_address, chain, queue, body, workflows=[Poked])
