@@ -31,8 +31,8 @@ place for them; a guest that declares one loads with a warning):
   heartbeats guests record sent with ``activity.heartbeat``; and the activity's outbound
   calls (``activity-heartbeat``, which Rust workers cannot run): a heartbeat's details as
   payloads, replaceable, a rejection raised from ``activity.heartbeat`` in async and
-  thread-pool activities (a process-pool activity's heartbeat errors are only logged by the
-  SDK).
+  thread-pool activities (a process-pool activity's heartbeats cross the SDK's shared-state
+  queue, which hands no error back).
 - **workflows**: ``execute-workflow`` (arguments and result as payloads), signals, queries,
   update validators and handlers (results as payloads); commands: activities, local
   activities, child workflows, signals to children and external workflows, Nexus operations
@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import threading
 
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
@@ -144,8 +143,6 @@ class _Meter:
             self._FAILURES, "failed calls into an Interpose guest"
         )
         self._live = meter.create_gauge(self._INSTANCES, "live instances of an Interpose guest")
-        self._counts: dict = {}
-        self._lock = threading.RLock()
 
     def _instrument(self, kind: str, name: str, unit: str):
         found = self._instruments.get(name)
@@ -187,13 +184,9 @@ class _Meter:
             1, {"interpose_guest": guest, "hook": hook, "phase": phase, "cause": cause}
         )
 
-    def instances(self, guest, delta) -> None:
-        # Workflow activations run on several threads; an instance dropped by the garbage
-        # collector reports here on whatever thread runs it, maybe inside this very call:
-        # the lock is reentrant, and the gauge is set outside it.
-        with self._lock:
-            live = self._counts[guest] = self._counts.get(guest, 0) + delta
-        self._live.set(max(live, 0), {"interpose_guest": guest})
+    def instances(self, guest, live) -> None:
+        # The native module keeps the count (see `PythonMetrics`): this only sets it.
+        self._live.set(live, {"interpose_guest": guest})
 
 
 class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
@@ -552,10 +545,11 @@ class _ActivityOutbound(temporalio.worker.ActivityOutboundInterceptor):
     are the call's arguments, as payloads through the activity's payload converter; guests
     may replace them (they reach the SDK as they are, ``RawValue``; at most 256 KiB). A
     rejection raises ``ApplicationError`` from ``activity.heartbeat``, a guest failure
-    ``GuestError``: in an async activity the activity decides what to do with it; in a
-    thread-pool activity the SDK runs the heartbeat on the event loop and re-raises it in
-    the activity's thread; in a process-pool activity the SDK only logs it. ``info`` passes
-    through."""
+    ``GuestError``: in an async activity (tested) the activity decides what to do with it;
+    in a thread-pool activity the SDK runs the heartbeat on the event loop and re-raises
+    it in the activity's thread (``worker/_activity.py``, ``run_coroutine_threadsafe(...)
+    .result(10)``); a process-pool activity's heartbeats cross the SDK's shared-state queue
+    (``register_heartbeater``), which hands no error back. ``info`` passes through."""
 
     def __init__(self, next: temporalio.worker.ActivityOutboundInterceptor, native) -> None:
         super().__init__(next)
@@ -659,9 +653,7 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
                 raise _guest_failure(value, pending) from e
             return self._one(value, pending, "replaced the failure with")
         try:
-            seen = [
-                (list(p.metadata.items()), bytes(p.data)) for p in converter.to_payloads([result])
-            ]
+            seen = _payloads(converter.to_payloads([result]))
         except BaseException as e:
             pending.after(error=f"the adapter could not encode the result: {e}")
             raise

@@ -228,30 +228,39 @@ fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, 
 /// Guest log lines into Python `logging`, logger `interpose`, as `[<guest>] <hook>: <line>`
 /// (what the Rust host's default sink puts in `tracing` fields). Lines from replaying
 /// workflow hooks never get here.
-struct PythonLogs;
+struct PythonLogs {
+    /// Logger `interpose`, looked up once at load.
+    logger: Py<PyAny>,
+}
 
 impl LogSink for PythonLogs {
     fn enabled(&self, level: tracing::Level) -> bool {
         Python::attach(|py| {
-            py.import("logging")
-                .and_then(|l| l.call_method1("getLogger", ("interpose",)))
-                .and_then(|logger| logger.call_method1("isEnabledFor", (python_level(level),)))
-                .and_then(|on| on.is_truthy())
+            self.logger
+                .call_method1(py, "isEnabledFor", (python_level(level),))
+                .and_then(|on| on.is_truthy(py))
                 .unwrap_or(true)
         })
     }
 
     fn log(&self, guest: &str, hook: Option<Hook>, level: tracing::Level, message: &str) {
-        // A guest's line is one line: control characters are escaped, so that no guest can
-        // forge a line that seems to come from another guest or hook.
+        // A guest's line is one line, read as written: control characters, line breaks other
+        // than none and the invisible format characters (bidi overrides, zero-width ones)
+        // are escaped, so that no guest can forge a line that seems to come from another
+        // guest or hook.
+        let hidden = |c: char| {
+            c.is_control()
+                || (c.is_whitespace() && c != ' ')
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+        };
         let message: String = message
             .chars()
             .flat_map(|c| {
-                let escaped = c.is_control().then(|| c.escape_default());
+                let escaped = hidden(c).then(|| c.escape_default());
                 escaped
                     .into_iter()
                     .flatten()
-                    .chain((!c.is_control()).then_some(c))
+                    .chain((!hidden(c)).then_some(c))
             })
             .collect();
         let line = match hook {
@@ -259,10 +268,9 @@ impl LogSink for PythonLogs {
             None => format!("[{guest}] {message}"),
         };
         Python::attach(|py| {
-            let logged = py
-                .import("logging")
-                .and_then(|l| l.call_method1("getLogger", ("interpose",)))
-                .and_then(|logger| logger.call_method1("log", (python_level(level), line)));
+            let logged = self
+                .logger
+                .call_method1(py, "log", (python_level(level), line));
             if let Err(e) = logged {
                 e.write_unraisable(py, None);
             }
@@ -283,10 +291,14 @@ fn python_level(level: tracing::Level) -> u8 {
 /// Guest metrics and the host's operator metrics (failures by cause, live instances) into a
 /// Python object (the package's `_Meter`, over the SDK's metric meter): `record(kind, name,
 /// value, unit, attributes, guest)`, `failure(guest, hook, phase, cause)`, `instances(guest,
-/// delta)`. Samples from replaying workflow hooks never get here. An error in the Python
-/// object is printed and the sample dropped: metrics never fail a call.
+/// live)`. Samples from replaying workflow hooks never get here. An error in the Python
+/// object goes to `sys.unraisablehook` and the sample is dropped: metrics never fail a call.
 struct PythonMetrics {
     meter: Py<PyAny>,
+    /// Live instances per guest: kept here, under a lock no Python code runs under, so the
+    /// meter only sets a gauge (a delta applied in Python could be re-entered by a drop the
+    /// garbage collector triggers on the same thread).
+    live: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl PythonMetrics {
@@ -321,7 +333,13 @@ impl MetricsSink for PythonMetrics {
     }
 
     fn instances(&self, guest: &str, delta: i64) {
-        self.call("instances", (guest, delta));
+        let live = {
+            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            let n = live.entry(guest.to_owned()).or_default();
+            *n = n.saturating_add(delta);
+            (*n).max(0)
+        };
+        self.call("instances", (guest, live));
     }
 }
 
@@ -396,10 +414,19 @@ struct Chain {
 #[pyo3(signature = (path, metrics=None))]
 fn load(py: Python<'_>, path: PathBuf, metrics: Option<Py<PyAny>>) -> PyResult<Chain> {
     let sink: Arc<dyn MetricsSink> = match metrics {
-        Some(meter) => Arc::new(PythonMetrics { meter }),
+        Some(meter) => Arc::new(PythonMetrics {
+            meter,
+            live: Default::default(),
+        }),
         None => Arc::new(NoMetrics),
     };
-    py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, Arc::new(PythonLogs)))
+    let logs = Arc::new(PythonLogs {
+        logger: py
+            .import("logging")?
+            .call_method1("getLogger", ("interpose",))?
+            .unbind(),
+    });
+    py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, logs))
         .map(|interpose| Chain { interpose })
         .map_err(|e| {
             let message = e.to_string();

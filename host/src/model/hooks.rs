@@ -11,8 +11,9 @@ use super::{
 
 /// The five categories a guest can export, one WIT interface each: the seed's client,
 /// workflow inbound and outbound, activity inbound and outbound. Activity outbound
-/// (heartbeats) has no interceptor in the Temporal Rust SDK: Rust workers never call it;
-/// the `interpose` Python package does.
+/// (heartbeats) has no interceptor in the Temporal Rust SDK (`temporalio-sdk` 1.1.1,
+/// `src/interceptors.rs`, defines `ActivityInboundInterceptor` and no outbound one): Rust
+/// workers never call it; the `interpose` Python package does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Category {
@@ -189,7 +190,8 @@ pub struct Properties {
     /// Most arguments the operation takes (`set-args` refuses more): one for a Nexus
     /// operation's input, unbounded elsewhere.
     pub max_args: usize,
-    /// Most bytes the arguments may total (`set-args` refuses more): a heartbeat's details
+    /// Most bytes the arguments may total, as [`encoded_bytes`] counts them (`set-args`
+    /// refuses more): a heartbeat's details
     /// are capped as `activity-context.heartbeat`'s are (Temporal fails an activity whose
     /// heartbeat is too large); unbounded elsewhere (the output limit still counts them).
     pub max_arg_bytes: usize,
@@ -203,6 +205,18 @@ pub struct Properties {
 /// Most bytes of heartbeat details (Temporal fails an activity whose heartbeat is too large):
 /// the cap of `activity-context.heartbeat` and of `activity-heartbeat`'s arguments.
 pub const MAX_HEARTBEAT_BYTES: usize = 256 * 1024;
+
+/// What payloads count against a byte cap ([`MAX_HEARTBEAT_BYTES`],
+/// [`Properties::max_arg_bytes`]): their bytes, and a bound on their encoding's framing (16
+/// bytes per payload and per metadata entry), so that many empty payloads cannot pass a cap
+/// and still be too large for Temporal.
+pub fn encoded_bytes(details: &[super::Payload]) -> usize {
+    const FRAMING: usize = 16;
+    details.iter().fold(0usize, |n, p| {
+        n.saturating_add(p.size())
+            .saturating_add(FRAMING.saturating_mul(1 + p.metadata.len()))
+    })
+}
 
 /// A hook that carries headers and allows nothing else: the base of every row.
 const BASE: Properties = Properties {

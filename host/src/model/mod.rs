@@ -18,7 +18,7 @@ pub use wit::interpose::interceptor::types::{
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
 
-pub use hooks::{Category, MAX_HEARTBEAT_BYTES, Phase, Properties};
+pub use hooks::{Category, MAX_HEARTBEAT_BYTES, Phase, Properties, encoded_bytes};
 
 /// Most bytes of keys and values the string headers of one operation (a Nexus operation's)
 /// hold after guests' edits: Temporal refuses larger Nexus headers.

@@ -61,9 +61,7 @@ impl activity_context::Host for HostState {
                  recorded"
             ));
         }
-        let size = details
-            .iter()
-            .fold(0usize, |n, p| n.saturating_add(p.size()));
+        let size = crate::model::encoded_bytes(&details);
         if size > MAX_HEARTBEAT_BYTES {
             return Err(wasmtime::format_err!(
                 "`activity-context.heartbeat` details are {size} bytes; at most \

@@ -113,7 +113,7 @@ impl types::HostCall for HostState {
                 args.len()
             ))));
         }
-        let bytes = args.iter().fold(0usize, |n, p| n.saturating_add(p.size()));
+        let bytes = crate::model::encoded_bytes(&args);
         let max_bytes = self.cur.hook.properties().max_arg_bytes;
         if bytes > max_bytes {
             return Ok(Err(types::EditError::Invalid(format!(
