@@ -207,15 +207,11 @@ pub struct Properties {
 pub const MAX_HEARTBEAT_BYTES: usize = 256 * 1024;
 
 /// What payloads count against a byte cap ([`MAX_HEARTBEAT_BYTES`],
-/// [`Properties::max_arg_bytes`]): their bytes, and a bound on their encoding's framing (16
-/// bytes per payload and per metadata entry), so that many empty payloads cannot pass a cap
-/// and still be too large for Temporal.
+/// [`Properties::max_arg_bytes`]): their data and metadata bytes.
 pub fn encoded_bytes(details: &[super::Payload]) -> usize {
-    const FRAMING: usize = 16;
-    details.iter().fold(0usize, |n, p| {
-        n.saturating_add(p.size())
-            .saturating_add(FRAMING.saturating_mul(1 + p.metadata.len()))
-    })
+    details
+        .iter()
+        .fold(0usize, |n, p| n.saturating_add(p.size()))
 }
 
 /// A hook that carries headers and allows nothing else: the base of every row.
