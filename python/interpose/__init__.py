@@ -49,7 +49,7 @@ place for them; a guest that declares one loads with a warning):
   ``after`` and releases the run's guests.
 
 Guest log lines go to Python ``logging`` (logger ``interpose``); metrics to the runtime's
-metric meter (see ``load``).
+metric meter, spans to an OpenTelemetry tracer provider (see ``load``).
 """
 
 from __future__ import annotations
@@ -78,6 +78,14 @@ from ._native import GuestError, InterposeError  # noqa: F401  (re-exported)
 from ._native import load as _load
 from ._native import header_value as _header_value
 from ._native import string_header as _string_header
+from ._spans import _Spans
+
+try:
+    from importlib.metadata import version as _version
+
+    _VERSION = _version("interpose")
+except ImportError:  # PackageNotFoundError: run from a source tree, not installed
+    _VERSION = ""
 
 __all__ = ["ADAPTED", "Interpose", "GuestError", "InterposeError", "load"]
 
@@ -103,7 +111,12 @@ _log = logging.getLogger("interpose")
 _U64_MAX = 2**64 - 1
 
 
-def load(path: str, *, runtime: Optional[temporalio.runtime.Runtime] = None) -> "Interpose":
+def load(
+    path: str,
+    *,
+    runtime: Optional[temporalio.runtime.Runtime] = None,
+    tracer_provider: Any = None,
+) -> "Interpose":
     """Load ``path`` (an ``interpose.toml``) and every guest it names, in order.
 
     Guest metrics, and the host's operator metrics (``interpose_guest_failures`` by guest,
@@ -112,12 +125,25 @@ def load(path: str, *, runtime: Optional[temporalio.runtime.Runtime] = None) -> 
     the runtime your client and workers use. Every sample carries the ``interpose_guest``
     attribute; samples recorded in replay are dropped.
 
+    Guest spans (the ``tracing`` import) go to ``tracer_provider``, an OpenTelemetry
+    ``TracerProvider`` (default: the global one, ``opentelemetry.trace.set_tracer_provider``,
+    where ``temporalio.contrib.opentelemetry.TracingInterceptor`` sends its spans), with the
+    ids the guests propagated, their times (workflow time in workflow hooks) and an
+    ``interpose.guest`` attribute; spans ended in replay are not exported. Without the
+    ``opentelemetry-sdk`` package (``pip install interpose[opentelemetry]``) they are dropped.
+
     Raises ``InterposeError`` with one message naming the file, the guest and why when the
     config or a guest is invalid: nothing is half-loaded. Hooks a guest declares that this
     package does not run are logged (logger ``interpose``, warning).
     """
     meter = (runtime or temporalio.runtime.Runtime.default()).metric_meter
-    native = _load(str(path), metrics=_Meter(meter))
+    spans = None
+    try:
+        spans = _Spans(tracer_provider, _VERSION)
+    except ImportError:
+        if tracer_provider is not None:
+            raise
+    native = _load(str(path), metrics=_Meter(meter), spans=spans)
     for hook in sorted(set(native.declared()) - ADAPTED):
         _log.warning(
             "%s: a guest declares `%s`, which Python workers and clients never call: %s",

@@ -18,8 +18,8 @@ use interpose::chain::{
 };
 use interpose::model::Phase;
 use interpose::services::{
-    ActivityInfo, FixedActivity, FixedWorkflow, LogSink, MetricKind, MetricSample, MetricsSink,
-    NoMetrics, Scope, WorkflowInfo,
+    ActivityInfo, FinishedSpan, FixedActivity, FixedWorkflow, LogSink, MetricKind, MetricSample,
+    MetricsSink, NoMetrics, NoTraces, Scope, SpanKind, SpanStatus, TraceSink, WorkflowInfo,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -343,6 +343,102 @@ impl MetricsSink for PythonMetrics {
     }
 }
 
+/// Spans a queue holds between two flushes at most; more are dropped and counted (each call's
+/// spans are bounded by its output limit, so only many threads ending spans at once get
+/// near it).
+const SPAN_QUEUE: usize = 4096;
+
+/// Guest spans into a Python object (the package's `_Spans`, over an OpenTelemetry tracer
+/// provider): `export(spans, dropped)`. A guest ends a span inside its call, with no GIL
+/// held; the span waits here and is handed over when the native call that ran the guest
+/// returns (`flush`), so no Python code (a span processor, an exporter) runs inside a guest
+/// call and eats its deadline. Spans from replaying workflow hooks never get here. An error
+/// in the Python object goes to `sys.unraisablehook`: spans never fail a call.
+struct PythonTraces {
+    exporter: Py<PyAny>,
+    queue: std::sync::Mutex<Vec<FinishedSpan>>,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl TraceSink for PythonTraces {
+    fn export(&self, span: FinishedSpan) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() < SPAN_QUEUE {
+            queue.push(span);
+        } else {
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// A span as it crosses: `(guest, hook, name, kind, trace_id, span_id, parent_span_id,
+/// parent_is_remote, sampled, start_ns, end_ns, attributes, events, status, description)`,
+/// ids as big-endian bytes, events as `(name, time_ns, attributes)`.
+fn span_out<'py>(py: Python<'py>, s: &FinishedSpan) -> PyResult<Bound<'py, PyTuple>> {
+    let kind = match s.kind {
+        SpanKind::Server => "server",
+        SpanKind::Client => "client",
+        SpanKind::Producer => "producer",
+        SpanKind::Consumer => "consumer",
+        _ => "internal",
+    };
+    let status = match s.status {
+        SpanStatus::Ok => "ok",
+        SpanStatus::Error => "error",
+        _ => "unset",
+    };
+    let events: Vec<Bound<'py, PyTuple>> = s
+        .events
+        .iter()
+        .map(|e| (&e.name, e.time_nanos, &e.attributes).into_pyobject(py))
+        .collect::<PyResult<_>>()?;
+    let head = (
+        &s.guest,
+        s.hook.map(|h| h.name()),
+        &s.name,
+        kind,
+        PyBytes::new(py, &s.trace_id),
+        PyBytes::new(py, &s.span_id),
+        s.parent_span_id.map(|p| PyBytes::new(py, &p)),
+        s.parent_is_remote,
+    );
+    let tail = (
+        s.sampled,
+        s.start_nanos,
+        s.end_nanos,
+        &s.attributes,
+        events,
+        status,
+        &s.status_description,
+    );
+    let (head, tail) = (head.into_pyobject(py)?, tail.into_pyobject(py)?);
+    let all: Vec<Bound<'py, PyAny>> = head.iter().chain(tail.iter()).collect();
+    PyTuple::new(py, all)
+}
+
+/// The chain's span queue, if spans go to Python; shared by every call made from it.
+type Spans = Option<Arc<PythonTraces>>;
+
+/// Hand the queued spans to Python. Called, with the GIL, when a native call that ran
+/// guests returns (whatever its result).
+fn flush(py: Python<'_>, spans: &Spans) {
+    let Some(t) = spans else { return };
+    let taken = std::mem::take(&mut *t.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    let dropped = t.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if taken.is_empty() && dropped == 0 {
+        return;
+    }
+    let exported = taken
+        .iter()
+        .map(|s| span_out(py, s))
+        .collect::<PyResult<Vec<_>>>()
+        .and_then(|rows| t.exporter.call_method1(py, "export", (rows, dropped)));
+    if let Err(e) = exported {
+        e.write_unraisable(py, None);
+    }
+}
+
 /// The outcome `after` sees: the guest's decision when the call was `done`, else the real
 /// call's (an error with its type and retryability, or payloads).
 fn seen_outcome(
@@ -405,14 +501,21 @@ fn guest_error(e: interpose::GuestError) -> PyErr {
 #[pyclass(frozen, module = "interpose._native")]
 struct Chain {
     interpose: interpose::temporal::Interpose,
+    spans: Spans,
 }
 
 /// Load `path` (an `interpose.toml`): every guest compiled, validated and asked for its
 /// interests, exactly as the Rust host does. Metrics go to `metrics` (see `PythonMetrics`),
-/// or nowhere. Raises `InterposeError` naming what is wrong.
+/// spans to `spans` (see `PythonTraces`), or nowhere. Raises `InterposeError` naming what is
+/// wrong.
 #[pyfunction]
-#[pyo3(signature = (path, metrics=None))]
-fn load(py: Python<'_>, path: PathBuf, metrics: Option<Py<PyAny>>) -> PyResult<Chain> {
+#[pyo3(signature = (path, metrics=None, spans=None))]
+fn load(
+    py: Python<'_>,
+    path: PathBuf,
+    metrics: Option<Py<PyAny>>,
+    spans: Option<Py<PyAny>>,
+) -> PyResult<Chain> {
     let sink: Arc<dyn MetricsSink> = match metrics {
         Some(meter) => Arc::new(PythonMetrics {
             meter,
@@ -426,8 +529,19 @@ fn load(py: Python<'_>, path: PathBuf, metrics: Option<Py<PyAny>>) -> PyResult<C
             .call_method1("getLogger", ("interpose",))?
             .unbind(),
     });
-    py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, logs))
-        .map(|interpose| Chain { interpose })
+    let spans: Spans = spans.map(|exporter| {
+        Arc::new(PythonTraces {
+            exporter,
+            queue: Default::default(),
+            dropped: Default::default(),
+        })
+    });
+    let traces: Arc<dyn TraceSink> = match &spans {
+        Some(t) => t.clone(),
+        None => Arc::new(NoTraces),
+    };
+    py.detach(|| interpose::temporal::Interpose::load_with_sinks(&path, sink, logs, traces))
+        .map(|interpose| Chain { interpose, spans })
         .map_err(|e| {
             let message = e.to_string();
             let shown = path.display().to_string();
@@ -482,7 +596,9 @@ impl Chain {
         let mut session = self.interpose.chain().session(Scope::Client);
         // Guests run without the GIL: other Python threads (workflow activations, the event
         // loop) go on meanwhile; the sinks take it back for a log line or a sample.
-        let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
+        let ran = py.detach(|| before_in(&mut session, &mut call));
+        flush(py, &self.spans);
+        let (entered, done) = ran?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session: std::sync::Mutex::new(session),
@@ -492,6 +608,7 @@ impl Chain {
             finished: false,
             decided_by,
             activity: None,
+            spans: self.spans.clone(),
         })
     }
 
@@ -513,6 +630,7 @@ impl Chain {
         Ok(WorkflowRun {
             wf,
             session: std::sync::Mutex::new(Some(session)),
+            spans: self.spans.clone(),
         })
     }
 
@@ -570,7 +688,9 @@ impl Chain {
             .interpose
             .chain()
             .session(Scope::Activity(activity.clone()));
-        let (entered, done) = py.detach(|| before_in(&mut session, &mut call))?;
+        let ran = py.detach(|| before_in(&mut session, &mut call));
+        flush(py, &self.spans);
+        let (entered, done) = ran?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
             session: std::sync::Mutex::new(session),
@@ -580,6 +700,7 @@ impl Chain {
             finished: false,
             decided_by,
             activity: Some(activity),
+            spans: self.spans.clone(),
         })
     }
 }
@@ -600,6 +721,7 @@ struct PendingCall {
     decided_by: Option<String>,
     /// The activity attempt (activity hooks): the heartbeats guests recorded.
     activity: Option<Arc<FixedActivity>>,
+    spans: Spans,
 }
 
 fn outcome_out<'py>(py: Python<'py>, o: &Outcome) -> PyResult<Bound<'py, PyTuple>> {
@@ -681,9 +803,9 @@ impl PendingCall {
         let outcome = seen_outcome(self.done.take(), payloads, error, error_type, non_retryable);
         let session = self.session.get_mut().unwrap_or_else(|p| p.into_inner());
         let (call, entered) = (&mut self.call, self.entered);
-        let last = py
-            .detach(|| session.after(call, entered, outcome))
-            .map_err(guest_error)?;
+        let ran = py.detach(|| session.after(call, entered, outcome));
+        flush(py, &self.spans);
+        let last = ran.map_err(guest_error)?;
         if let Some(who) = session.decided_by() {
             self.decided_by = Some(who.to_owned());
         }
@@ -769,6 +891,7 @@ struct WorkflowRun {
     wf: Arc<FixedWorkflow>,
     /// `None` once closed (the SDK evicted the run).
     session: std::sync::Mutex<Option<Session>>,
+    spans: Spans,
 }
 
 fn closed() -> PyErr {
@@ -824,13 +947,15 @@ impl WorkflowRun {
         let mut call = call_with(workflow_detail(hook, detail)?, args, headers);
         // The run's lock is taken without the GIL, so a thread holding it can take the GIL
         // back for a log line while another waits for the lock.
-        let (entered, done, decided_by) = py.detach(|| {
+        let ran = py.detach(|| {
             self.at(now_nanos, replaying);
             let mut guard = self.session();
             let session = guard.as_mut().ok_or_else(closed)?;
             let (entered, done) = before_in(session, &mut call)?;
             PyResult::Ok((entered, done, session.decided_by().map(str::to_owned)))
-        })?;
+        });
+        flush(py, &self.spans);
+        let (entered, done, decided_by) = ran?;
         Ok(WorkflowCall {
             call,
             entered,
@@ -861,7 +986,7 @@ impl WorkflowRun {
         let outcome = seen_outcome(call.done.take(), payloads, error, error_type, non_retryable);
         let entered = call.entered;
         let target = &mut call.call;
-        let (last, decider) = py.detach(|| {
+        let ran = py.detach(|| {
             self.at(now_nanos, replaying);
             let mut guard = self.session();
             let session = guard.as_mut().ok_or_else(closed)?;
@@ -869,7 +994,9 @@ impl WorkflowRun {
                 .after(target, entered, outcome)
                 .map_err(guest_error)?;
             PyResult::Ok((last, session.decided_by().map(str::to_owned)))
-        })?;
+        });
+        flush(py, &self.spans);
+        let (last, decider) = ran?;
         // A guest that decided in `before` (a rejection) stays the decider unless one
         // changes the outcome in `after`.
         if let Some(who) = decider {

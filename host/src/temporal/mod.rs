@@ -70,17 +70,20 @@ impl Interpose {
         Interpose::from_config(&Config::from_file(path)?)
     }
 
-    /// Load `interpose.toml` as [`Interpose::load`] does, with the guests' metrics and log
-    /// lines going to `metrics` and `logs` (an embedding that has its own logging, such as
-    /// the Python package's bridge to Python `logging`).
+    /// Load `interpose.toml` as [`Interpose::load`] does, with the guests' metrics, log
+    /// lines and spans going to `metrics`, `logs` and `traces` (an embedding that has its
+    /// own telemetry, such as the Python package's bridges to Python `logging` and
+    /// OpenTelemetry).
     pub fn load_with_sinks(
         path: impl AsRef<Path>,
         metrics: Arc<dyn crate::services::MetricsSink>,
         logs: Arc<dyn crate::services::LogSink>,
+        traces: Arc<dyn crate::services::TraceSink>,
     ) -> Result<Interpose, crate::Error> {
         let config = Config::from_file(path)?;
         let runtime = Runtime::builder()
             .for_config(&config)
+            .traces(traces)
             .build()?
             .with_sinks(metrics, logs);
         let chain = crate::chain::Chain::load(&runtime, &config, Vec::new())?;

@@ -1,0 +1,138 @@
+"""Guest spans in a Python process: the tracing guest (the seed's ``TracingInterceptor`` as a
+Rust component) on a Python worker, its spans exported through an OpenTelemetry tracer
+provider, continuing the trace a Temporal Python SDK client with the SDK's own
+``TracingInterceptor`` started.
+
+What would break each assertion: spans not handed from the native queue to Python (none
+exported); the package's tracer not keeping the host's ids (a child's parent, which the
+guest propagated in a header, is then not the id its parent was exported with); the
+replay flag not reaching the host (replayed spans exported again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.worker import Replayer, Worker
+
+import interpose
+from workflows import Ordered, work
+
+
+def _provider():
+    """A provider as production has one: a batching processor (its worker thread exports;
+    a span's end only queues it), read after a flush."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider, exporter
+
+
+def _finished(provider, exporter) -> tuple:
+    assert provider.force_flush(10_000)
+    return exporter.get_finished_spans()
+
+
+def _guest_spans(provider, exporter) -> list:
+    return [s for s in _finished(provider, exporter) if "interpose.guest" in s.attributes]
+
+
+def test_guest_spans_continue_the_clients_trace_with_the_ids_guests_propagated(
+    temporal_address, config, unique
+):
+    provider, exporter = _provider()
+    chain = interpose.load(config(("tracing", "tracing", "")), tracer_provider=provider)
+    queue = f"tracing-{unique}"
+    workflow_id = f"tracing-{unique}"
+
+    async def run():
+        # The client is the SDK's own tracing, the worker Interpose's guest: one trace.
+        starter = await Client.connect(
+            temporal_address,
+            interceptors=[TracingInterceptor(provider.get_tracer("client"))],
+        )
+        worker_client = await Client.connect(temporal_address, interceptors=[chain])
+        async with Worker(
+            worker_client, task_queue=queue, workflows=[Ordered], activities=[work]
+        ):
+            assert await starter.execute_workflow(
+                Ordered.run, "t", id=workflow_id, task_queue=queue
+            ) == 6
+        return await starter.get_workflow_handle(workflow_id).fetch_history()
+
+    history = asyncio.run(run())
+
+    spans = _finished(provider, exporter)
+    (start,) = [s for s in spans if s.name == "StartWorkflow:Ordered"]
+    guest = _guest_spans(provider, exporter)
+    names = sorted(s.name for s in guest)
+    assert names == ["RunActivity:work"] * 3 + ["RunWorkflow:Ordered"] + [
+        "StartActivity:work"
+    ] * 3, names
+    assert {s.attributes["interpose.guest"] for s in guest} == {"tracing"}
+    assert len({s.context.span_id for s in guest}) == len(guest), "each span exported once"
+    assert {s.context.trace_id for s in guest} == {start.context.trace_id}, "one trace"
+
+    (run_span,) = [s for s in guest if s.name == "RunWorkflow:Ordered"]
+    assert run_span.parent.span_id == start.context.span_id
+    assert run_span.parent.is_remote
+    assert run_span.kind == trace.SpanKind.SERVER
+    schedules = [s for s in guest if s.name == "StartActivity:work"]
+    assert {s.parent.span_id for s in schedules} == {run_span.context.span_id}
+    # The guest put each schedule's span id in the activity's header; the activity's span
+    # names it as its parent: so the ids exported are the ids propagated.
+    runs = [s for s in guest if s.name == "RunActivity:work"]
+    assert sorted(s.parent.span_id for s in runs) == sorted(
+        s.context.span_id for s in schedules
+    )
+    assert run_span.start_time <= min(s.start_time for s in schedules)
+    assert run_span.end_time >= max(s.end_time for s in schedules)
+    # The guest's status: ok for the run and the activities (an outbound command's span
+    # ends when it is sent, unset).
+    assert {s.status.status_code for s in guest if s.name.startswith("Run")} == {
+        trace.StatusCode.OK
+    }
+    assert {s.status.status_code for s in schedules} == {trace.StatusCode.UNSET}
+
+    # Replay: the guest ends the same spans again, and none is exported.
+    before = len(_finished(provider, exporter))
+
+    async def replay():
+        await Replayer(workflows=[Ordered], interceptors=[chain]).replay_workflow(history)
+
+    asyncio.run(replay())
+    after = _finished(provider, exporter)
+    assert len(after) == before, [s.name for s in after[before:]]
+
+
+def test_without_a_provider_spans_go_to_the_global_one_even_when_set_after_load(
+    temporal_address, config, unique
+):
+    """The default: the global provider, as the SDK's ``TracingInterceptor`` uses, looked up
+    when spans come, so that an application may set it after ``interpose.load``."""
+    chain = interpose.load(config(("tracing", "tracing", "")))
+    provider, exporter = _provider()
+    trace.set_tracer_provider(provider)
+    assert trace.get_tracer_provider() is provider, "the global provider is set once"
+
+    async def run():
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        handle = await client.start_workflow(
+            "Nothing", id=f"global-{unique}", task_queue=f"nobody-{unique}"
+        )
+        await handle.terminate("test")
+        return await handle.fetch_history()
+
+    history = asyncio.run(run())
+    (span,) = [s for s in _guest_spans(provider, exporter) if s.name == "StartWorkflow:Nothing"]
+    started = history.events[0].workflow_execution_started_event_attributes
+    carrier = json.loads(started.header.fields["_tracer-data"].data)
+    _, trace_id, span_id, _ = carrier["traceparent"].split("-")
+    assert (int(trace_id, 16), int(span_id, 16)) == (span.context.trace_id, span.context.span_id)
