@@ -27,7 +27,15 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 import interpose
-from workflows import EchoHandler, Poked, Traced, pulse, work
+from workflows import (
+    EchoHandler,
+    Poked,
+    Traced,
+    TwoAttempts,
+    pulse,
+    second_attempt_reads_heartbeats,
+    work,
+)
 
 
 async def create_endpoint(client: Client, name: str, queue: str) -> None:
@@ -148,3 +156,27 @@ def test_a_guest_sees_every_hook_of_the_python_sdk_once_per_call(
     )
     assert dict(before) == dict(expected), f"hooks seen: {before}\nlines: {lines}"
     assert counts(lines, "after") == before, "every `before` has its `after`"
+
+
+def test_heartbeats_a_guest_records_reach_the_activitys_next_attempt(
+    temporal_address, config, unique
+):
+    """A guest's ``activity-context.heartbeat`` in ``execute-activity`` is sent with the
+    SDK's ``activity.heartbeat``: the first attempt fails, and the second reads the details
+    the guest recorded in the first from ``activity.info().heartbeat_details``."""
+    chain = interpose.load(config(("probe", "probe", "[guest.config]\nbefore = 'heartbeat'")))
+    queue = f"beats-{unique}"
+
+    async def run():
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[TwoAttempts],
+            activities=[second_attempt_reads_heartbeats],
+        ):
+            return await client.execute_workflow(
+                TwoAttempts.run, id=f"beats-{unique}", task_queue=queue
+            )
+
+    assert asyncio.run(run()) == ["probe beat on attempt 1"]

@@ -76,6 +76,18 @@ def test_guest_metrics_reach_the_sdk_meter_and_none_in_replay(temporal_address, 
         updates, "interpose_guest_failures", "interpose_guest", "hook", "phase", "cause"
     )
     assert failures == Counter({("fuel", "execute-activity", "before", "fuel"): 3}), failures
+    # The live-instance gauge, set per guest as instances come and go: two at most (the
+    # run's, and an activity's while the run awaits it), each activity's released, so at
+    # the end at most the run's (cached until the SDK evicts it) is left.
+    for guest in ("probe", "fuel"):
+        live = [
+            u.value
+            for u in updates
+            if u.metric.name == "interpose_guest_instances"
+            and u.attributes.get("interpose_guest") == guest
+        ]
+        assert live and max(live) == 2 and min(live) >= 0, (guest, live)
+        assert live[-1] in (0, 1), (guest, live)
 
     async def replay():
         await Replayer(

@@ -18,12 +18,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from temporalio.client import Client
+import pytest
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.exceptions import CancelledError
 from temporalio.worker import Replayer, Worker
 
 import interpose
-from workflows import Ordered, work
+from workflows import Ordered, Rounds, work
 
 
 def _provider():
@@ -136,3 +138,43 @@ def test_without_a_provider_spans_go_to_the_global_one_even_when_set_after_load(
     carrier = json.loads(started.header.fields["_tracer-data"].data)
     _, trace_id, span_id, _ = carrier["traceparent"].split("-")
     assert (int(trace_id, 16), int(span_id, 16)) == (span.context.trace_id, span.context.span_id)
+
+
+def test_a_run_that_continues_as_new_ends_ok_and_its_successor_continues_the_trace(
+    temporal_address, config, unique
+):
+    """``after(execute-workflow)`` sees continue-as-new as a failure of type
+    ``ContinueAsNew`` (the tracing guest ends the run's span as ok) and the guest's header
+    reaches the next run through the continue-as-new command; a cancelled run is seen failed
+    (the guest ends its span as an error)."""
+    provider, exporter = _provider()
+    chain = interpose.load(config(("tracing", "tracing", "")), tracer_provider=provider)
+    queue = f"rounds-{unique}"
+
+    def runs() -> list:
+        return [s for s in _guest_spans(provider, exporter) if s.name == "RunWorkflow:Rounds"]
+
+    async def run():
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        async with Worker(client, task_queue=queue, workflows=[Rounds]):
+            handle = await client.start_workflow(
+                Rounds.run, 0, id=f"rounds-{unique}", task_queue=queue
+            )
+            for _ in range(100):  # the first run's span is exported when it continues
+                if runs():
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # the second run's first task
+            await handle.cancel()
+            with pytest.raises(WorkflowFailureError) as failed:
+                await asyncio.wait_for(handle.result(), 30)
+            assert isinstance(failed.value.cause, CancelledError), failed.value.cause
+
+    asyncio.run(run())
+    first, second = sorted(runs(), key=lambda s: s.start_time)
+    assert first.status.status_code == trace.StatusCode.OK, first.status
+    assert first.attributes["temporalRunID"] != second.attributes["temporalRunID"]
+    assert second.parent.span_id == first.context.span_id, "the next run continues the trace"
+    assert second.context.trace_id == first.context.trace_id
+    assert second.status.status_code == trace.StatusCode.ERROR, second.status
+    assert "cancel" in second.status.description.lower(), second.status.description

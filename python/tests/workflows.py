@@ -167,3 +167,38 @@ class OnePulse:
             return f"ok {done}"
         except ActivityError as e:
             return f"failed: {e.cause}"
+
+
+@workflow.defn
+class Rounds:
+    """Round 0 continues as new; round 1 waits until it is cancelled."""
+
+    @workflow.run
+    async def run(self, round: int) -> str:
+        if round == 0:
+            workflow.continue_as_new(1)
+        await workflow.wait_condition(lambda: False)
+        return "never"
+
+
+@activity.defn
+async def second_attempt_reads_heartbeats() -> list:
+    """Fails its first attempt; the second returns the details the first heartbeated."""
+    if activity.info().attempt == 1:
+        raise RuntimeError("first attempt fails on purpose")
+    return list(activity.info().heartbeat_details)
+
+
+@workflow.defn
+class TwoAttempts:
+    """``second_attempt_reads_heartbeats``, retried once."""
+
+    @workflow.run
+    async def run(self) -> list:
+        return await workflow.execute_activity(
+            second_attempt_reads_heartbeats,
+            start_to_close_timeout=TEN_SECONDS,
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=100), maximum_attempts=2
+            ),
+        )
