@@ -12,12 +12,18 @@ import asyncio
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 import interpose
-from workflows import OneAttempt, OnePulse, Poked, pulse, work
+from workflows import Holder, OneAttempt, OnePulse, Poked, pulse, work
 
 # (guest name, behaviour, limits, what the error says of the cause)
 CASES = [
@@ -28,9 +34,13 @@ CASES = [
     ("oversize", "oversize", "", "exceeds the limit of"),
 ]
 REJECT = "hostile guest rejects everything"
+# Read-only hooks refuse every edit, so the oversized output there is a rejection's type.
+READ_ONLY_CASES = CASES[:-1] + [
+    ("oversize", "reject-huge-type", "", "exceeds the limit of"),
+]
 
 
-def hostile_config(config, hook: str) -> str:
+def hostile_config(config, hook: str, cases=CASES) -> str:
     entries = [
         (
             name,
@@ -38,7 +48,7 @@ def hostile_config(config, hook: str) -> str:
             f"{limits}\n[guest.config]\nbehavior = '{behavior}'\nonly = '{hook}'\n"
             f"only-workflow = '{name}-'",
         )
-        for name, behavior, limits, _ in CASES + [("reject", "reject", "", REJECT)]
+        for name, behavior, limits, _ in cases + [("reject", "reject", "", REJECT)]
     ]
     return config(*entries, ("context", "context-propagation", ""))
 
@@ -78,10 +88,14 @@ def run_worker(address: str, chain, queue: str, body, workflows=()):
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("hook", ["execute-workflow", "schedule-activity"])
 def test_hostile_guests_in_workflow_hooks_fail_the_task_and_name_the_guest(
-    temporal_address, config, unique
+    temporal_address, config, unique, hook
 ):
-    chain = interpose.load(hostile_config(config, "execute-workflow"))
+    """The run's hook and a command's: each failure fails the workflow task. A rejected
+    run fails the workflow; a refused command fails the task (a guest cannot make workflow
+    code see an error the history would not replay)."""
+    chain = interpose.load(hostile_config(config, hook))
     queue = f"hostile-wf-{unique}"
 
     async def body(client: Client) -> None:
@@ -89,16 +103,61 @@ def test_hostile_guests_in_workflow_hooks_fail_the_task_and_name_the_guest(
             handle = await client.start_workflow(
                 OneAttempt.run, 1, id=f"{name}-{unique}", task_queue=queue
             )
-            names(await task_failure(client, handle.id), name, "execute-workflow", cause)
+            names(await task_failure(client, handle.id), name, hook, cause)
             await handle.terminate()
         rejected = await client.start_workflow(
             OneAttempt.run, 1, id=f"reject-{unique}", task_queue=queue
         )
-        with pytest.raises(WorkflowFailureError) as failed:
-            await asyncio.wait_for(rejected.result(), 30)
-        assert REJECT in str(failed.value.cause), failed.value.cause
+        if hook == "execute-workflow":
+            with pytest.raises(WorkflowFailureError) as failed:
+                await asyncio.wait_for(rejected.result(), 30)
+            assert REJECT in str(failed.value.cause), failed.value.cause
+        else:
+            failure = await task_failure(client, rejected.id)
+            assert f"interceptor `reject` refused `{hook}`" in failure, failure
+            assert REJECT in failure, failure
+            assert (await rejected.describe()).status == WorkflowExecutionStatus.RUNNING
+            await rejected.terminate()
 
     run_worker(temporal_address, chain, queue, body)
+
+
+@pytest.mark.parametrize("hook", ["handle-query", "validate-update"])
+def test_hostile_guests_in_queries_and_validators_fail_that_call_and_the_run_goes_on(
+    temporal_address, config, unique, hook
+):
+    """Read-only hooks: a guest's failure or rejection fails the query or the update (the
+    caller sees it, naming the guest), never the workflow task; the run still answers
+    after."""
+    chain = interpose.load(hostile_config(config, hook, READ_ONLY_CASES))
+    queue = f"hostile-ro-{unique}"
+
+    async def call(handle):
+        if hook == "handle-query":
+            return await handle.query(Holder.current)
+        return await handle.execute_update(Holder.set_value, 1)
+
+    async def body(client: Client) -> None:
+        for name, _, _, cause in READ_ONLY_CASES + [("reject", "reject", "", REJECT)]:
+            handle = await client.start_workflow(
+                Holder.run, id=f"{name}-{unique}", task_queue=queue
+            )
+            with pytest.raises((WorkflowQueryFailedError, WorkflowUpdateFailedError)) as failed:
+                await asyncio.wait_for(call(handle), 30)
+            text = str(failed.value) + str(getattr(failed.value, "cause", ""))
+            if name != "reject":
+                names(text, name, hook, cause)
+            else:
+                assert REJECT in text, text
+            assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+            history = await handle.fetch_history()
+            assert not [
+                e for e in history.events
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+            ], f"{name}: no workflow task failed"
+            await handle.terminate()
+
+    run_worker(temporal_address, chain, queue, body, workflows=[Holder])
 
 
 def test_hostile_guests_in_activity_hooks_fail_the_attempt_and_name_the_guest(

@@ -202,3 +202,29 @@ class TwoAttempts:
                 initial_interval=timedelta(milliseconds=100), maximum_attempts=2
             ),
         )
+
+
+@workflow.defn
+class Holder:
+    """Holds a value until terminated: a query reads it, an update (validated) sets it."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def current(self) -> int:
+        return self.value
+
+    @workflow.update
+    def set_value(self, v: int) -> int:
+        old, self.value = self.value, v
+        return old
+
+    @set_value.validator
+    def validate_value(self, v: int) -> None:
+        if v > 10:
+            raise ValueError("value must be at most 10")
