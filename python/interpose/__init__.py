@@ -25,7 +25,9 @@ place for them; a guest that declares one loads with a warning):
   async activity completion. Guests see no payloads here (the SDK hands client
   interceptors decoded values); a list's or history's hooks run once, when its iterator is
   made. A rejection raises ``temporalio.exceptions.ApplicationError``; a guest failure
-  raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause.
+  raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause. A
+  call cancelled in flight (the caller's timeout) runs ``after`` with a failure of type
+  ``Cancelled`` that guests cannot change: the cancellation goes on.
 - **activities** (``execute-activity``): headers, arguments and result as payloads through
   the activity's payload converter (guests may replace them), the attempt's info,
   heartbeats guests record sent with ``activity.heartbeat``; and the activity's outbound
@@ -342,6 +344,22 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
                     setattr(input, attr, edited[field])
             result = await call_next(input)
         except BaseException as e:
+            if not isinstance(e, Exception):
+                # The caller's task was cancelled (a timeout, a shutdown) or the interpreter
+                # is exiting: guests see it (a cancellation as `Cancelled`) and cannot change
+                # it, or `asyncio.timeout` and task groups would lose their cancellation.
+                seen = _control_flow(e) or _failure_of(e)
+                kind, value = pending.after(
+                    error=seen[0], error_type=seen[1], non_retryable=seen[2]
+                )
+                if (kind, value) != ("err", seen):
+                    _log.warning(
+                        "interceptor `%s` changed the outcome of a %s `%s`; ignored",
+                        pending.decided_by,
+                        seen[0],
+                        hook,
+                    )
+                raise
             kind, value, unchanged = _after_exception(pending, e)
             if unchanged:
                 raise

@@ -180,3 +180,31 @@ def test_heartbeats_a_guest_records_reach_the_activitys_next_attempt(
             )
 
     assert asyncio.run(run()) == ["probe beat on attempt 1"]
+
+
+def test_a_cancelled_client_call_runs_after_and_stays_cancelled(
+    temporal_address, config, guest_logs, unique
+):
+    """The caller's timeout cancels a client call in flight (a query of a run no worker
+    runs, which the server holds until a worker answers): guests see ``after``, as a failure, and one that turns every
+    outcome into its own failure cannot change it: the caller gets its ``TimeoutError``."""
+    chain = interpose.load(config(("probe", "probe", "[guest.config]\nafter = 'fail'")))
+
+    async def run():
+        plain = await Client.connect(temporal_address)
+        handle = await plain.start_workflow(
+            Poked.run, id=f"cancelled-{unique}", task_queue=f"nobody-{unique}"
+        )
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get_workflow_handle(handle.id).query("q"), 1.0)
+        finally:
+            await handle.terminate()
+
+    asyncio.run(run())
+    lines = guest_logs.of("probe")
+    assert lines == [
+        "probe before query-workflow",
+        "probe after query-workflow",
+    ], lines
