@@ -27,7 +27,8 @@ place for them; a guest that declares one loads with a warning):
   made. A rejection raises ``temporalio.exceptions.ApplicationError``; a guest failure
   raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause. A
   call cancelled in flight (the caller's timeout) runs ``after`` with a failure of type
-  ``Cancelled`` that guests cannot change: the cancellation goes on.
+  ``Cancelled`` that guests can neither change nor replace by failing: the cancellation
+  goes on (so too for a cancelled activity).
 - **activities** (``execute-activity``): headers, arguments and result as payloads through
   the activity's payload converter (guests may replace them), the attempt's info,
   heartbeats guests record sent with ``activity.heartbeat``; and the activity's outbound
@@ -138,14 +139,14 @@ def load(
     config or a guest is invalid: nothing is half-loaded. Hooks a guest declares that this
     package does not run are logged (logger ``interpose``, warning).
     """
-    meter = (runtime or temporalio.runtime.Runtime.default()).metric_meter
+    meter = _Meter((runtime or temporalio.runtime.Runtime.default()).metric_meter)
     spans = None
     try:
-        spans = _Spans(tracer_provider, _VERSION)
+        spans = _Spans(tracer_provider, _VERSION, on_dropped=meter.spans_dropped)
     except ImportError:
         if tracer_provider is not None:
             raise
-    native = _load(str(path), metrics=_Meter(meter), spans=spans)
+    native = _load(str(path), metrics=meter, spans=spans)
     for hook in sorted(set(native.declared()) - ADAPTED):
         _log.warning(
             "%s: a guest declares `%s`, which Python workers and clients never call: %s",
@@ -153,7 +154,7 @@ def load(
             hook,
             NOT_ADAPTED[hook],
         )
-    return Interpose(native)
+    return Interpose(native, spans)
 
 
 class _Meter:
@@ -163,6 +164,7 @@ class _Meter:
 
     _FAILURES = "interpose_guest_failures"
     _INSTANCES = "interpose_guest_instances"
+    _SPANS_DROPPED = "interpose_guest_spans_dropped"
 
     def __init__(self, meter: temporalio.common.MetricMeter) -> None:
         self._meter = meter
@@ -171,6 +173,9 @@ class _Meter:
             self._FAILURES, "failed calls into an Interpose guest"
         )
         self._live = meter.create_gauge(self._INSTANCES, "live instances of an Interpose guest")
+        self._spans_dropped = meter.create_counter(
+            self._SPANS_DROPPED, "spans of an Interpose guest dropped before export"
+        )
 
     def _instrument(self, kind: str, name: str, unit: str):
         found = self._instruments.get(name)
@@ -212,6 +217,9 @@ class _Meter:
             1, {"interpose_guest": guest, "hook": hook, "phase": phase, "cause": cause}
         )
 
+    def spans_dropped(self, guest, n) -> None:
+        self._spans_dropped.add(min(max(int(n), 0), _U64_MAX), {"interpose_guest": guest})
+
     def instances(self, guest, live) -> None:
         # The native module keeps the count (see `PythonMetrics`): this only sets it.
         self._live.set(live, {"interpose_guest": guest})
@@ -226,8 +234,16 @@ class Interpose(temporalio.client.Interceptor, temporalio.worker.Interceptor):
     client and its workers' ``interceptors`` (its guests would run twice).
     """
 
-    def __init__(self, native) -> None:
+    def __init__(self, native, spans=None) -> None:
         self._native = native
+        self._spans = spans
+
+    def flush_spans(self, timeout: Optional[float] = None) -> bool:
+        """Wait until the spans guests ended so far are handed to the tracer provider (its
+        processors then export them: ``provider.force_flush()`` for those). ``False`` if
+        ``timeout`` seconds passed first; ``True`` at once when spans are dropped (no
+        OpenTelemetry)."""
+        return True if self._spans is None else self._spans.flush(timeout)
 
     @property
     def fingerprint(self) -> str:
@@ -304,6 +320,26 @@ def _failure_of(e: BaseException):
     return str(e), type(e).__name__, False
 
 
+def _after_cancelled(pending, hook: str, e: BaseException) -> None:
+    """``after`` of a call ended by a cancellation of the caller's task, or an interpreter
+    exit (an exception that is not an ``Exception``): guests see it (a cancellation as a
+    failure of type ``Cancelled``) and can neither change it nor, by failing, replace it.
+    The caller re-raises ``e``."""
+    seen = _control_flow(e) or _failure_of(e)
+    try:
+        kind, value = pending.after(error=seen[0], error_type=seen[1], non_retryable=seen[2])
+    except Exception as failed:
+        _log.warning("`after` of a %s `%s` failed; ignored: %s", seen[0], hook, failed)
+        return
+    if (kind, value) != ("err", seen):
+        _log.warning(
+            "interceptor `%s` changed the outcome of a %s `%s`; ignored",
+            pending.decided_by,
+            seen[0],
+            hook,
+        )
+
+
 def _after_exception(pending, e: BaseException):
     """``after`` with the real call's exception: (kind, value, whether guests left it)."""
     seen = _failure_of(e)
@@ -345,20 +381,9 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
             result = await call_next(input)
         except BaseException as e:
             if not isinstance(e, Exception):
-                # The caller's task was cancelled (a timeout, a shutdown) or the interpreter
-                # is exiting: guests see it (a cancellation as `Cancelled`) and cannot change
-                # it, or `asyncio.timeout` and task groups would lose their cancellation.
-                seen = _control_flow(e) or _failure_of(e)
-                kind, value = pending.after(
-                    error=seen[0], error_type=seen[1], non_retryable=seen[2]
-                )
-                if (kind, value) != ("err", seen):
-                    _log.warning(
-                        "interceptor `%s` changed the outcome of a %s `%s`; ignored",
-                        pending.decided_by,
-                        seen[0],
-                        hook,
-                    )
+                # The caller's task was cancelled (a timeout, a shutdown): a guest could
+                # otherwise take from `asyncio.timeout` and task groups their cancellation.
+                _after_cancelled(pending, hook, e)
                 raise
             kind, value, unchanged = _after_exception(pending, e)
             if unchanged:
@@ -690,6 +715,11 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
         try:
             result = await super().execute_activity(input)
         except BaseException as e:
+            if not isinstance(e, Exception):
+                # The activity was cancelled (by Temporal, by the worker's shutdown): the
+                # SDK reports the cancellation; guests see it and cannot change it.
+                _after_cancelled(pending, "execute-activity", e)
+                raise
             kind, value, unchanged = _after_exception(pending, e)
             if unchanged:
                 raise

@@ -1,7 +1,8 @@
 """Guest spans into OpenTelemetry (the ``opentelemetry-sdk`` package, optional).
 
 The native module queues the spans guests end and hands them over, a batch at a time, when
-the call that ran the guests returns (no Python code runs inside a guest call). Each span is
+the call that ran the guests returns (no Python code runs inside a guest call); a thread of
+the package exports them from there (no exporter runs in workflow code). Each span is
 started and ended again through a tracer of the chosen provider, so it goes through the
 provider's sampler, processors and exporters like the application's own spans, with:
 
@@ -20,7 +21,9 @@ Spans that guests end while a workflow replays never get here.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import threading
 from typing import Any, Optional
 
@@ -65,20 +68,87 @@ class _HostIds:
 
 
 class _Spans:
-    """The native module's span exporter (``export(spans, dropped)``): see the module
+    """The native module's span sink (``enqueue(spans, dropped)``): see the module
     docstring. ``provider`` is an OpenTelemetry ``TracerProvider``, or ``None`` for the
     global one (``opentelemetry.trace.get_tracer_provider()``), looked up at each batch
-    until one is set, so that it may be set after ``interpose.load``."""
+    until one is set, so that it may be set after ``interpose.load``.
 
-    def __init__(self, provider: Any, version: str) -> None:
+    The native module calls ``enqueue`` when a call that ran guests returns, often in a
+    workflow activation: it only queues the batch. A thread of this object's own exports
+    it, so the provider's processors and exporters never run in workflow code (the SDK's
+    sandbox and deadlock detector), nor on the event loop. ``flush`` waits for what is
+    queued; at interpreter exit, what is queued is exported first (for 5 s at most)."""
+
+    #: Spans queued for the export thread at most; more are dropped (and counted).
+    PENDING = 65_536
+
+    def __init__(self, provider: Any, version: str, on_dropped=None) -> None:
         if trace is None:
             raise ImportError("opentelemetry is not installed")
         self._provider = provider
         self._version = version
+        self._on_dropped = on_dropped
         self._tracer: Any = None
         self._ids: Optional[_HostIds] = None
-        self._warned_ids = False
-        self._warned_dropped = False
+        self._warned: set = set()
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._pending = 0  # spans enqueued and not yet exported
+        thread = threading.Thread(target=self._run, name="interpose-spans", daemon=True)
+        thread.start()
+        atexit.register(self.flush, 5.0)
+
+    # Called by the native module, on any thread (a workflow activation, the event loop).
+    def enqueue(self, spans: list, dropped: dict) -> None:
+        dropped = dict(dropped)
+        with self._idle:
+            room = self.PENDING - self._pending
+            if len(spans) > room:
+                for row in spans[max(room, 0) :]:
+                    dropped[row[0]] = dropped.get(row[0], 0) + 1
+                spans = spans[: max(room, 0)]
+            self._pending += len(spans)
+        if spans:
+            self._queue.put(spans)
+        for guest, n in dropped.items():
+            self._dropped(guest, n)
+
+    def _dropped(self, guest: str, n: int) -> None:
+        if self._on_dropped is not None:
+            try:
+                self._on_dropped(guest, n)
+            except Exception:  # metrics never fail a call
+                pass
+        if ("dropped", guest) not in self._warned:
+            self._warned.add(("dropped", guest))
+            _log.warning(
+                "guest `%s`: %d spans dropped: it ended more than the export queue takes "
+                "(1024 per guest per call, %d waiting for export); further drops are counted "
+                "in interpose_guest_spans_dropped, not logged",
+                guest,
+                n,
+                self.PENDING,
+            )
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every span enqueued so far is exported (handed to the provider):
+        ``False`` if ``timeout`` seconds passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            spans = self._queue.get()
+            try:
+                self._export(spans)
+            except Exception:
+                if "export" not in self._warned:
+                    self._warned.add("export")
+                    _log.exception("exporting guest spans failed (logged once)")
+            finally:
+                with self._idle:
+                    self._pending -= len(spans)
+                    self._idle.notify_all()
 
     def _tracer_now(self):
         if self._tracer is not None:
@@ -86,26 +156,23 @@ class _Spans:
         provider = self._provider or trace.get_tracer_provider()
         tracer = provider.get_tracer("interpose", self._version)
         inner = getattr(tracer, "id_generator", None)
-        if inner is not None:
+        if isinstance(inner, _HostIds):
+            # The SDK caches tracers by scope: another `load` on this provider already
+            # installed it.
+            self._ids = inner
+        elif inner is not None:
             self._ids = _HostIds(inner)
             # The SDK's `Tracer` reads `id_generator` at every span: this tracer (the
-            # package's own) hands out the host's ids; the application's tracers keep theirs.
+            # package's own scope) hands out the host's ids; the application's keep theirs.
             tracer.id_generator = self._ids
-        if self._provider is None and isinstance(provider, trace.ProxyTracerProvider):
+        if isinstance(provider, trace.ProxyTracerProvider):
             # No global provider yet: spans are dropped (as OpenTelemetry drops any span
             # started before one is set), and the next batch looks again.
             return tracer
         self._tracer = tracer
         return tracer
 
-    def export(self, spans: list, dropped: int) -> None:
-        if dropped and not self._warned_dropped:
-            self._warned_dropped = True
-            _log.warning(
-                "%d guest spans were dropped: more than the native queue holds ended between "
-                "two calls returning (further drops are not logged)",
-                dropped,
-            )
+    def _export(self, spans: list) -> None:
         tracer = self._tracer_now()
         kinds = {
             "internal": trace.SpanKind.INTERNAL,
@@ -122,7 +189,7 @@ class _Spans:
             span_id = int.from_bytes(span_id, "big")
             if parent is None:
                 # An empty context, not the current one: a guest's root span has no parent
-                # in this process, whatever span the calling thread has open.
+                # in this process.
                 cx = context.Context()
             else:
                 flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else 0)
@@ -134,10 +201,11 @@ class _Spans:
                     ),
                     context.Context(),
                 )
-            # The host's attribution first (guests cannot use the `interpose.` prefix).
-            attrs = {"interpose.guest": guest}
-            for k, v in attributes:
-                attrs.setdefault(k, v)
+            # The host's attribution last: Python's SDK drops the oldest attributes beyond
+            # the span's limit (128 by default, which is also the guests' limit), so a guest
+            # cannot push it out. Guests cannot use the `interpose.` prefix.
+            attrs = dict(attributes)
+            attrs["interpose.guest"] = guest
             try:
                 if self._ids is not None:
                     self._ids.set((trace_id, span_id))
@@ -152,9 +220,9 @@ class _Spans:
                 if (
                     span.is_recording()
                     and (got.span_id != span_id or got.trace_id != trace_id)
-                    and not self._warned_ids
+                    and "ids" not in self._warned
                 ):
-                    self._warned_ids = True
+                    self._warned.add("ids")
                     _log.error(
                         "guest spans are exported with ids other than the ones their guests "
                         "propagated (the tracer provider is not OpenTelemetry's SDK one): "

@@ -343,31 +343,42 @@ impl MetricsSink for PythonMetrics {
     }
 }
 
-/// Spans a queue holds between two flushes at most; more are dropped and counted (each call's
-/// spans are bounded by its output limit, so only many threads ending spans at once get
-/// near it).
-const SPAN_QUEUE: usize = 4096;
+/// Spans the queue holds between two flushes, at most per guest and in all: one guest
+/// cannot crowd out another's (a guest can end about 16,000 small spans in one call within
+/// the default output limit); beyond them spans are dropped and counted by guest.
+const GUEST_SPANS: usize = 1024;
+const ALL_SPANS: usize = 8192;
 
 /// Guest spans into a Python object (the package's `_Spans`, over an OpenTelemetry tracer
-/// provider): `export(spans, dropped)`. A guest ends a span inside its call, with no GIL
-/// held; the span waits here and is handed over when the native call that ran the guest
-/// returns (`flush`), so no Python code (a span processor, an exporter) runs inside a guest
-/// call and eats its deadline. Spans from replaying workflow hooks never get here. An error
-/// in the Python object goes to `sys.unraisablehook`: spans never fail a call.
+/// provider): `enqueue(spans, dropped)`, `dropped` the count of spans dropped per guest. A
+/// guest ends a span inside its call, with no GIL held; the span waits here and is handed
+/// over when the native call that ran the guest returns (`flush`), so no Python code runs
+/// inside a guest call and eats its deadline (the package exports on a thread of its own).
+/// Spans from replaying workflow hooks never get here.
 struct PythonTraces {
     exporter: Py<PyAny>,
-    queue: std::sync::Mutex<Vec<FinishedSpan>>,
-    dropped: std::sync::atomic::AtomicU64,
+    queue: std::sync::Mutex<SpanQueue>,
+}
+
+#[derive(Default)]
+struct SpanQueue {
+    spans: Vec<FinishedSpan>,
+    /// Queued spans per guest.
+    queued: std::collections::HashMap<String, usize>,
+    /// Dropped spans per guest.
+    dropped: std::collections::HashMap<String, u64>,
 }
 
 impl TraceSink for PythonTraces {
     fn export(&self, span: FinishedSpan) {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if queue.len() < SPAN_QUEUE {
-            queue.push(span);
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = q.queued.get(&span.guest).copied().unwrap_or(0);
+        if mine < GUEST_SPANS && q.spans.len() < ALL_SPANS {
+            *q.queued.entry(span.guest.clone()).or_default() += 1;
+            q.spans.push(span);
         } else {
-            self.dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let n = q.dropped.entry(span.guest).or_default();
+            *n = n.saturating_add(1);
         }
     }
 }
@@ -421,21 +432,28 @@ fn span_out<'py>(py: Python<'py>, s: &FinishedSpan) -> PyResult<Bound<'py, PyTup
 type Spans = Option<Arc<PythonTraces>>;
 
 /// Hand the queued spans to Python. Called, with the GIL, when a native call that ran
-/// guests returns (whatever its result).
-fn flush(py: Python<'_>, spans: &Spans) {
-    let Some(t) = spans else { return };
-    let taken = std::mem::take(&mut *t.queue.lock().unwrap_or_else(|p| p.into_inner()));
-    let dropped = t.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
-    if taken.is_empty() && dropped == 0 {
-        return;
+/// guests returns (whatever its result). An error of the Python object goes to
+/// `sys.unraisablehook`, except one that is not an `Exception` (an interrupt, the SDK's
+/// deadlock interruption of a workflow thread), which the native call raises.
+fn flush(py: Python<'_>, spans: &Spans) -> PyResult<()> {
+    let Some(t) = spans else { return Ok(()) };
+    let q = std::mem::take(&mut *t.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    if q.spans.is_empty() && q.dropped.is_empty() {
+        return Ok(());
     }
-    let exported = taken
+    let handed = q
+        .spans
         .iter()
         .map(|s| span_out(py, s))
         .collect::<PyResult<Vec<_>>>()
-        .and_then(|rows| t.exporter.call_method1(py, "export", (rows, dropped)));
-    if let Err(e) = exported {
-        e.write_unraisable(py, None);
+        .and_then(|rows| t.exporter.call_method1(py, "enqueue", (rows, q.dropped)));
+    match handed {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_instance_of::<PyException>(py) => {
+            e.write_unraisable(py, None);
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -533,7 +551,6 @@ fn load(
         Arc::new(PythonTraces {
             exporter,
             queue: Default::default(),
-            dropped: Default::default(),
         })
     });
     let traces: Arc<dyn TraceSink> = match &spans {
@@ -597,7 +614,7 @@ impl Chain {
         // Guests run without the GIL: other Python threads (workflow activations, the event
         // loop) go on meanwhile; the sinks take it back for a log line or a sample.
         let ran = py.detach(|| before_in(&mut session, &mut call));
-        flush(py, &self.spans);
+        flush(py, &self.spans)?;
         let (entered, done) = ran?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
@@ -689,7 +706,7 @@ impl Chain {
             .chain()
             .session(Scope::Activity(activity.clone()));
         let ran = py.detach(|| before_in(&mut session, &mut call));
-        flush(py, &self.spans);
+        flush(py, &self.spans)?;
         let (entered, done) = ran?;
         let decided_by = session_decider(&session);
         Ok(PendingCall {
@@ -804,7 +821,7 @@ impl PendingCall {
         let session = self.session.get_mut().unwrap_or_else(|p| p.into_inner());
         let (call, entered) = (&mut self.call, self.entered);
         let ran = py.detach(|| session.after(call, entered, outcome));
-        flush(py, &self.spans);
+        flush(py, &self.spans)?;
         let last = ran.map_err(guest_error)?;
         if let Some(who) = session.decided_by() {
             self.decided_by = Some(who.to_owned());
@@ -954,7 +971,7 @@ impl WorkflowRun {
             let (entered, done) = before_in(session, &mut call)?;
             PyResult::Ok((entered, done, session.decided_by().map(str::to_owned)))
         });
-        flush(py, &self.spans);
+        flush(py, &self.spans)?;
         let (entered, done, decided_by) = ran?;
         Ok(WorkflowCall {
             call,
@@ -995,7 +1012,7 @@ impl WorkflowRun {
                 .map_err(guest_error)?;
             PyResult::Ok((last, session.decided_by().map(str::to_owned)))
         });
-        flush(py, &self.spans);
+        flush(py, &self.spans)?;
         let (last, decider) = ran?;
         // A guest that decided in `before` (a rejection) stays the decider unless one
         // changes the outcome in `after`.

@@ -208,3 +208,25 @@ def test_a_cancelled_client_call_runs_after_and_stays_cancelled(
         "probe before query-workflow",
         "probe after query-workflow",
     ], lines
+
+
+def test_a_guest_that_fails_in_after_of_a_cancelled_call_cannot_replace_the_cancellation(
+    temporal_address, config, unique
+):
+    """As above, with a guest that panics in ``after``: its failure is logged, and the
+    caller still gets its ``TimeoutError``, not a ``GuestError``."""
+    chain = interpose.load(config(("probe", "probe", "[guest.config]\nafter = 'panic'")))
+
+    async def run():
+        plain = await Client.connect(temporal_address)
+        handle = await plain.start_workflow(
+            Poked.run, id=f"cancelled-panic-{unique}", task_queue=f"nobody-{unique}"
+        )
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(client.get_workflow_handle(handle.id).query("q"), 1.0)
+        finally:
+            await handle.terminate()
+
+    asyncio.run(run())

@@ -13,43 +13,64 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections import Counter
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.exceptions import CancelledError
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 from temporalio.worker import Replayer, Worker
 
 import interpose
 from workflows import Ordered, Rounds, work
 
 
-def _provider():
+class _Threads(SpanProcessor):
+    """Records the thread each guest span is ended on (handed to the provider)."""
+
+    def __init__(self) -> None:
+        self.names: set = set()
+
+    def on_end(self, span) -> None:
+        if "interpose.guest" in span.attributes:
+            self.names.add(threading.current_thread().name)
+
+
+def _provider(threads: "_Threads | None" = None):
     """A provider as production has one: a batching processor (its worker thread exports;
     a span's end only queues it), read after a flush."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(exporter))
+    if threads is not None:
+        provider.add_span_processor(threads)
     return provider, exporter
 
 
-def _finished(provider, exporter) -> tuple:
+def _finished(chain, provider, exporter) -> tuple:
+    """What the exporter got: the package's export thread first, then the provider's."""
+    assert chain.flush_spans(10)
     assert provider.force_flush(10_000)
     return exporter.get_finished_spans()
 
 
-def _guest_spans(provider, exporter) -> list:
-    return [s for s in _finished(provider, exporter) if "interpose.guest" in s.attributes]
+def _guest_spans(chain, provider, exporter) -> list:
+    return [
+        s for s in _finished(chain, provider, exporter) if "interpose.guest" in s.attributes
+    ]
 
 
 def test_guest_spans_continue_the_clients_trace_with_the_ids_guests_propagated(
     temporal_address, config, unique
 ):
-    provider, exporter = _provider()
+    threads = _Threads()
+    provider, exporter = _provider(threads)
     chain = interpose.load(config(("tracing", "tracing", "")), tracer_provider=provider)
     queue = f"tracing-{unique}"
     workflow_id = f"tracing-{unique}"
@@ -71,14 +92,17 @@ def test_guest_spans_continue_the_clients_trace_with_the_ids_guests_propagated(
 
     history = asyncio.run(run())
 
-    spans = _finished(provider, exporter)
+    spans = _finished(chain, provider, exporter)
     (start,) = [s for s in spans if s.name == "StartWorkflow:Ordered"]
-    guest = _guest_spans(provider, exporter)
+    guest = _guest_spans(chain, provider, exporter)
     names = sorted(s.name for s in guest)
     assert names == ["RunActivity:work"] * 3 + ["RunWorkflow:Ordered"] + [
         "StartActivity:work"
     ] * 3, names
     assert {s.attributes["interpose.guest"] for s in guest} == {"tracing"}
+    # The provider's processors ran on the package's export thread: never in a workflow
+    # activation (the SDK's sandbox, its deadlock detector) nor on the event loop.
+    assert threads.names == {"interpose-spans"}, threads.names
     assert len({s.context.span_id for s in guest}) == len(guest), "each span exported once"
     assert {s.context.trace_id for s in guest} == {start.context.trace_id}, "one trace"
 
@@ -104,13 +128,13 @@ def test_guest_spans_continue_the_clients_trace_with_the_ids_guests_propagated(
     assert {s.status.status_code for s in schedules} == {trace.StatusCode.UNSET}
 
     # Replay: the guest ends the same spans again, and none is exported.
-    before = len(_finished(provider, exporter))
+    before = len(_finished(chain, provider, exporter))
 
     async def replay():
         await Replayer(workflows=[Ordered], interceptors=[chain]).replay_workflow(history)
 
     asyncio.run(replay())
-    after = _finished(provider, exporter)
+    after = _finished(chain, provider, exporter)
     assert len(after) == before, [s.name for s in after[before:]]
 
 
@@ -118,7 +142,8 @@ def test_without_a_provider_spans_go_to_the_global_one_even_when_set_after_load(
     temporal_address, config, unique
 ):
     """The default: the global provider, as the SDK's ``TracingInterceptor`` uses, looked up
-    when spans come, so that an application may set it after ``interpose.load``."""
+    when spans come, so that an application may set it after ``interpose.load``. (The only
+    test that sets the process's global provider, which OpenTelemetry sets once.)"""
     chain = interpose.load(config(("tracing", "tracing", "")))
     provider, exporter = _provider()
     trace.set_tracer_provider(provider)
@@ -133,7 +158,7 @@ def test_without_a_provider_spans_go_to_the_global_one_even_when_set_after_load(
         return await handle.fetch_history()
 
     history = asyncio.run(run())
-    (span,) = [s for s in _guest_spans(provider, exporter) if s.name == "StartWorkflow:Nothing"]
+    (span,) = [s for s in _guest_spans(chain, provider, exporter) if s.name == "StartWorkflow:Nothing"]
     started = history.events[0].workflow_execution_started_event_attributes
     carrier = json.loads(started.header.fields["_tracer-data"].data)
     _, trace_id, span_id, _ = carrier["traceparent"].split("-")
@@ -152,7 +177,7 @@ def test_a_run_that_continues_as_new_ends_ok_and_its_successor_continues_the_tra
     queue = f"rounds-{unique}"
 
     def runs() -> list:
-        return [s for s in _guest_spans(provider, exporter) if s.name == "RunWorkflow:Rounds"]
+        return [s for s in _guest_spans(chain, provider, exporter) if s.name == "RunWorkflow:Rounds"]
 
     async def run():
         client = await Client.connect(temporal_address, interceptors=[chain])
@@ -164,8 +189,8 @@ def test_a_run_that_continues_as_new_ends_ok_and_its_successor_continues_the_tra
                 if runs():
                     break
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)  # the second run's first task
-            await handle.cancel()
+            assert runs(), "the first run continued as new within 10 s"
+            await handle.cancel()  # the latest run: the second
             with pytest.raises(WorkflowFailureError) as failed:
                 await asyncio.wait_for(handle.result(), 30)
             assert isinstance(failed.value.cause, CancelledError), failed.value.cause
@@ -178,3 +203,44 @@ def test_a_run_that_continues_as_new_ends_ok_and_its_successor_continues_the_tra
     assert second.context.trace_id == first.context.trace_id
     assert second.status.status_code == trace.StatusCode.ERROR, second.status
     assert "cancel" in second.status.description.lower(), second.status.description
+
+
+def test_a_guest_that_floods_spans_loses_its_own_and_cannot_strip_its_name(
+    temporal_address, config, unique
+):
+    """One guest ends 2000 spans in one call: 1024 are exported, the rest dropped and
+    counted for it (``interpose_guest_spans_dropped``), and the other guests' spans of the
+    same call are all exported. A span with the 128 attributes a guest may set keeps
+    ``interpose.guest`` (Python's SDK drops the oldest attribute beyond its limit)."""
+    buffer = MetricBuffer(10_000)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=buffer))
+    provider, exporter = _provider()
+    chain = interpose.load(
+        config(
+            ("storm", "probe", "[guest.config]\ntag = 'storm'\nbefore = 'span-storm'"),
+            ("full", "probe", "[guest.config]\ntag = 'full'\nbefore = 'span-full'"),
+            ("tracing", "tracing", ""),
+        ),
+        runtime=runtime,
+        tracer_provider=provider,
+    )
+
+    async def run():
+        client = await Client.connect(temporal_address, interceptors=[chain])
+        handle = await client.start_workflow(
+            "Nothing", id=f"storm-{unique}", task_queue=f"nobody-{unique}"
+        )
+        plain = await Client.connect(temporal_address)
+        await plain.get_workflow_handle(handle.id).terminate("test")
+
+    asyncio.run(run())
+    guest = _guest_spans(chain, provider, exporter)
+    by_guest = Counter(s.attributes["interpose.guest"] for s in guest)
+    assert by_guest == Counter({"storm": 1024, "full": 1, "tracing": 1}), by_guest
+    (full,) = [s for s in guest if s.name == "full"]
+    assert full.attributes["interpose.guest"] == "full", dict(full.attributes)
+    dropped = Counter()
+    for u in buffer.retrieve_updates():
+        if u.metric.name == "interpose_guest_spans_dropped":
+            dropped[u.attributes.get("interpose_guest")] += u.value
+    assert dropped == Counter({"storm": 2000 - 1024}), dropped

@@ -3,7 +3,7 @@
 //! - `tag`: this guest's name in trails (default `probe`);
 //! - `before`: `proceed` (default) | `reject` | `respond` | `set-args` | `edit-detail`;
 //! - `after`: `keep` (default) | `append` (result payload gets `tag` appended) | `fail` |
-//!   `fail-run` (fails `execute-workflow` only: the run's end);
+//!   `panic` | `fail-run` (fails `execute-workflow` only: the run's end);
 //! - `work`: iterations of deterministic busy work per call (for fuel tests);
 //! - `work-growth`: further iterations per call, times the calls this instance has seen
 //!   (call n of a run costs `n * work-growth`: a fuel limit then runs out at a known call);
@@ -170,6 +170,23 @@ impl Probe {
                 }
                 Before::Proceed
             }
+            // 2000 small spans ended (and dropped) in one call: more than a Python
+            // process queues per guest per call.
+            Some("span-storm") => {
+                for _ in 0..2000 {
+                    span("storm").end();
+                }
+                Before::Proceed
+            }
+            // One span with the most attributes a guest may set (128).
+            Some("span-full") => {
+                let s = span("full");
+                for i in 0..128 {
+                    s.set_attribute(&format!("k{i}"), "v");
+                }
+                s.end();
+                Before::Proceed
+            }
             // Two spans of 800 KiB in all, ended and dropped in the call.
             Some("span-churn") => {
                 for s in big_spans() {
@@ -247,6 +264,7 @@ impl Probe {
                 After::Replace(vec![Payload::json_string(&format!("{prev}+{tag}"))])
             }
             Some("fail") => After::Fail(Failure::new(format!("failed by {tag}")).non_retryable()),
+            Some("panic") => panic!("{tag} panics in after"),
             Some("fail-run") if interpose_guest::hook_name(call.hook()) == "execute-workflow" => {
                 After::Fail(Failure::new(format!("failed by {tag}")).non_retryable())
             }
