@@ -27,6 +27,9 @@ pub const PEER_OPENTELEMETRY_SDK: &str = "1.45.2";
 pub const MATURIN: &str = "1.16.0";
 /// pytest, which runs the `interpose` Python package's suite (`python/tests/`).
 pub const PYTEST: &str = "9.2.0";
+/// Zig (PyPI's `ziglang`), maturin's linker for the release wheel: it links against glibc
+/// 2.17 whatever the build machine has, so the wheel is `manylinux2014`.
+pub const ZIGLANG: &str = "0.17.0";
 
 /// The Python peer's pinned packages: (PyPI name, dist-info prefix, version).
 fn peer_packages() -> [(&'static str, &'static str, &'static str); 4] {
@@ -195,8 +198,10 @@ pub fn python_release_package_dir(cache: &Path) -> PathBuf {
 /// Build the `interpose` wheel from `python/` with the peer's maturin into `target/wheels`
 /// (`target/wheels-release` for `release`), and install it, without dependencies, into
 /// [`python_package_dir`] ([`python_release_package_dir`]). The dev profile reuses the
-/// workspace's compiled dependencies (tests); the release one is what users and benchmarks
-/// get. Returns the wheel.
+/// workspace's compiled dependencies and is tagged `linux` (tests, this machine); the
+/// release one, what users and benchmarks get, is linked with Zig against glibc 2.17 and
+/// tagged `manylinux2014` (maturin checks the symbols it uses), installing Zig into the
+/// cache the first time. Returns the wheel.
 pub fn build_python_package(root: &Path, cache: &Path, release: bool) -> anyhow::Result<PathBuf> {
     let Installed::Python { python, site } = Toolchain::PythonPeer.find(root, cache)? else {
         bail!("the Python peer is a Python installation");
@@ -207,15 +212,35 @@ pub fn build_python_package(root: &Path, cache: &Path, release: bool) -> anyhow:
         "target/wheels"
     });
     let _ = std::fs::remove_dir_all(&out);
-    run(Command::new(site.join("bin/maturin"))
-        .args([
-            "build",
-            "--profile",
-            if release { "release" } else { "dev" },
-            "--compatibility",
-            "linux",
-            "--quiet",
-        ])
+    let mut maturin = Command::new(site.join("bin/maturin"));
+    maturin.args([
+        "build",
+        "--profile",
+        if release { "release" } else { "dev" },
+        "--quiet",
+    ]);
+    if release {
+        let zig = zig_dir(cache);
+        if !zig.join(format!("ziglang-{ZIGLANG}.dist-info")).exists() {
+            eprintln!(
+                "toolchains: installing Zig {ZIGLANG} (PyPI `ziglang`, about 50 MB) into {}, \
+                 the linker of the manylinux wheel",
+                zig.display()
+            );
+            pip_install(&zig, &[format!("ziglang=={ZIGLANG}")])
+                .context("installing Zig (PyPI `ziglang`) for the manylinux wheel")?;
+        }
+        // maturin runs `python -m ziglang`, with the interpreter it was given. A target
+        // directory of its own: linking through Zig changes the compiler flags, which would
+        // otherwise rebuild the workspace's release artifacts at every switch.
+        maturin
+            .args(["--zig", "--compatibility", "manylinux2014"])
+            .env("PYTHONPATH", &zig)
+            .env("CARGO_TARGET_DIR", root.join("target/manylinux"));
+    } else {
+        maturin.args(["--compatibility", "linux"]);
+    }
+    run(maturin
         .arg("--manifest-path")
         .arg(root.join("python/Cargo.toml"))
         .arg("--out")
@@ -253,6 +278,10 @@ fn pip_install(dir: &Path, packages: &[String]) -> anyhow::Result<()> {
         .arg("--target")
         .arg(dir)
         .args(packages))
+}
+
+fn zig_dir(cache: &Path) -> PathBuf {
+    cache.join(format!("ziglang-{ZIGLANG}"))
 }
 
 fn peer_dir(cache: &Path) -> PathBuf {

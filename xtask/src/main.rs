@@ -136,9 +136,8 @@ fn ensure_toolchains() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Build the `interpose` Python package's wheel and install it where the tests look.
-/// Build and install the `interpose` Python package (`release`: the optimized wheel users
-/// install and benchmarks run). Returns the directory it is installed in.
+/// Build and install the `interpose` Python package where the tests look (`release`: the
+/// optimized `manylinux2014` wheel users install and benchmarks run). Returns the directory it is installed in.
 fn python_package(release: bool) -> anyhow::Result<PathBuf> {
     use interpose_build_support::toolchain::{
         build_python_package, cache_dir, python_package_dir, python_release_package_dir,
