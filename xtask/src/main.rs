@@ -137,7 +137,8 @@ fn ensure_toolchains() -> anyhow::Result<()> {
 }
 
 /// Build and install the `interpose` Python package where the tests look (`release`: the
-/// optimized `manylinux2014` wheel users install and benchmarks run). Returns the directory it is installed in.
+/// optimized `manylinux2014` wheel users install and benchmarks run). Returns the
+/// directory it is installed in.
 fn python_package(release: bool) -> anyhow::Result<PathBuf> {
     use interpose_build_support::toolchain::{
         build_python_package, cache_dir, python_package_dir, python_release_package_dir,
