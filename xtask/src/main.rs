@@ -121,18 +121,22 @@ fn ensure_temporal_cli() -> anyhow::Result<PathBuf> {
 /// installed stops `cargo xtask test` with the reason: the Python, JS and C guests' tests
 /// would fail anyway, and this says why first.
 fn ensure_toolchains() -> anyhow::Result<()> {
-    use interpose_build_support::toolchain::{Toolchain, cache_dir, install};
+    interpose_build_support::toolchain::Toolchain::ALL
+        .into_iter()
+        .try_for_each(ensure_toolchain)
+}
+
+/// Install one pinned toolchain into the cache (a no-op when it is there).
+fn ensure_toolchain(t: interpose_build_support::toolchain::Toolchain) -> anyhow::Result<()> {
+    use interpose_build_support::toolchain::{cache_dir, install};
     let root = root();
-    let cache = cache_dir(&root);
-    for t in Toolchain::ALL {
-        install(t, &root, &cache).with_context(|| {
-            format!(
-                "the {} toolchain cannot be installed, so its guests cannot be built \
-                 and their tests would fail",
-                t.name()
-            )
-        })?;
-    }
+    install(t, &root, &cache_dir(&root)).with_context(|| {
+        format!(
+            "the {} toolchain cannot be installed, so its guests cannot be built \
+             and their tests would fail",
+            t.name()
+        )
+    })?;
     Ok(())
 }
 
@@ -250,7 +254,8 @@ fn main() -> anyhow::Result<()> {
             ensure_toolchains()
         }
         Some("python-package") => {
-            ensure_toolchains()?;
+            // maturin comes with the Python peer; the guest toolchains are not needed.
+            ensure_toolchain(interpose_build_support::toolchain::Toolchain::PythonPeer)?;
             python_package(args.get(1).is_some_and(|a| a == "--release")).map(|_| ())
         }
         Some("build-guests") => {
