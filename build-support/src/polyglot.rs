@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use crate::toolchain::{COMPONENTIZE_PY, Installed, scratch};
 
 /// The WIT world every guest targets.
-pub const WORLD: &str = "interpose:interceptor/interceptor@0.4.0";
+pub const WORLD: &str = "interpose:interceptor/interceptor@0.5.0";
 
 /// Which JavaScript engine a JS guest embeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

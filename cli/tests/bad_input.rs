@@ -49,7 +49,7 @@ fn hostile_bad_input_at_start_up_is_one_error_and_a_non_zero_exit() {
     std::fs::write(d.join("other.wasm"), component("other:pkg/thing@1.0.0")).unwrap();
     std::fs::write(
         d.join("future.wasm"),
-        component("interpose:interceptor/client@0.5.0"),
+        component("interpose:interceptor/client@0.6.0"),
     )
     .unwrap();
     std::fs::write(
@@ -79,7 +79,7 @@ fn hostile_bad_input_at_start_up_is_one_error_and_a_non_zero_exit() {
         (
             "an incompatible version of ours",
             g("c", "future.wasm", ""),
-            "was built for interpose:interceptor@0.5.0",
+            "was built for interpose:interceptor@0.6.0",
         ),
         (
             "an import the host does not provide",

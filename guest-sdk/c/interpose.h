@@ -1,6 +1,6 @@
 // Interpose guest helpers for C, on top of the bindings `wit-bindgen c` generates for the
 // `interceptor` world (include this after nothing: it includes "interceptor.h"). Contract
-// interpose:interceptor@0.4.0: one crossing per hop.
+// interpose:interceptor@0.5.0: one crossing per hop.
 //
 // - IP_BEFORE_FN(category) / IP_AFTER_FN(category): the signatures of the `before` and
 //   `after` exports (parameters `hook`, `call`, `headers`, `access` / `failure`, `outcome`,

@@ -26,7 +26,7 @@ if (!entry || !wit || !out || !['starlingmonkey', 'quickjs'].includes(backend)) 
   console.error('usage: node build.mjs [--backend starlingmonkey|quickjs] <entry.js> <wit-dir> <out.wasm>');
   process.exit(2);
 }
-const world = 'interpose:interceptor/interceptor@0.4.0';
+const world = 'interpose:interceptor/interceptor@0.5.0';
 // Resolve the toolchain from the working directory (where `npm ci` put node_modules).
 const require = createRequire(resolve('package.json'));
 const started = Date.now();

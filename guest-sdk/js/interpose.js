@@ -41,11 +41,11 @@
 // One instance of the class lives as long as the guest instance: for workflow hooks that is
 // one workflow run, so fields are per-run state.
 
-import * as config from 'interpose:interceptor/config@0.4.0';
-import * as log from 'interpose:interceptor/log@0.4.0';
-import * as metrics from 'interpose:interceptor/metrics@0.4.0';
-import * as workflowContext from 'interpose:interceptor/workflow-context@0.4.0';
-import * as activityContext from 'interpose:interceptor/activity-context@0.4.0';
+import * as config from 'interpose:interceptor/config@0.5.0';
+import * as log from 'interpose:interceptor/log@0.5.0';
+import * as metrics from 'interpose:interceptor/metrics@0.5.0';
+import * as workflowContext from 'interpose:interceptor/workflow-context@0.5.0';
+import * as activityContext from 'interpose:interceptor/activity-context@0.5.0';
 
 export { config, log, metrics, workflowContext, activityContext };
 
@@ -80,6 +80,25 @@ export const CATEGORIES = {
     'fail-async-activity',
     'report-async-activity-cancellation',
     'heartbeat-async-activity',
+    'start-activity',
+    'cancel-activity',
+    'terminate-activity',
+    'pause-activity',
+    'unpause-activity',
+    'update-activity-options',
+    'describe-activity',
+    'list-activities',
+    'count-activities',
+    'start-standalone-nexus-operation',
+    'describe-nexus-operation',
+    'get-nexus-operation-result',
+    'cancel-nexus-operation',
+    'terminate-nexus-operation',
+    'list-nexus-operations',
+    'count-nexus-operations',
+    'update-worker-build-id-compatibility',
+    'get-worker-build-id-compatibility',
+    'get-worker-task-reachability',
   ],
   workflowInbound: [
     'initialize-workflow',

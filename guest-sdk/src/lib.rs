@@ -21,7 +21,7 @@
 //! interpose_guest::export!(AddTenant);
 //! ```
 //!
-//! One boundary crossing per hop (contract `interpose:interceptor@0.4.0`): the headers a
+//! One boundary crossing per hop (contract `interpose:interceptor@0.5.0`): the headers a
 //! method reads with a literal key (`call.header("tenant")`, `call.header_string(...)`) are
 //! declared by the attribute and handed to the hook as a parameter; header edits
 //! (`set_header`, `remove_header`) are kept in the guest and returned with the decision.

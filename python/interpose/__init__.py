@@ -22,7 +22,11 @@ place for them; a guest that declares one loads with a warning):
   hook for — starts (``start-workflow``, ``signal-with-start-workflow``,
   ``update-with-start-workflow``; the editable ids and task queue are written back),
   signals, queries, updates, cancel, terminate, describe, count, list, history, schedules,
-  async activity completion. Guests see no payloads here (the SDK hands client
+  async activity completion, standalone activities (``start-activity`` with headers and
+  the editable id and task queue; cancel, terminate, pause, unpause, update options,
+  describe, list, count), standalone Nexus operations (``start-standalone-nexus-operation``
+  with Nexus string headers and the editable operation id; describe, result, cancel,
+  terminate, list, count) and the worker build-id calls. Guests see no payloads here (the SDK hands client
   interceptors decoded values); a list's or history's hooks run once, when its iterator is
   made. A rejection raises ``temporalio.exceptions.ApplicationError``; a guest failure
   raises ``interpose.GuestError`` naming the guest, the hook, the phase and the cause. A
@@ -347,22 +351,65 @@ def _after_exception(pending, e: BaseException):
     return kind, value, (kind, value) == ("err", seen)
 
 
+def _nexus_headers_in(headers: Optional[Mapping[str, str]]):
+    """Nexus headers (strings) as guests see them: keys lowercased with ASCII rules (HTTP
+    headers match without case; Temporal lowercases them), each value a ``json/plain``
+    string payload. Returns ``(incoming, pairs)``; ``incoming`` is for
+    ``_nexus_headers_out``."""
+    incoming = {k.translate(_ASCII_LOWER): v for k, v in (headers or {}).items()}
+    return incoming, [(k, _string_header(v)) for k, v in incoming.items()]
+
+
+def _nexus_headers_out(incoming: dict, pairs) -> dict:
+    """The guests' headers as Nexus headers: a header nobody changed goes out as it came in
+    (even one a guest could not set); guests' own edits were checked when the host applied
+    them."""
+    out = {}
+    for k, p in pairs:
+        if k in incoming and p == _string_header(incoming[k]):
+            out[k] = incoming[k]
+            continue
+        value = _header_value(p)
+        if value is None:
+            raise GuestError(f"Nexus header `{k}` is not a string")
+        out[k] = value
+    return out
+
+
+#: The editable detail fields of client hooks, and the input attribute each is written to.
+_CLIENT_EDITS = (
+    ("workflow_id", "id"),
+    ("activity_id", "id"),
+    ("operation_id", "id"),
+    ("task_queue", "task_queue"),
+    ("query", "query"),
+)
+
+
 class _ClientOutbound(temporalio.client.OutboundInterceptor):
     def __init__(self, next: temporalio.client.OutboundInterceptor, native) -> None:
         super().__init__(next)
         self._native = native
 
-    async def _run(self, hook: str, detail: dict, input: Any, call_next, headers):
+    async def _run(
+        self, hook: str, detail: dict, input: Any, call_next, headers, nexus: bool = False
+    ):
         """``before``, the real call (unless a guest decided), ``after`` exactly once.
 
         ``headers`` lists the input objects whose ``headers`` carry the call's headers (the
-        first is read; all are written), or is empty for calls without headers.
+        first is read; all are written), or is empty for calls without headers; ``nexus``:
+        they are Nexus headers (strings).
         """
         if not self._native.wants(hook):
             return await call_next(input)
-        pending = self._native.client_before(
-            hook, detail, _headers_in(headers[0].headers) if headers else []
-        )
+        incoming: dict = {}
+        if not headers:
+            seen = []
+        elif nexus:
+            incoming, seen = _nexus_headers_in(headers[0].headers)
+        else:
+            seen = _headers_in(headers[0].headers)
+        pending = self._native.client_before(hook, detail, seen)
         if pending.done is not None:
             kind, value = pending.after()
             if kind == "err":
@@ -373,9 +420,13 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
             )
         try:
             for h in headers:
-                h.headers = _headers_out(pending.headers)
+                h.headers = (
+                    _nexus_headers_out(incoming, pending.headers)
+                    if nexus
+                    else _headers_out(pending.headers)
+                )
             edited = pending.detail
-            for field, attr in (("workflow_id", "id"), ("task_queue", "task_queue"), ("query", "query")):
+            for field, attr in _CLIENT_EDITS:
                 if field in detail and hasattr(input, attr) and edited[field] != detail[field]:
                     setattr(input, attr, edited[field])
             result = await call_next(input)
@@ -589,6 +640,152 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
             "report-async-activity-cancellation",
             input,
             super().report_cancellation_async_activity,
+        )
+
+    # Standalone activities (started by a client, not a workflow).
+
+    async def start_activity(self, input: temporalio.client.StartActivityInput):
+        detail = {
+            "activity_id": input.id,
+            "activity_type": input.activity_type,
+            "task_queue": input.task_queue,
+        }
+        return await self._run("start-activity", detail, input, super().start_activity, [input])
+
+    async def _activity(self, hook: str, input: Any, call_next):
+        detail = {"activity_id": input.activity_id, "run_id": input.activity_run_id or ""}
+        return await self._run(hook, detail, input, call_next, [])
+
+    async def cancel_activity(self, input: temporalio.client.CancelActivityInput) -> None:
+        return await self._activity("cancel-activity", input, super().cancel_activity)
+
+    async def terminate_activity(self, input: temporalio.client.TerminateActivityInput) -> None:
+        return await self._activity("terminate-activity", input, super().terminate_activity)
+
+    async def pause_activity(self, input: temporalio.client.PauseActivityInput) -> None:
+        return await self._activity("pause-activity", input, super().pause_activity)
+
+    async def unpause_activity(self, input: temporalio.client.UnpauseActivityInput) -> None:
+        return await self._activity("unpause-activity", input, super().unpause_activity)
+
+    async def update_activity_options(
+        self, input: temporalio.client.UpdateActivityOptionsInput
+    ):
+        return await self._activity(
+            "update-activity-options", input, super().update_activity_options
+        )
+
+    async def describe_activity(self, input: temporalio.client.DescribeActivityInput):
+        return await self._activity("describe-activity", input, super().describe_activity)
+
+    def list_activities(self, input: temporalio.client.ListActivitiesInput):
+        return self._run_listing(
+            "list-activities", {"query": input.query or ""}, input, super().list_activities
+        )
+
+    async def count_activities(self, input: temporalio.client.CountActivitiesInput):
+        detail = {"query": input.query or ""}
+        return await self._run("count-activities", detail, input, super().count_activities, [])
+
+    # Standalone Nexus operations (started by a client, not a workflow).
+
+    async def start_nexus_operation(self, input: temporalio.client.StartNexusOperationInput):
+        detail = {
+            "operation_id": input.id,
+            "endpoint": input.endpoint,
+            "service": input.service,
+            "operation": input.operation,
+        }
+        return await self._run(
+            "start-standalone-nexus-operation",
+            detail,
+            input,
+            super().start_nexus_operation,
+            [input],
+            nexus=True,
+        )
+
+    async def _operation(self, hook: str, input: Any, call_next):
+        detail = {"operation_id": input.operation_id, "run_id": input.run_id or ""}
+        return await self._run(hook, detail, input, call_next, [])
+
+    async def describe_nexus_operation(
+        self, input: temporalio.client.DescribeNexusOperationInput
+    ):
+        return await self._operation(
+            "describe-nexus-operation", input, super().describe_nexus_operation
+        )
+
+    async def get_nexus_operation_result(
+        self, input: temporalio.client.GetNexusOperationResultInput
+    ):
+        return await self._operation(
+            "get-nexus-operation-result", input, super().get_nexus_operation_result
+        )
+
+    async def cancel_nexus_operation(
+        self, input: temporalio.client.CancelNexusOperationInput
+    ) -> None:
+        return await self._operation(
+            "cancel-nexus-operation", input, super().cancel_nexus_operation
+        )
+
+    async def terminate_nexus_operation(
+        self, input: temporalio.client.TerminateNexusOperationInput
+    ) -> None:
+        return await self._operation(
+            "terminate-nexus-operation", input, super().terminate_nexus_operation
+        )
+
+    def list_nexus_operations(self, input: temporalio.client.ListNexusOperationsInput):
+        return self._run_listing(
+            "list-nexus-operations",
+            {"query": input.query or ""},
+            input,
+            super().list_nexus_operations,
+        )
+
+    async def count_nexus_operations(
+        self, input: temporalio.client.CountNexusOperationsInput
+    ):
+        detail = {"query": input.query or ""}
+        return await self._run(
+            "count-nexus-operations", detail, input, super().count_nexus_operations, []
+        )
+
+    # Worker build ids (Temporal's first worker versioning, deprecated by Temporal).
+
+    async def update_worker_build_id_compatibility(
+        self, input: temporalio.client.UpdateWorkerBuildIdCompatibilityInput
+    ) -> None:
+        return await self._run(
+            "update-worker-build-id-compatibility",
+            {"task_queues": [input.task_queue], "build_ids": []},
+            input,
+            super().update_worker_build_id_compatibility,
+            [],
+        )
+
+    async def get_worker_build_id_compatibility(
+        self, input: temporalio.client.GetWorkerBuildIdCompatibilityInput
+    ):
+        return await self._run(
+            "get-worker-build-id-compatibility",
+            {"task_queues": [input.task_queue], "build_ids": []},
+            input,
+            super().get_worker_build_id_compatibility,
+            [],
+        )
+
+    async def get_worker_task_reachability(
+        self, input: temporalio.client.GetWorkerTaskReachabilityInput
+    ):
+        return await self._run(
+            "get-worker-task-reachability",
+            {"task_queues": list(input.task_queues), "build_ids": list(input.build_ids)},
+            input,
+            super().get_worker_task_reachability,
+            [],
         )
 
 
@@ -1059,9 +1256,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     def _command_checked(self, hook: str, detail: dict, input: Any, args):
         nexus = hook == "start-nexus-operation"
         if nexus:
-            # HTTP-style headers match without case (Temporal lowercases them).
-            incoming = {k.translate(_ASCII_LOWER): v for k, v in (input.headers or {}).items()}
-            headers = [(k, _string_header(v)) for k, v in incoming.items()]
+            incoming, headers = _nexus_headers_in(input.headers)
         else:
             headers = _headers_in(input.headers)
         call = self._run.before(
@@ -1074,18 +1269,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                 f"{value[0] if kind == 'err' else 'answered a command'}"
             )
         if nexus:
-            # A header nobody changed goes out as it came in (even one a guest could not
-            # set); guests' own edits were checked when the host applied them.
-            out = {}
-            for k, p in call.headers:
-                if k in incoming and p == _string_header(incoming[k]):
-                    out[k] = incoming[k]
-                    continue
-                value = _header_value(p)
-                if value is None:
-                    raise GuestError(f"Nexus header `{k}` is not a string")
-                out[k] = value
-            input.headers = out
+            input.headers = _nexus_headers_out(incoming, call.headers)
         else:
             input.headers = _headers_out(call.headers)
         edited = call.detail
@@ -1233,7 +1417,12 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         """Nexus headers are strings: guests see them lowercased, each as a ``json/plain``
         string payload; the input is the call's one argument; ``after`` sees the operation
         token (one string payload) when it started asynchronously, nothing when it
-        completed synchronously, or the start's failure."""
+        completed synchronously, or the start's failure.
+
+        Temporal's system Nexus operations (``workflow.signal_with_start_workflow``, on the
+        ``__temporal_system`` endpoint) reach no guest: the SDK sends them through
+        ``start_signal_with_start_workflow`` and ``start_system_nexus_operation``, which this
+        adapter leaves as they are, and Temporal refuses Nexus headers on that endpoint."""
         hook = "start-nexus-operation"
         sent = (
             self._encoded(input.input) if self._chain.wants(hook) else None

@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use interpose::chain::{
-    ActivitySchedule, AsyncActivity, AsyncActivityId, Before, Call, CallDetail, ChildStart,
-    ContinueAsNewOptions, Entered, Failure, Handler, Hook, NexusStart, OutboundSignal, Outcome,
-    Payload, ScheduleTarget, Session, UpdateTarget, VisibilityQuery, WorkflowMessage,
-    WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
+    ActivitySchedule, ActivityStart, ActivityTarget, AsyncActivity, AsyncActivityId, Before,
+    BuildIdQuery, Call, CallDetail, ChildStart, ContinueAsNewOptions, Entered, Failure, Handler,
+    Hook, NexusOperationStart, NexusOperationTarget, NexusStart, OutboundSignal, Outcome, Payload,
+    ScheduleTarget, Session, UpdateTarget, VisibilityQuery, WorkflowMessage, WorkflowStart,
+    WorkflowStartWithMessage, WorkflowTarget,
 };
 use interpose::model::Phase;
 use interpose::services::{
@@ -148,6 +149,30 @@ fn client_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
             }),
         })
     };
+    let standalone = || -> PyResult<ActivityTarget> {
+        Ok(ActivityTarget {
+            activity_id: field(d, "activity_id")?,
+            run_id: field(d, "run_id")?,
+        })
+    };
+    let operation = || -> PyResult<NexusOperationTarget> {
+        Ok(NexusOperationTarget {
+            operation_id: field(d, "operation_id")?,
+            run_id: field(d, "run_id")?,
+        })
+    };
+    let strings = |key: &str| -> PyResult<Vec<String>> {
+        match d.get_item(key)? {
+            Some(v) if !v.is_none() => v.extract(),
+            _ => Ok(Vec::new()),
+        }
+    };
+    let build_ids = || -> PyResult<BuildIdQuery> {
+        Ok(BuildIdQuery {
+            task_queues: strings("task_queues")?,
+            build_ids: strings("build_ids")?,
+        })
+    };
     Ok(match hook {
         Hook::StartWorkflow => D::StartWorkflow(start(d)?),
         Hook::SignalWithStartWorkflow => D::SignalWithStartWorkflow(with_message()?),
@@ -178,6 +203,36 @@ fn client_detail(hook: Hook, d: &Bound<'_, PyDict>) -> PyResult<CallDetail> {
         Hook::FailAsyncActivity => D::FailAsyncActivity(activity()?),
         Hook::ReportAsyncActivityCancellation => D::ReportAsyncActivityCancellation(activity()?),
         Hook::HeartbeatAsyncActivity => D::HeartbeatAsyncActivity(activity()?),
+        Hook::StartActivity => D::StartActivity(ActivityStart {
+            activity_id: field(d, "activity_id")?,
+            activity_type: field(d, "activity_type")?,
+            task_queue: field(d, "task_queue")?,
+        }),
+        Hook::CancelActivity => D::CancelActivity(standalone()?),
+        Hook::TerminateActivity => D::TerminateActivity(standalone()?),
+        Hook::PauseActivity => D::PauseActivity(standalone()?),
+        Hook::UnpauseActivity => D::UnpauseActivity(standalone()?),
+        Hook::UpdateActivityOptions => D::UpdateActivityOptions(standalone()?),
+        Hook::DescribeActivity => D::DescribeActivity(standalone()?),
+        Hook::ListActivities => D::ListActivities(query()?),
+        Hook::CountActivities => D::CountActivities(query()?),
+        Hook::StartStandaloneNexusOperation => {
+            D::StartStandaloneNexusOperation(NexusOperationStart {
+                operation_id: field(d, "operation_id")?,
+                endpoint: field(d, "endpoint")?,
+                service: field(d, "service")?,
+                operation: field(d, "operation")?,
+            })
+        }
+        Hook::DescribeNexusOperation => D::DescribeNexusOperation(operation()?),
+        Hook::GetNexusOperationResult => D::GetNexusOperationResult(operation()?),
+        Hook::CancelNexusOperation => D::CancelNexusOperation(operation()?),
+        Hook::TerminateNexusOperation => D::TerminateNexusOperation(operation()?),
+        Hook::ListNexusOperations => D::ListNexusOperations(query()?),
+        Hook::CountNexusOperations => D::CountNexusOperations(query()?),
+        Hook::UpdateWorkerBuildIdCompatibility => D::UpdateWorkerBuildIdCompatibility(build_ids()?),
+        Hook::GetWorkerBuildIdCompatibility => D::GetWorkerBuildIdCompatibility(build_ids()?),
+        Hook::GetWorkerTaskReachability => D::GetWorkerTaskReachability(build_ids()?),
         other => {
             return Err(InterposeError::new_err(format!(
                 "hook `{other}` is not a client hook the Python adapter runs"
@@ -217,8 +272,25 @@ fn detail_out<'py>(py: Python<'py>, detail: &CallDetail) -> PyResult<Bound<'py, 
         | D::TerminateWorkflow(t)
         | D::DescribeWorkflow(t)
         | D::FetchWorkflowHistory(t) => put_target(t)?,
-        D::ListWorkflows(q) | D::CountWorkflows(q) | D::ListSchedules(q) => {
+        D::ListWorkflows(q)
+        | D::CountWorkflows(q)
+        | D::ListSchedules(q)
+        | D::ListActivities(q)
+        | D::CountActivities(q)
+        | D::ListNexusOperations(q)
+        | D::CountNexusOperations(q) => {
             d.set_item("query", &q.query)?;
+        }
+        D::StartActivity(a) => {
+            d.set_item("activity_id", &a.activity_id)?;
+            d.set_item("activity_type", &a.activity_type)?;
+            d.set_item("task_queue", &a.task_queue)?;
+        }
+        D::StartStandaloneNexusOperation(n) => {
+            d.set_item("operation_id", &n.operation_id)?;
+            d.set_item("endpoint", &n.endpoint)?;
+            d.set_item("service", &n.service)?;
+            d.set_item("operation", &n.operation)?;
         }
         _ => {}
     }

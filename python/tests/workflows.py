@@ -6,6 +6,7 @@ They mirror the Rust integration tests' (`tests/tests/temporal_hooks.rs`): one r
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import nexusrpc
@@ -228,3 +229,33 @@ class Holder:
     def validate_value(self, v: int) -> None:
         if v > 10:
             raise ValueError("value must be at most 10")
+
+
+#: Task tokens of ``completed_elsewhere`` attempts, by workflow id: the test completes them.
+ELSEWHERE: dict = {}
+
+
+@activity.defn
+async def completed_elsewhere() -> str:
+    """Completes asynchronously: hands its task token to the test (in this process)."""
+    info = activity.info()
+    ELSEWHERE.setdefault(info.workflow_id, []).append(info.task_token)
+    activity.raise_complete_async()
+
+
+@workflow.defn
+class Elsewhere:
+    """Two ``completed_elsewhere`` activities at once, one attempt each: how each ended."""
+
+    @workflow.run
+    async def run(self) -> list:
+        calls = [
+            workflow.execute_activity(
+                completed_elsewhere,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            for _ in range(2)
+        ]
+        return [repr(r) for r in await asyncio.gather(*calls, return_exceptions=True)]
+

@@ -171,7 +171,7 @@ fn polyglot_helpers_dispatch_decide_and_fail_as_documented() {
             .filter(|i| i.starts_with("Client"))
             .count();
         assert_eq!(
-            client_hooks, 27,
+            client_hooks, 46,
             "{language}: the category method covers every client hook"
         );
 

@@ -310,7 +310,7 @@ fn hostile_an_export_of_the_wrong_type_is_an_incompatible_component() {
                 (export "interests" (func $f))
                 (export "before" (func $f))
                 (export "after" (func $f)))
-            (export "interpose:interceptor/client@0.4.0" (instance $inst)))"#,
+            (export "interpose:interceptor/client@0.5.0" (instance $inst)))"#,
     )
     .unwrap();
     let (_dir, path) = temp_file("shape.wasm", &component);
@@ -341,7 +341,7 @@ fn hostile_a_guest_that_hangs_while_loading_stops_at_the_load_deadline() {
                 (export "interests" (func $f))
                 (export "before" (func $f))
                 (export "after" (func $f)))
-            (export "interpose:interceptor/client@0.4.0" (instance $inst)))"#,
+            (export "interpose:interceptor/client@0.5.0" (instance $inst)))"#,
     )
     .unwrap();
     let (_dir, path) = temp_file("hang.wasm", &component);
@@ -369,7 +369,7 @@ fn hostile_context_calls_while_loading_name_no_hook() {
     // must say so, not name the placeholder hook the instance holds between hooks.
     let component = wat::parse_str(
         r#"(component
-            (import "interpose:interceptor/workflow-context@0.4.0" (instance $wc
+            (import "interpose:interceptor/workflow-context@0.5.0" (instance $wc
                 (export "is-replaying" (func (result bool)))))
             (core func $replaying (canon lower (func $wc "is-replaying")))
             (core module $m
@@ -384,7 +384,7 @@ fn hostile_context_calls_while_loading_name_no_hook() {
                 (export "interests" (func $f))
                 (export "before" (func $f))
                 (export "after" (func $f)))
-            (export "interpose:interceptor/activity-inbound@0.4.0" (instance $inst)))"#,
+            (export "interpose:interceptor/activity-inbound@0.5.0" (instance $inst)))"#,
     )
     .unwrap();
     let (_dir, path) = temp_file("context.wasm", &component);
@@ -445,12 +445,12 @@ fn hostile_bad_components_are_refused_with_one_clear_error() {
     );
     let (_d, future) = temp_file(
         "future.wasm",
-        &component("interpose:interceptor/client@0.5.0"),
+        &component("interpose:interceptor/client@0.6.0"),
     );
     let m = load_err(&future);
     assert!(
-        m.contains("was built for interpose:interceptor@0.5.0")
-            && m.contains("this host implements interpose:interceptor@0.4.0")
+        m.contains("was built for interpose:interceptor@0.6.0")
+            && m.contains("this host implements interpose:interceptor@0.5.0")
             && m.contains("upgrade Interpose"),
         "{m}"
     );
@@ -475,7 +475,7 @@ fn hostile_bad_components_are_refused_with_one_clear_error() {
     assert!(m.contains("`interpose new`"), "{m}");
     let (_d, wrong) = temp_file(
         "wrong.wasm",
-        &component("interpose:interceptor/client@0.4.0"),
+        &component("interpose:interceptor/client@0.5.0"),
     );
     let m = load_err(&wrong);
     assert!(
@@ -608,7 +608,7 @@ fn interpose_check_reports_categories_and_interests() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("interpose:interceptor/config@0.4.0"),
+        stdout.contains("interpose:interceptor/config@0.5.0"),
         "{stdout}"
     );
     assert!(

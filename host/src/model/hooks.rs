@@ -4,7 +4,8 @@
 use std::fmt;
 
 use super::{
-    ActivitySchedule, AsyncActivity, CallDetail, ChildStart, ContinueAsNewOptions, Handler, Hook,
+    ActivitySchedule, ActivityStart, ActivityTarget, AsyncActivity, BuildIdQuery, CallDetail,
+    ChildStart, ContinueAsNewOptions, Handler, Hook, NexusOperationStart, NexusOperationTarget,
     NexusStart, OutboundCancel, OutboundSignal, ScheduleTarget, UpdateTarget, VisibilityQuery,
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };
@@ -107,6 +108,12 @@ impl fmt::Display for Phase {
 // `Hook::ALL`, `name`, `from_name`, `category`, `span` and `CallDetail::hook`, generated from
 // `wit/types.wit` by `host/build.rs` (interpose-catalogue).
 include!(concat!(env!("OUT_DIR"), "/hooks.rs"));
+
+// Interest masks are `u64`, one bit per hook.
+const _: () = assert!(
+    Hook::ALL.len() <= 64,
+    "more than 64 hooks: widen the interest masks"
+);
 
 impl Hook {
     /// Bit of this hook in an interest mask.
@@ -250,9 +257,27 @@ const fn properties(hook: Hook) -> Properties {
             payload_result: true,
             ..BASE
         },
-        Hook::ListWorkflows | Hook::CountWorkflows | Hook::ListSchedules => Properties {
+        Hook::ListWorkflows
+        | Hook::CountWorkflows
+        | Hook::ListSchedules
+        | Hook::ListActivities
+        | Hook::CountActivities
+        | Hook::ListNexusOperations
+        | Hook::CountNexusOperations => Properties {
             detail_editable: true,
             ..NO_HEADERS
+        },
+        // A standalone activity's start carries headers like a workflow's; its id and task
+        // queue are editable, its type is not.
+        Hook::StartActivity => EDIT,
+        // A standalone Nexus operation's headers are strings, as a workflow's Nexus
+        // operation's are; its id is editable. The client hands interceptors a decoded
+        // input, so there are no arguments to replace.
+        Hook::StartStandaloneNexusOperation => Properties {
+            string_headers: true,
+            detail_editable: true,
+            max_args: 0,
+            ..BASE
         },
         Hook::PollWorkflowUpdate
         | Hook::CancelWorkflow
@@ -271,7 +296,20 @@ const fn properties(hook: Hook) -> Properties {
         | Hook::CompleteAsyncActivity
         | Hook::FailAsyncActivity
         | Hook::ReportAsyncActivityCancellation
-        | Hook::HeartbeatAsyncActivity => NO_HEADERS,
+        | Hook::HeartbeatAsyncActivity
+        | Hook::CancelActivity
+        | Hook::TerminateActivity
+        | Hook::PauseActivity
+        | Hook::UnpauseActivity
+        | Hook::UpdateActivityOptions
+        | Hook::DescribeActivity
+        | Hook::DescribeNexusOperation
+        | Hook::GetNexusOperationResult
+        | Hook::CancelNexusOperation
+        | Hook::TerminateNexusOperation
+        | Hook::UpdateWorkerBuildIdCompatibility
+        | Hook::GetWorkerBuildIdCompatibility
+        | Hook::GetWorkerTaskReachability => NO_HEADERS,
         // workflow inbound
         Hook::InitializeWorkflow | Hook::HandleSignal => BASE,
         Hook::ExecuteWorkflow | Hook::HandleUpdate => ANSWERABLE,
@@ -339,6 +377,8 @@ impl CallDetail {
             D::StartChildWorkflow(c) => vec![&c.workflow_type],
             D::SignalExternalWorkflow(s) => vec![&s.name],
             D::StartNexusOperation(n) => vec![&n.endpoint, &n.service, &n.operation],
+            D::StartActivity(a) => vec![&a.activity_type],
+            D::StartStandaloneNexusOperation(n) => vec![&n.endpoint, &n.service, &n.operation],
             D::PollWorkflowUpdate(_)
             | D::CancelWorkflow(_)
             | D::TerminateWorkflow(_)
@@ -360,6 +400,23 @@ impl CallDetail {
             | D::FailAsyncActivity(_)
             | D::ReportAsyncActivityCancellation(_)
             | D::HeartbeatAsyncActivity(_)
+            | D::CancelActivity(_)
+            | D::TerminateActivity(_)
+            | D::PauseActivity(_)
+            | D::UnpauseActivity(_)
+            | D::UpdateActivityOptions(_)
+            | D::DescribeActivity(_)
+            | D::ListActivities(_)
+            | D::CountActivities(_)
+            | D::DescribeNexusOperation(_)
+            | D::GetNexusOperationResult(_)
+            | D::CancelNexusOperation(_)
+            | D::TerminateNexusOperation(_)
+            | D::ListNexusOperations(_)
+            | D::CountNexusOperations(_)
+            | D::UpdateWorkerBuildIdCompatibility(_)
+            | D::GetWorkerBuildIdCompatibility(_)
+            | D::GetWorkerTaskReachability(_)
             | D::InitializeWorkflow
             | D::ExecuteWorkflow
             | D::CancelExternalWorkflow(_)
@@ -403,6 +460,18 @@ fn empty_detail(hook: Hook) -> CallDetail {
         schedule_id: String::new(),
     };
     let activity = || AsyncActivity::TaskToken(Vec::new());
+    let standalone = || ActivityTarget {
+        activity_id: String::new(),
+        run_id: String::new(),
+    };
+    let operation = || NexusOperationTarget {
+        operation_id: String::new(),
+        run_id: String::new(),
+    };
+    let build_ids = || BuildIdQuery {
+        task_queues: Vec::new(),
+        build_ids: Vec::new(),
+    };
     let handler = || Handler {
         name: String::new(),
         update_id: String::new(),
@@ -443,6 +512,36 @@ fn empty_detail(hook: Hook) -> CallDetail {
         Hook::FailAsyncActivity => D::FailAsyncActivity(activity()),
         Hook::ReportAsyncActivityCancellation => D::ReportAsyncActivityCancellation(activity()),
         Hook::HeartbeatAsyncActivity => D::HeartbeatAsyncActivity(activity()),
+        Hook::StartActivity => D::StartActivity(ActivityStart {
+            activity_id: String::new(),
+            activity_type: String::new(),
+            task_queue: String::new(),
+        }),
+        Hook::CancelActivity => D::CancelActivity(standalone()),
+        Hook::TerminateActivity => D::TerminateActivity(standalone()),
+        Hook::PauseActivity => D::PauseActivity(standalone()),
+        Hook::UnpauseActivity => D::UnpauseActivity(standalone()),
+        Hook::UpdateActivityOptions => D::UpdateActivityOptions(standalone()),
+        Hook::DescribeActivity => D::DescribeActivity(standalone()),
+        Hook::ListActivities => D::ListActivities(query()),
+        Hook::CountActivities => D::CountActivities(query()),
+        Hook::StartStandaloneNexusOperation => {
+            D::StartStandaloneNexusOperation(NexusOperationStart {
+                operation_id: String::new(),
+                endpoint: String::new(),
+                service: String::new(),
+                operation: String::new(),
+            })
+        }
+        Hook::DescribeNexusOperation => D::DescribeNexusOperation(operation()),
+        Hook::GetNexusOperationResult => D::GetNexusOperationResult(operation()),
+        Hook::CancelNexusOperation => D::CancelNexusOperation(operation()),
+        Hook::TerminateNexusOperation => D::TerminateNexusOperation(operation()),
+        Hook::ListNexusOperations => D::ListNexusOperations(query()),
+        Hook::CountNexusOperations => D::CountNexusOperations(query()),
+        Hook::UpdateWorkerBuildIdCompatibility => D::UpdateWorkerBuildIdCompatibility(build_ids()),
+        Hook::GetWorkerBuildIdCompatibility => D::GetWorkerBuildIdCompatibility(build_ids()),
+        Hook::GetWorkerTaskReachability => D::GetWorkerTaskReachability(build_ids()),
         Hook::InitializeWorkflow => D::InitializeWorkflow,
         Hook::ExecuteWorkflow => D::ExecuteWorkflow,
         Hook::HandleSignal => D::HandleSignal(handler()),

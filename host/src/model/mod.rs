@@ -12,8 +12,9 @@ pub(crate) mod wit;
 use std::collections::BTreeMap;
 
 pub use wit::interpose::interceptor::types::{
-    ActivitySchedule, AsyncActivity, AsyncActivityId, CallDetail, ChildStart, ContinueAsNewOptions,
-    Failure, Handler, HeaderAccess, HeaderEdit, HeaderReads, Hook, Interest, NexusStart,
+    ActivitySchedule, ActivityStart, ActivityTarget, AsyncActivity, AsyncActivityId, BuildIdQuery,
+    CallDetail, ChildStart, ContinueAsNewOptions, Failure, Handler, HeaderAccess, HeaderEdit,
+    HeaderReads, Hook, Interest, NexusOperationStart, NexusOperationTarget, NexusStart,
     OutboundCancel, OutboundSignal, Payload, Phases, ScheduleTarget, UpdateTarget, VisibilityQuery,
     WorkflowMessage, WorkflowStart, WorkflowStartWithMessage, WorkflowTarget,
 };

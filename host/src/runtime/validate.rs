@@ -10,7 +10,7 @@ use crate::model::Category;
 /// The WIT package guests are built against.
 pub const PACKAGE: &str = "interpose:interceptor";
 /// The version of the WIT package this host implements.
-pub const VERSION: &str = "0.4.0";
+pub const VERSION: &str = "0.5.0";
 
 /// Host interfaces a guest may import.
 const HOST_INTERFACES: &[&str] = &[
@@ -26,15 +26,16 @@ const HOST_INTERFACES: &[&str] = &[
 /// What an operator does with a guest built for another contract version.
 pub(crate) fn version_advice(found: &str) -> String {
     let key = semver_key(found);
-    if key[0] == 0 && (key[1] == 2 || key[1] == 3) {
+    if key[0] == 0 && (2..=4).contains(&key[1]) {
         format!(
             "Contract {VERSION} adds hooks to the hook catalogue, which every guest is compiled \
              against (`start-nexus-operation` in 0.3, the `activity-outbound` category with \
-             `activity-heartbeat` in 0.4), so a {found} guest cannot run here: rebuild it with \
+             `activity-heartbeat` in 0.4, the standalone-activity, standalone-Nexus and worker \
+             build-id client hooks in 0.5), so a {found} guest cannot run here: rebuild it with \
              this release's SDK (Rust: interpose-guest, source unchanged unless it matches \
-             `Hook` or `CallDetail` exhaustively; Python and \
-             JavaScript: also export `ActivityOutbound` / `activityOutbound` from the helper's \
-             `export`; C: add `IP_NO_HOOKS(activity_outbound)`)"
+             `Hook` or `CallDetail` exhaustively; Python and JavaScript guests from before 0.4: \
+             also export `ActivityOutbound` / `activityOutbound` from the helper's `export`; C \
+             guests from before 0.4: add `IP_NO_HOOKS(activity_outbound)`)"
         )
     } else if key < semver_key(VERSION) {
         format!(
@@ -216,14 +217,15 @@ mod tests {
 
     #[test]
     fn versions_are_compatible_within_the_same_minor() {
-        assert!(compatible("0.4.0"));
-        assert!(compatible("0.4.7"));
-        assert!(compatible("0.4.0-rc.1"));
-        assert!(compatible("0.4.0+build.1"));
+        assert!(compatible("0.5.0"));
+        assert!(compatible("0.5.7"));
+        assert!(compatible("0.5.0-rc.1"));
+        assert!(compatible("0.5.0+build.1"));
         assert!(!compatible("0.1.0"));
         assert!(!compatible("0.2.0"));
         assert!(!compatible("0.3.0"));
-        assert!(!compatible("0.5.0"));
+        assert!(!compatible("0.4.0"));
+        assert!(!compatible("0.6.0"));
         assert!(!compatible("1.1.0"));
         assert!(!compatible("garbage"));
     }
@@ -234,7 +236,9 @@ mod tests {
         assert!(version_advice("0.1.0").contains("rebuild"));
         assert!(version_advice("0.2.0").contains("source unchanged"));
         assert!(version_advice("0.3.0").contains("activity-outbound"));
-        assert!(version_advice("0.5.0").contains("upgrade Interpose"));
+        assert!(version_advice("0.4.0").contains("standalone-activity"));
+        assert!(version_advice("0.4.0").contains("source unchanged"));
+        assert!(version_advice("0.6.0").contains("upgrade Interpose"));
         assert!(version_advice("1.0.0").contains("upgrade Interpose"));
         assert!(version_advice("garbage").contains("rebuild"));
     }

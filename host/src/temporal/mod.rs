@@ -32,6 +32,57 @@ pub use client::WasmClientInterceptor;
 
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::model::Hook;
+
+/// The hooks of the contract the Temporal Rust SDK has no interceptor method for, so that
+/// Rust clients and workers never call them, with why (`temporalio-client` 1.1.1's
+/// `ClientInterceptor`, `temporalio-sdk` 1.1.1's `src/interceptors.rs`). The `interpose`
+/// Python package calls them; its `NOT_ADAPTED` is the same list the other way round.
+pub const NOT_IN_RUST_SDK: &[(Hook, &str)] = &[
+    (
+        Hook::ActivityHeartbeat,
+        "the Temporal Rust SDK has no activity outbound interceptor",
+    ),
+    (Hook::StartActivity, STANDALONE_ACTIVITIES),
+    (Hook::CancelActivity, STANDALONE_ACTIVITIES),
+    (Hook::TerminateActivity, STANDALONE_ACTIVITIES),
+    (Hook::PauseActivity, STANDALONE_ACTIVITIES),
+    (Hook::UnpauseActivity, STANDALONE_ACTIVITIES),
+    (Hook::UpdateActivityOptions, STANDALONE_ACTIVITIES),
+    (Hook::DescribeActivity, STANDALONE_ACTIVITIES),
+    (Hook::ListActivities, STANDALONE_ACTIVITIES),
+    (Hook::CountActivities, STANDALONE_ACTIVITIES),
+    (Hook::StartStandaloneNexusOperation, STANDALONE_NEXUS),
+    (Hook::DescribeNexusOperation, STANDALONE_NEXUS),
+    (Hook::GetNexusOperationResult, STANDALONE_NEXUS),
+    (Hook::CancelNexusOperation, STANDALONE_NEXUS),
+    (Hook::TerminateNexusOperation, STANDALONE_NEXUS),
+    (Hook::ListNexusOperations, STANDALONE_NEXUS),
+    (Hook::CountNexusOperations, STANDALONE_NEXUS),
+    (Hook::UpdateWorkerBuildIdCompatibility, BUILD_IDS),
+    (Hook::GetWorkerBuildIdCompatibility, BUILD_IDS),
+    (Hook::GetWorkerTaskReachability, BUILD_IDS),
+];
+
+/// The hooks of `categories` a guest declares (`declared`) that Rust clients and workers
+/// never call, by name.
+fn never_called(
+    categories: &[crate::model::Category],
+    declared: impl Fn(Hook) -> bool,
+) -> Vec<&'static str> {
+    NOT_IN_RUST_SDK
+        .iter()
+        .filter(|(hook, _)| categories.contains(&hook.category()) && declared(*hook))
+        .map(|(hook, _)| hook.name())
+        .collect()
+}
+
+const STANDALONE_ACTIVITIES: &str =
+    "the Temporal Rust SDK's client has no standalone activities (no interceptor method)";
+const STANDALONE_NEXUS: &str =
+    "the Temporal Rust SDK's client has no standalone Nexus operations (no interceptor method)";
+const BUILD_IDS: &str =
+    "the Temporal Rust SDK's client interceptor has no worker build-id (versioning v1) methods";
 use crate::runtime::Runtime;
 
 /// A loaded config, ready to be registered with a Temporal client and worker.
@@ -214,7 +265,12 @@ impl Interpose {
 
     /// The client interceptor, for `ClientOptions::client_interceptors`. Put it first in
     /// the list to make the Wasm chain the outermost interceptor.
+    ///
+    /// The Temporal Rust SDK's client has no standalone activities, standalone Nexus
+    /// operations or worker build-id calls: a guest's hooks for them are never called here
+    /// (a warning says so; [`NOT_IN_RUST_SDK`]).
     pub fn client_interceptor(&self) -> Arc<dyn temporalio_client::ClientInterceptor> {
+        self.warn_not_in_rust_sdk(&[crate::model::Category::Client]);
         Arc::new(WasmClientInterceptor::new(self.chain.clone()))
     }
 
@@ -226,21 +282,22 @@ impl Interpose {
         workflow::constructor(self.chain.clone(), self.args.clone())
     }
 
-    /// Warn of each guest that declares an activity outbound hook: the Temporal Rust SDK
-    /// has no activity outbound interceptor, so Rust workers never call it.
-    pub(crate) fn warn_activity_outbound(&self) {
+    /// Warn, once per guest, of the hooks of `categories` it declares that the Temporal
+    /// Rust SDK never calls ([`NOT_IN_RUST_SDK`]).
+    pub(crate) fn warn_not_in_rust_sdk(&self, categories: &[crate::model::Category]) {
         for g in self.chain.guests() {
-            let declared = g.interests.values().flatten();
-            if declared
-                .into_iter()
-                .any(|i| i.hook == crate::model::Hook::ActivityHeartbeat)
-            {
+            let never = never_called(categories, |hook| {
+                g.interests.values().flatten().any(|i| i.hook == hook)
+            });
+            if !never.is_empty() {
                 tracing::warn!(
                     guest = %g.name,
-                    "guest `{}` declares `activity-heartbeat`, which Rust workers never call: \
-                     the Temporal Rust SDK has no activity outbound interceptor (Python \
-                     workers with the `interpose` package call it)",
-                    g.name
+                    hooks = ?never,
+                    "guest `{}` declares hooks the Temporal Rust SDK has no interceptor for, \
+                     so Rust clients and workers never call them: {} (Python clients and \
+                     workers with the `interpose` package do; `NOT_IN_RUST_SDK` says why)",
+                    g.name,
+                    never.join(", ")
                 );
             }
         }
@@ -256,9 +313,44 @@ impl Interpose {
         &self,
         client: &temporalio_client::Client,
     ) -> WasmActivityInterceptor {
-        self.warn_activity_outbound();
+        self.warn_not_in_rust_sdk(&[crate::model::Category::ActivityOutbound]);
         WasmActivityInterceptor::new(self.chain.clone())
             .with_arg_types(self.args.clone())
             .heartbeats_through(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Category;
+
+    #[test]
+    fn the_hooks_rust_never_calls_are_named_by_category_and_only_when_declared() {
+        let client = never_called(&[Category::Client], |_| true);
+        assert_eq!(client.len(), 19, "{client:?}");
+        assert!(
+            client.contains(&"start-activity") && client.contains(&"get-worker-task-reachability")
+        );
+        assert!(!client.contains(&"start-workflow") && !client.contains(&"activity-heartbeat"));
+        assert_eq!(
+            never_called(&[Category::ActivityOutbound], |_| true),
+            ["activity-heartbeat"]
+        );
+        assert!(never_called(&[Category::Client], |h| h == Hook::StartWorkflow).is_empty());
+        assert_eq!(
+            never_called(&[Category::Client], |h| h == Hook::CountNexusOperations),
+            ["count-nexus-operations"]
+        );
+        // Each hook once, each with its reason.
+        let mut hooks: Vec<_> = NOT_IN_RUST_SDK.iter().map(|(h, _)| h.name()).collect();
+        hooks.sort_unstable();
+        hooks.dedup();
+        assert_eq!(hooks.len(), NOT_IN_RUST_SDK.len());
+        assert!(
+            NOT_IN_RUST_SDK
+                .iter()
+                .all(|(_, why)| why.contains("Rust SDK"))
+        );
     }
 }

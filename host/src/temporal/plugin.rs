@@ -89,7 +89,7 @@ impl Interpose {
     /// on the worker, or the chain runs twice. `connection` is the client's connection:
     /// guest heartbeats are recorded through it.
     pub fn plugin(&self, connection: &Connection) -> ClientAndWorkerPlugin {
-        self.warn_activity_outbound();
+        self.warn_not_in_rust_sdk(&[crate::model::Category::ActivityOutbound]);
         let heartbeats = Arc::new(OnceLock::new());
         let client: Arc<dyn ClientInterceptor> = self.client_interceptor();
         let activity: Arc<dyn ActivityInboundInterceptor> = Arc::new(

@@ -3,4 +3,4 @@
   (core instance $i (instantiate $m))
   (func $f (canon lift (core func $i "f")))
   (instance $inst (export "interests" (func $f)))
-  (export "interpose:interceptor/client@0.4.0" (instance $inst)))
+  (export "interpose:interceptor/client@0.5.0" (instance $inst)))
