@@ -356,14 +356,22 @@ def _nexus_headers_in(headers: Optional[Mapping[str, str]]):
     headers match without case; Temporal lowercases them), each value a ``json/plain``
     string payload. Returns ``(incoming, pairs)``; ``incoming`` is for
     ``_nexus_headers_out``."""
-    incoming = {k.translate(_ASCII_LOWER): v for k, v in (headers or {}).items()}
+    incoming = {}
+    for k, v in (headers or {}).items():
+        key = k.translate(_ASCII_LOWER)
+        if key in incoming:
+            raise InterposeError(
+                f"Nexus headers `{k}` and another differing only in case were given: Nexus "
+                "headers match without case, so one value would be lost"
+            )
+        incoming[key] = v
     return incoming, [(k, _string_header(v)) for k, v in incoming.items()]
 
 
-def _nexus_headers_out(incoming: dict, pairs) -> dict:
+def _nexus_headers_out(incoming: dict, pairs, hook: str) -> dict:
     """The guests' headers as Nexus headers: a header nobody changed goes out as it came in
     (even one a guest could not set); guests' own edits were checked when the host applied
-    them."""
+    them (so the error below is the host's, should that check ever miss one)."""
     out = {}
     for k, p in pairs:
         if k in incoming and p == _string_header(incoming[k]):
@@ -371,9 +379,15 @@ def _nexus_headers_out(incoming: dict, pairs) -> dict:
             continue
         value = _header_value(p)
         if value is None:
-            raise GuestError(f"Nexus header `{k}` is not a string")
+            raise InterposeError(f"`{hook}`: Nexus header `{k}` is not a string")
         out[k] = value
     return out
+
+
+def _build_ids(op: Any) -> list:
+    """The build ids a ``BuildIdOp`` names (one or two, by kind)."""
+    fields = ("build_id", "existing_compatible_build_id", "primary_build_id", "secondary_build_id")
+    return [getattr(op, f) for f in fields if isinstance(getattr(op, f, None), str)]
 
 
 #: The editable detail fields of client hooks, and the input attribute each is written to.
@@ -421,14 +435,16 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         try:
             for h in headers:
                 h.headers = (
-                    _nexus_headers_out(incoming, pending.headers)
+                    _nexus_headers_out(incoming, pending.headers, hook)
                     if nexus
                     else _headers_out(pending.headers)
                 )
             edited = pending.detail
             for field, attr in _CLIENT_EDITS:
-                if field in detail and hasattr(input, attr) and edited[field] != detail[field]:
-                    setattr(input, attr, edited[field])
+                if field in detail and hasattr(input, attr):
+                    value = edited.get(field, detail[field])
+                    if value != detail[field]:
+                        setattr(input, attr, value)
             result = await call_next(input)
         except BaseException as e:
             if not isinstance(e, Exception):
@@ -760,7 +776,7 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
     ) -> None:
         return await self._run(
             "update-worker-build-id-compatibility",
-            {"task_queues": [input.task_queue], "build_ids": []},
+            {"task_queues": [input.task_queue], "build_ids": _build_ids(input.operation)},
             input,
             super().update_worker_build_id_compatibility,
             [],
@@ -780,9 +796,12 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
     async def get_worker_task_reachability(
         self, input: temporalio.client.GetWorkerTaskReachabilityInput
     ):
+        # Read once, here (the caller may have passed iterators), and handed on as read.
+        input.task_queues = list(input.task_queues)
+        input.build_ids = list(input.build_ids)
         return await self._run(
             "get-worker-task-reachability",
-            {"task_queues": list(input.task_queues), "build_ids": list(input.build_ids)},
+            {"task_queues": input.task_queues, "build_ids": input.build_ids},
             input,
             super().get_worker_task_reachability,
             [],
@@ -1269,7 +1288,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
                 f"{value[0] if kind == 'err' else 'answered a command'}"
             )
         if nexus:
-            input.headers = _nexus_headers_out(incoming, call.headers)
+            input.headers = _nexus_headers_out(incoming, call.headers, hook)
         else:
             input.headers = _headers_out(call.headers)
         edited = call.detail

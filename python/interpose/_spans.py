@@ -27,8 +27,8 @@ import queue
 import threading
 from typing import Any, Optional
 
-# Imported here, at `interpose` import, not in the functions: spans are exported from
-# workflow activations too, where the SDK's sandbox intercepts every import statement.
+# Imported here, at `interpose` import, not in the functions: `enqueue` runs in workflow
+# activations, where the SDK's sandbox intercepts every import statement.
 try:
     from opentelemetry import context, trace
 except ImportError:  # the optional dependency is not installed: spans are dropped
@@ -77,7 +77,10 @@ class _Spans:
     workflow activation: it only queues the batch. A thread of this object's own exports
     it, so the provider's processors and exporters never run in workflow code (the SDK's
     sandbox and deadlock detector), nor on the event loop. ``flush`` waits for what is
-    queued; at interpreter exit, what is queued is exported first (for 5 s at most)."""
+    queued; at interpreter exit, what is queued is exported first (for 5 s at most), before
+    the provider shuts down: the exit hook is registered again once the provider is found,
+    after the provider's own (exit hooks run last registered first), so that a provider
+    created after ``load`` still gets them."""
 
     #: Spans queued for the export thread at most; more are dropped (and counted).
     PENDING = 65_536
@@ -170,6 +173,9 @@ class _Spans:
             # started before one is set), and the next batch looks again.
             return tracer
         self._tracer = tracer
+        # OpenTelemetry's SDK provider shuts down at exit from a hook it registered when it
+        # was made; this one, registered later, runs before it.
+        atexit.register(self.flush, 5.0)
         return tracer
 
     def _export(self, spans: list) -> None:

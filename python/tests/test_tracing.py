@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 
@@ -244,3 +246,67 @@ def test_a_guest_that_floods_spans_loses_its_own_and_cannot_strip_its_name(
         if u.metric.name == "interpose_guest_spans_dropped":
             dropped[u.attributes.get("interpose_guest")] += u.value
     assert dropped == Counter({"storm": 2000 - 1024}), dropped
+
+
+_AT_EXIT = r"""
+import asyncio, sys, time
+import interpose
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from temporalio.client import Client
+
+config, address, workflow_id = sys.argv[1:4]
+chain = interpose.load(config)  # no provider given: the global one, set below
+
+
+class Slow(SpanProcessor):
+    # The export of the first guest span takes a second: the interpreter exits meanwhile.
+    def on_end(self, span):
+        time.sleep(1.0)
+
+
+class Seen(SpanProcessor):
+    shut = False
+
+    def on_end(self, span):
+        print(f"span {span.name} {'after' if Seen.shut else 'before'} shutdown", flush=True)
+
+    def shutdown(self):
+        Seen.shut = True
+
+
+provider = TracerProvider()  # made after `load`: its exit hook is registered after the package's
+provider.add_span_processor(Slow())
+provider.add_span_processor(Seen())
+trace.set_tracer_provider(provider)
+
+
+async def main():
+    client = await Client.connect(address, interceptors=[chain])
+    handle = await client.start_workflow("Nothing", id=workflow_id, task_queue=workflow_id)
+    await handle.terminate("test over")
+
+
+asyncio.run(main())
+time.sleep(0.2)  # the export thread has the batch (and the provider) by now
+"""
+
+
+def test_at_exit_spans_handed_over_are_exported_before_the_provider_shuts_down(
+    temporal_address, config, tmp_path, unique
+):
+    """A process that exits while guest spans are being exported: they reach the provider's
+    processors before it shuts down, even when the provider was made after ``load`` (seen
+    failing with the package's exit hook registered only at ``load``: the span came after
+    the provider's shutdown)."""
+    script = tmp_path / "at_exit.py"
+    script.write_text(_AT_EXIT)
+    done = subprocess.run(
+        [sys.executable, str(script), config(("tracing", "tracing", "")), temporal_address,
+         f"exit-{unique}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "span StartWorkflow:Nothing before shutdown" in done.stdout, (done.stdout, done.stderr)

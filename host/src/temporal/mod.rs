@@ -282,8 +282,8 @@ impl Interpose {
         workflow::constructor(self.chain.clone(), self.args.clone())
     }
 
-    /// Warn, once per guest, of the hooks of `categories` it declares that the Temporal
-    /// Rust SDK never calls ([`NOT_IN_RUST_SDK`]).
+    /// Warn, with one line per guest, of the hooks of `categories` it declares that the
+    /// Temporal Rust SDK never calls ([`NOT_IN_RUST_SDK`]); at each registration.
     pub(crate) fn warn_not_in_rust_sdk(&self, categories: &[crate::model::Category]) {
         for g in self.chain.guests() {
             let never = never_called(categories, |hook| {
