@@ -65,6 +65,20 @@ async def create_endpoint(client: Client, name: str, queue: str) -> None:
     )
 
 
+async def paused_schedule(client: Client, unique: str, queue: str):
+    """A paused schedule with no times, whose action starts ``Poked`` on ``queue``."""
+    return await client.create_schedule(
+        f"schedule-{unique}",
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                Poked.run, id=f"scheduled-{unique}", task_queue=queue
+            ),
+            spec=ScheduleSpec(intervals=[]),
+            state=ScheduleState(paused=True),
+        ),
+    )
+
+
 def counts(lines: list[str], phase: str) -> Counter:
     prefix = f"probe {phase} "
     return Counter(l[len(prefix) :] for l in lines if l.startswith(prefix))
@@ -106,16 +120,7 @@ def test_a_guest_sees_every_hook_of_the_python_sdk_once_per_call(
             await client.count_workflows(f"WorkflowId = '{handle.id}'")
             async for _ in client.list_workflows(f"WorkflowId = '{handle.id}'"):
                 pass
-            schedule = await client.create_schedule(
-                f"schedule-{unique}",
-                Schedule(
-                    action=ScheduleActionStartWorkflow(
-                        Poked.run, id=f"scheduled-{unique}", task_queue=queue
-                    ),
-                    spec=ScheduleSpec(intervals=[]),
-                    state=ScheduleState(paused=True),
-                ),
-            )
+            schedule = await paused_schedule(client, unique, queue)
             await schedule.describe()
             await schedule.pause()
             await schedule.unpause()
@@ -266,16 +271,7 @@ def test_every_other_client_hook_once_per_call(temporal_address, config, guest_l
             await holder.cancel()
             await attempt(holder.terminate())  # refused if the cancellation ended it
 
-            schedule = await client.create_schedule(
-                f"schedule-{unique}",
-                Schedule(
-                    action=ScheduleActionStartWorkflow(
-                        Poked.run, id=f"scheduled-{unique}", task_queue=nobody
-                    ),
-                    spec=ScheduleSpec(intervals=[]),
-                    state=ScheduleState(paused=True),
-                ),
-            )
+            schedule = await paused_schedule(client, unique, nobody)
             await schedule.trigger()
             now = datetime.now(timezone.utc)
             await schedule.backfill(
