@@ -286,10 +286,11 @@ def test_every_other_client_hook_once_per_call(temporal_address, config, guest_l
             elsewhere = await client.start_workflow(
                 Elsewhere.run, id=f"elsewhere-{unique}", task_queue=queue
             )
-            for _ in range(100):
+            for _ in range(300):
                 if len(ELSEWHERE.get(elsewhere.id, [])) == 2:
                     break
                 await asyncio.sleep(0.1)
+            assert len(ELSEWHERE.get(elsewhere.id, [])) == 2, "both activities started in 30 s"
             first, second = ELSEWHERE[elsewhere.id]
             done = client.get_async_activity_handle(task_token=first)
             await done.heartbeat("half")
