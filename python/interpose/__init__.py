@@ -390,6 +390,10 @@ def _build_ids(op: Any) -> list:
     return [getattr(op, f) for f in fields if isinstance(getattr(op, f, None), str)]
 
 
+#: The hooks whose headers are Nexus headers (strings), for ``_nexus_headers_in/_out``.
+_STRING_HEADER_HOOKS = frozenset({"start-nexus-operation", "start-standalone-nexus-operation"})
+
+
 #: The editable detail fields of client hooks, and the input attribute each is written to.
 _CLIENT_EDITS = (
     ("workflow_id", "id"),
@@ -405,17 +409,15 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
         super().__init__(next)
         self._native = native
 
-    async def _run(
-        self, hook: str, detail: dict, input: Any, call_next, headers, nexus: bool = False
-    ):
+    async def _run(self, hook: str, detail: dict, input: Any, call_next, headers):
         """``before``, the real call (unless a guest decided), ``after`` exactly once.
 
         ``headers`` lists the input objects whose ``headers`` carry the call's headers (the
-        first is read; all are written), or is empty for calls without headers; ``nexus``:
-        they are Nexus headers (strings).
+        first is read; all are written), or is empty for calls without headers.
         """
         if not self._native.wants(hook):
             return await call_next(input)
+        nexus = hook in _STRING_HEADER_HOOKS
         incoming: dict = {}
         if not headers:
             seen = []
@@ -718,7 +720,6 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
             input,
             super().start_nexus_operation,
             [input],
-            nexus=True,
         )
 
     async def _operation(self, hook: str, input: Any, call_next):
@@ -1273,7 +1274,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             raise _fail_task(e)
 
     def _command_checked(self, hook: str, detail: dict, input: Any, args):
-        nexus = hook == "start-nexus-operation"
+        nexus = hook in _STRING_HEADER_HOOKS
         if nexus:
             incoming, headers = _nexus_headers_in(input.headers)
         else:

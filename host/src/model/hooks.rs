@@ -271,12 +271,11 @@ const fn properties(hook: Hook) -> Properties {
         // queue are editable, its type is not.
         Hook::StartActivity => EDIT,
         // A standalone Nexus operation's headers are strings, as a workflow's Nexus
-        // operation's are; its id is editable. The client hands interceptors a decoded
-        // input, so there are no arguments to replace.
+        // operation's are; its id is editable. (Its input is not an argument guests see:
+        // the client hands interceptors decoded values, so `set-args` is refused.)
         Hook::StartStandaloneNexusOperation => Properties {
             string_headers: true,
             detail_editable: true,
-            max_args: 0,
             ..BASE
         },
         Hook::PollWorkflowUpdate
